@@ -1,0 +1,280 @@
+// `ledger`: the command-line front of the engine. Thin by design: parse flags, resolve the database,
+// call the engine, print results. Exit codes: 0 success, 1 some input lines rejected, 2 usage, I/O or
+// database error (docs/cli.md).
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "boost/json.hpp"
+#include "engine/appender.h"
+#include "engine/conn_string.h"
+#include "engine/hash_chain.h"
+#include "engine/pg/embedded_db.h"
+#include "engine/pg/log_store.h"
+#include "engine/stream_generator.h"
+#include "engine/str_cat.h"
+
+namespace ledger {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRejected = 1;
+constexpr int kExitError = 2;
+
+constexpr char kUsage[] = R"(usage: ledger [--db URL] COMMAND [ARGS]
+
+Database: --db URL, else $DATABASE_URL, else the embedded cluster under $LEDGER_HOME (default ./.ledger),
+started on first use and migrated automatically.
+
+Commands:
+  db start|stop|status|url       manage the embedded PostgreSQL cluster
+  migrate                        apply the schema migrations (idempotent)
+  append [FILE|-] [--rejects FILE] [--batch-size N]
+                                 validate and append JSON Lines events; prints a JSON summary
+  digest                         print the log head {seq, hash} for safekeeping outside the database
+  generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K] [--duplicate-every K]
+           [--id-prefix P]
+                                 write a deterministic sample stream of events to stdout
+)";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;
+
+  std::string Flag(const std::string& name, const std::string& fallback = "") const {
+    auto it = flags.find(name);
+    return it == flags.end() ? fallback : it->second;
+  }
+};
+
+// Flags that take no value.
+bool IsSwitch(std::string_view name) { return name == "help"; }
+
+std::optional<Args> ParseArgs(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) == 0 && arg.size() > 2) {
+      std::string name = arg.substr(2);
+      if (size_t eq = name.find('='); eq != std::string::npos) {
+        args.flags[name.substr(0, eq)] = name.substr(eq + 1);
+      } else if (IsSwitch(name)) {
+        args.flags[name] = "true";
+      } else if (i + 1 < argc) {
+        args.flags[name] = argv[++i];
+      } else {
+        std::cerr << "ledger: flag --" << name << " needs a value\n";
+        return std::nullopt;
+      }
+    } else {
+      args.positional.push_back(arg);
+    }
+  }
+  return args;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "ledger: " << MaskPassword(status.ToString()) << "\n";
+  return kExitError;
+}
+
+// Resolves the connection: --db, $DATABASE_URL, or the embedded cluster (started and migrated).
+absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded) {
+  *embedded = false;
+  if (std::string db = args.Flag("db"); !db.empty()) return db;
+  if (const char* env = std::getenv("DATABASE_URL"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  pg::EmbeddedDb db(pg::EmbeddedDb::DefaultHome());
+  if (absl::Status s = db.Start(); !s.ok()) return s;
+  *embedded = true;
+  return db.ConnectionString();
+}
+
+absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenStore(const Args& args) {
+  bool embedded = false;
+  absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
+  if (!conn.ok()) return conn.status();
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(*conn);
+  if (!store.ok() || !embedded) return store;
+  pg::MigrateReport report;
+  if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return s;
+  return store;
+}
+
+int RunDb(const Args& args) {
+  if (args.positional.size() != 2) {
+    std::cerr << kUsage;
+    return kExitError;
+  }
+  const std::string& verb = args.positional[1];
+  pg::EmbeddedDb db(pg::EmbeddedDb::DefaultHome());
+  if (verb == "start") {
+    if (absl::Status s = db.Start(); !s.ok()) return Fail(s);
+    std::cout << db.Url() << "\n";
+    return kExitOk;
+  }
+  if (verb == "stop") {
+    if (absl::Status s = db.Stop(); !s.ok()) return Fail(s);
+    return kExitOk;
+  }
+  if (verb == "status") {
+    absl::StatusOr<bool> running = db.IsRunning();
+    if (!running.ok()) return Fail(running.status());
+    std::cout << (*running ? "running " : "stopped ") << db.home() << "\n";
+    return *running ? kExitOk : 3;
+  }
+  if (verb == "url") {
+    std::cout << db.Url() << "\n";
+    return kExitOk;
+  }
+  std::cerr << kUsage;
+  return kExitError;
+}
+
+int RunMigrate(const Args& args) {
+  bool embedded = false;
+  absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
+  if (!conn.ok()) return Fail(conn.status());
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(*conn);
+  if (!store.ok()) return Fail(store.status());
+  pg::MigrateReport report;
+  if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return Fail(s);
+  boost::json::array applied;
+  for (const std::string& name : report.applied) applied.emplace_back(name);
+  std::cout << boost::json::serialize(boost::json::object{
+                   {"applied", applied}, {"alreadyApplied", report.already_applied}})
+            << "\n";
+  return kExitOk;
+}
+
+int RunAppend(const Args& args) {
+  if (args.positional.size() > 2) {
+    std::cerr << kUsage;
+    return kExitError;
+  }
+  const std::string path = args.positional.size() == 2 ? args.positional[1] : "-";
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) return Fail(absl::NotFoundError(StrCat("cannot open ", path)));
+  }
+  std::istream& in = path == "-" ? std::cin : file;
+
+  AppendOptions options;
+  if (std::string size = args.Flag("batch-size"); !size.empty()) {
+    if (!absl::SimpleAtoi(size, &options.batch_events) || options.batch_events < 1 ||
+        options.batch_events > kBatchEventsMax) {
+      std::cerr << "ledger: --batch-size must be 1 to " << kBatchEventsMax << ", got " << size
+                << "\n";
+      return kExitError;
+    }
+  }
+  std::ofstream rejects;
+  if (std::string rejects_path = args.Flag("rejects"); !rejects_path.empty()) {
+    rejects.open(rejects_path, std::ios::trunc);
+    if (!rejects) return Fail(absl::PermissionDeniedError("cannot write " + rejects_path));
+  }
+  options.on_reject = [&rejects](int64_t line, const Rejection& r, std::string_view text) {
+    std::cerr << "line " << line << ": " << ErrorCodeName(r.code) << ": " << r.message << "\n";
+    if (rejects.is_open()) {
+      rejects << boost::json::serialize(boost::json::object{
+                     {"line", line},
+                     {"code", ErrorCodeName(r.code)},
+                     {"message", r.message},
+                     {"input", text}})
+              << "\n";
+    }
+  };
+
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  Appender appender(store->get(), std::move(options));
+  AppendSummary summary;
+  absl::Status status = appender.Run(in, &summary);
+  auto seq = [](const std::optional<int64_t>& v) {
+    return v ? boost::json::value(*v) : boost::json::value(nullptr);
+  };
+  std::cout << boost::json::serialize(boost::json::object{{"accepted", summary.accepted},
+                                                          {"duplicates", summary.duplicates},
+                                                          {"rejected", summary.rejected},
+                                                          {"firstSeq", seq(summary.first_seq)},
+                                                          {"lastSeq", seq(summary.last_seq)}})
+            << "\n";
+  if (rejects.is_open()) rejects.flush();
+  if (!status.ok()) {
+    if (absl::IsUnknown(status)) {
+      std::cerr << "ledger: the last batch may or may not have committed; re-run the same input: "
+                   "events already written are recognized as duplicates\n";
+    }
+    return Fail(status);
+  }
+  if (rejects.is_open() && !rejects) return Fail(absl::DataLossError("writing --rejects failed"));
+  return summary.rejected > 0 ? kExitRejected : kExitOk;
+}
+
+int RunDigest(const Args& args) {
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<std::pair<int64_t, Sha256>> head = (*store)->Head();
+  if (!head.ok()) return Fail(head.status());
+  std::cout << boost::json::serialize(
+                   boost::json::object{{"seq", head->first}, {"hash", ToHex(head->second)}})
+            << "\n";
+  return kExitOk;
+}
+
+int RunGenerate(const Args& args) {
+  StreamOptions options;
+  auto number = [&args](const char* name, auto* out) {
+    std::string value = args.Flag(name);
+    if (value.empty()) return true;
+    if (absl::SimpleAtoi(value, out) && *out >= 0) return true;
+    std::cerr << "ledger: --" << name << " must be a non-negative integer, got " << value << "\n";
+    return false;
+  };
+  if (!number("events", &options.events) || !number("seed", &options.seed) ||
+      !number("markets", &options.markets) || !number("wallets", &options.wallets) ||
+      !number("bad-every", &options.bad_line_every) ||
+      !number("duplicate-every", &options.duplicate_every)) {
+    return kExitError;
+  }
+  options.id_prefix = args.Flag("id-prefix");
+  if (options.markets < 1 || options.wallets < 1) {
+    std::cerr << "ledger: --markets and --wallets must be at least 1\n";
+    return kExitError;
+  }
+  std::ios::sync_with_stdio(false);
+  GenerateStream(options, std::cout);
+  std::cout.flush();
+  return std::cout ? kExitOk : kExitError;
+}
+
+int Main(int argc, char** argv) {
+  std::optional<Args> args = ParseArgs(argc, argv);
+  if (!args) return kExitError;
+  if (args->positional.empty() || args->flags.contains("help")) {
+    std::cerr << kUsage;
+    return args->flags.contains("help") ? kExitOk : kExitError;
+  }
+  const std::string& command = args->positional[0];
+  if (command == "db") return RunDb(*args);
+  if (command == "migrate") return RunMigrate(*args);
+  if (command == "append") return RunAppend(*args);
+  if (command == "digest") return RunDigest(*args);
+  if (command == "generate") return RunGenerate(*args);
+  std::cerr << "ledger: unknown command " << command << "\n" << kUsage;
+  return kExitError;
+}
+
+}  // namespace
+}  // namespace ledger
+
+int main(int argc, char** argv) { return ledger::Main(argc, argv); }

@@ -1,0 +1,131 @@
+#include "engine/appender.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/event_codec.h"
+#include "engine/line_reader.h"
+#include "engine/status_macros.h"
+#include "engine/str_cat.h"
+
+namespace ledger {
+
+Appender::Appender(pg::LogStore* store, AppendOptions options)
+    : store_(store), options_(std::move(options)) {
+  if (options_.batch_events < 1) options_.batch_events = 1;
+  if (options_.batch_events > kBatchEventsMax) options_.batch_events = kBatchEventsMax;
+}
+
+absl::Status Appender::CatchUp() {
+  return store_->Scan(sequencer_.head_seq(),
+                      [this](const LoggedEvent& row) { return sequencer_.Replay(row); });
+}
+
+absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
+  // Fold what is already committed before taking the lock, so the lock is held only for the tail.
+  LEDGER_RETURN_IF_ERROR(CatchUp());
+  LineReader reader(in, kLineBytesMax);
+  std::vector<PendingLine> batch;
+  batch.reserve(static_cast<size_t>(options_.batch_events));
+  LineReader::Line line;
+  bool more = true;
+  while (more) {
+    more = reader.Next(&line);
+    if (more && !line.too_long && line.text.find_first_not_of(" \t") == std::string::npos) {
+      continue;  // Blank lines separate nothing and mean nothing.
+    }
+    if (more) {
+      batch.push_back(PendingLine{line.number, std::move(line.text), line.too_long, line.length});
+    }
+    if (!batch.empty() &&
+        (!more || static_cast<int64_t>(batch.size()) >= options_.batch_events)) {
+      LEDGER_RETURN_IF_ERROR(AppendBatch(batch, summary));
+      batch.clear();
+    }
+  }
+  if (in.bad()) return absl::DataLossError("reading the input failed");
+  return absl::OkStatus();
+}
+
+absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummary* summary) {
+  absl::StatusOr<TimeMicros> now = store_->BeginAppend();
+  if (!now.ok()) return now.status();
+  if (absl::Status s = CatchUp(); !s.ok()) {
+    store_->AbortAppend();
+    return s;
+  }
+  std::vector<LoggedEvent> rows;
+  std::vector<LineRejection> rejections;
+  int64_t duplicates = 0;
+  for (PendingLine& line : lines) {
+    DecodeResult decoded =
+        line.too_long
+            ? DecodeResult(Rejection{ErrorCode::kLineTooLong,
+                                     StrCat("line is ", line.length, " bytes, the limit is ", kLineBytesMax)})
+            : DecodeEventLine(line.text, *now);
+    if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+      rejections.push_back({line.number, std::move(*rejection), std::move(line.text)});
+      continue;
+    }
+    Event& event = std::get<Event>(decoded);
+    Sequencer::Offered offered = sequencer_.Offer(event, *now);
+    switch (offered.outcome) {
+      case Sequencer::Outcome::kAccepted:
+        rows.push_back(std::move(offered.row));
+        break;
+      case Sequencer::Outcome::kDuplicate:
+        ++duplicates;
+        break;
+      case Sequencer::Outcome::kConflict: {
+        absl::StatusOr<Rejection> conflict = ConflictRejection(offered, event, rows);
+        if (!conflict.ok()) {
+          store_->AbortAppend();
+          return conflict.status();
+        }
+        rejections.push_back({line.number, *std::move(conflict), std::move(line.text)});
+        break;
+      }
+      case Sequencer::Outcome::kRejected:
+        rejections.push_back({line.number, *std::move(offered.rejection), std::move(line.text)});
+        break;
+    }
+  }
+  if (!rows.empty()) {
+    if (absl::Status s = store_->Write(rows); !s.ok()) {
+      store_->AbortAppend();
+      return s;
+    }
+  }
+  LEDGER_RETURN_IF_ERROR(store_->CommitAppend());
+  if (!rows.empty()) {
+    if (!summary->first_seq) summary->first_seq = rows.front().seq;
+    summary->last_seq = rows.back().seq;
+  }
+  summary->accepted += static_cast<int64_t>(rows.size());
+  summary->duplicates += duplicates;
+  summary->rejected += static_cast<int64_t>(rejections.size());
+  if (options_.on_reject) {
+    for (const LineRejection& r : rejections) options_.on_reject(r.number, r.rejection, r.text);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Rejection> Appender::ConflictRejection(const Sequencer::Offered& offered,
+                                                      const Event& event,
+                                                      const std::vector<LoggedEvent>& rows) {
+  std::optional<LoggedEvent> existing;
+  if (!rows.empty() && offered.existing_seq >= rows.front().seq) {
+    existing = rows[static_cast<size_t>(offered.existing_seq - rows.front().seq)];
+  } else {
+    absl::StatusOr<LoggedEvent> read = store_->Read(offered.existing_seq);
+    if (!read.ok()) return read.status();
+    existing = *std::move(read);
+  }
+  return Rejection{
+      ErrorCode::kIdentityConflict,
+      StrCat("same identity (", existing->identity_key, ") as the event at seq ",
+                   offered.existing_seq, " but different ",
+                   absl::StrJoin(DifferingFields(event, existing->event), ", "))};
+}
+
+}  // namespace ledger

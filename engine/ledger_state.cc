@@ -1,0 +1,318 @@
+#include "engine/ledger_state.h"
+
+#include <cassert>
+
+#include "absl/strings/str_cat.h"
+#include "engine/time_format.h"
+#include "engine/str_cat.h"
+
+namespace ledger {
+namespace {
+
+Rejection Reject(ErrorCode code, std::string message) { return Rejection{code, std::move(message)}; }
+
+std::string BetNumberKey(std::string_view market_id, std::string_view wallet, int32_t number) {
+  return StrCat(market_id, "\x1f", wallet, "\x1f", number);
+}
+
+Micros& PoolOf(MarketState& market, Choice choice) {
+  return choice == Choice::kYes ? market.yes_pool : market.no_pool;
+}
+Micros PoolOf(const MarketState& market, Choice choice) {
+  return choice == Choice::kYes ? market.yes_pool : market.no_pool;
+}
+
+}  // namespace
+
+const MarketState* LedgerState::FindMarket(std::string_view market_id) const {
+  auto it = markets_.find(AbslView(market_id));
+  return it == markets_.end() ? nullptr : &it->second;
+}
+
+const BetState* LedgerState::FindBet(std::string_view bet_id) const {
+  auto it = bets_.find(AbslView(bet_id));
+  return it == bets_.end() ? nullptr : &it->second;
+}
+
+std::optional<Rejection> LedgerState::Validate(const Event& e) const {
+  if (IsMarketAction(e.action)) return ValidateMarketAction(e);
+  if (e.action == Action::kWalletUnflagged) {
+    auto it = wallets_.find(*e.wallet);
+    if (it == wallets_.end() || !it->second.active) {
+      return Reject(ErrorCode::kWalletNotFlagged,
+                    StrCat("wallet ", *e.wallet, " is not actively flagged"));
+    }
+    return std::nullopt;
+  }
+  if (e.action == Action::kPlaced) return ValidatePlaced(e);
+  const BetState* bet = FindBet(*e.bet_id);
+  if (bet == nullptr) {
+    return Reject(ErrorCode::kBetNotFound, StrCat("bet ", *e.bet_id, " was never placed"));
+  }
+  return ValidateBetAction(e, *bet);
+}
+
+std::optional<Rejection> LedgerState::ValidateMarketAction(const Event& e) const {
+  const MarketState* market = FindMarket(*e.market_id);
+  if (e.action == Action::kMarketCreated) {
+    if (market != nullptr) {
+      return Reject(ErrorCode::kMarketExists, StrCat("market ", *e.market_id, " exists"));
+    }
+    return std::nullopt;
+  }
+  if (market == nullptr) {
+    return Reject(ErrorCode::kMarketNotFound, StrCat("market ", *e.market_id, " not found"));
+  }
+  if (e.action == Action::kMarketClosed && market->status != MarketStatus::kActive) {
+    return Reject(ErrorCode::kMarketNotActive,
+                  StrCat("market ", *e.market_id, " is ", MarketStatusName(market->status),
+                               ", only an ACTIVE market can be closed"));
+  }
+  if (e.action == Action::kMarketResolved && market->status == MarketStatus::kResolved) {
+    return Reject(ErrorCode::kMarketResolved,
+                  StrCat("market ", *e.market_id, " is already resolved"));
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> LedgerState::ValidatePlaced(const Event& e) const {
+  if (FindBet(*e.bet_id) != nullptr) {
+    return Reject(ErrorCode::kBetExists, StrCat("bet ", *e.bet_id, " exists"));
+  }
+  const MarketState* market = FindMarket(*e.market_id);
+  if (market == nullptr) {
+    return Reject(ErrorCode::kMarketNotFound, StrCat("market ", *e.market_id, " not found"));
+  }
+  if (market->status != MarketStatus::kActive) {
+    return Reject(ErrorCode::kMarketNotActive,
+                  StrCat("market ", *e.market_id, " is ", MarketStatusName(market->status)));
+  }
+  if (e.created_at >= market->end_date) {
+    return Reject(ErrorCode::kMarketEnded,
+                  StrCat("createdAt ", FormatRfc3339(e.created_at), " is not before market ",
+                               *e.market_id, "'s endDate ", FormatRfc3339(market->end_date)));
+  }
+  if (bet_numbers_.contains(BetNumberKey(*e.market_id, *e.wallet, *e.bet_number))) {
+    return Reject(ErrorCode::kBetNumberTaken,
+                  StrCat("wallet ", *e.wallet, " already has bet number ", *e.bet_number,
+                               " in market ", *e.market_id));
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> LedgerState::ValidateBetAction(const Event& e, const BetState& bet) const {
+  const std::string& id = *e.bet_id;
+  const std::string_view status = BetStatusName(bet.status);
+  switch (e.action) {
+    case Action::kConfirmed: {
+      const MarketState& market = markets_.at(bet.market_id);
+      if (market.status == MarketStatus::kResolved) {
+        return Reject(ErrorCode::kMarketResolved,
+                      StrCat("market ", bet.market_id, " of bet ", id, " is resolved"));
+      }
+      if (bet.status != BetStatus::kPending) {
+        return Reject(ErrorCode::kBetNotPending, StrCat("bet ", id, " is ", status));
+      }
+      if (e.tx_hash && bet.tx_hash && *e.tx_hash != *bet.tx_hash) {
+        return Reject(ErrorCode::kTxHashMismatch,
+                      StrCat("txHash ", *e.tx_hash, " contradicts ", *bet.tx_hash,
+                                   " given when bet ", id, " was placed"));
+      }
+      if (!Micros::CheckedAdd(PoolOf(market, bet.choice), bet.amount)) {
+        return Reject(ErrorCode::kPoolOverflow,
+                      StrCat("pool of market ", bet.market_id, " would exceed 2^63-1"));
+      }
+      return std::nullopt;
+    }
+    case Action::kFlagged:
+      if (bet.status != BetStatus::kConfirmed) {
+        return Reject(ErrorCode::kBetNotConfirmed,
+                      StrCat("bet ", id, " is ", status, ", only a CONFIRMED bet is flagged"));
+      }
+      return std::nullopt;
+    case Action::kClawedBack:
+      if (bet.status != BetStatus::kConfirmed && bet.status != BetStatus::kFlagged) {
+        return Reject(ErrorCode::kBetNotClawable,
+                      StrCat("bet ", id, " is ", status,
+                                   ", only a CONFIRMED or FLAGGED bet is clawed back"));
+      }
+      if (*e.clawback_amount > bet.amount) {
+        return Reject(ErrorCode::kClawbackExceedsAmount,
+                      StrCat("clawbackAmount ", e.clawback_amount->value(),
+                                   " exceeds the bet's amount ", bet.amount.value()));
+      }
+      return std::nullopt;
+    case Action::kRefunded:
+      if (bet.status != BetStatus::kClawedBack) {
+        return Reject(ErrorCode::kNotClawedBack, StrCat("bet ", id, " is ", status,
+                                                              ", only a clawback is refunded"));
+      }
+      if (bet.refund_tx_hash) {
+        return Reject(ErrorCode::kAlreadyRefunded,
+                      StrCat("bet ", id, " was refunded by ", *bet.refund_tx_hash));
+      }
+      return std::nullopt;
+    default:
+      assert(false && "not a bet action");
+      return std::nullopt;
+  }
+}
+
+void LedgerState::Derive(Event* e) const {
+  if (IsBetAction(e->action) && e->action != Action::kPlaced) {
+    const BetState& bet = bets_.at(*e->bet_id);
+    e->market_id = bet.market_id;
+    e->wallet = bet.wallet;
+  } else if (e->action == Action::kWalletUnflagged) {
+    e->market_id = wallets_.at(*e->wallet).market_id;
+  }
+}
+
+void LedgerState::Apply(const Event& e) {
+  switch (e.action) {
+    case Action::kMarketCreated: {
+      MarketState& m = markets_[*e.market_id];
+      m.question = *e.question;
+      m.start_date = e.start_date.value_or(e.created_at);
+      m.end_date = *e.end_date;
+      m.contract_address = *e.contract_address;
+      m.gnosis_safe_address = *e.gnosis_safe_address;
+      m.created_at = m.updated_at = e.created_at;
+      m.stream_version = 1;
+      return;
+    }
+    case Action::kMarketClosed:
+    case Action::kMarketResolved: {
+      MarketState& m = markets_.at(*e.market_id);
+      m.status = e.action == Action::kMarketClosed ? MarketStatus::kClosed : MarketStatus::kResolved;
+      if (e.winner) m.winner = e.winner;
+      m.updated_at = e.created_at;
+      ++m.stream_version;
+      return;
+    }
+    case Action::kPlaced: {
+      BetState& b = bets_[*e.bet_id];
+      b.market_id = *e.market_id;
+      b.wallet = *e.wallet;
+      b.choice = *e.choice;
+      b.amount = *e.amount;
+      b.bet_number = *e.bet_number;
+      b.tx_hash = e.tx_hash;
+      b.created_at = e.created_at;
+      b.stream_version = 1;
+      bet_numbers_.insert(BetNumberKey(b.market_id, b.wallet, b.bet_number));
+      return;
+    }
+    case Action::kWalletUnflagged: {
+      WalletFlagState& w = wallets_.at(*e.wallet);
+      w.active = false;
+      w.unflagged_at = e.created_at;
+      ++w.stream_version;
+      return;
+    }
+    default:
+      ApplyBetAction(e, bets_.at(*e.bet_id));
+  }
+}
+
+void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
+  ++bet.stream_version;
+  switch (e.action) {
+    case Action::kConfirmed: {
+      MarketState& market = markets_.at(bet.market_id);
+      Micros& pool = PoolOf(market, bet.choice);
+      pool = *Micros::CheckedAdd(pool, bet.amount);
+      market.updated_at = e.created_at;
+      bet.status = BetStatus::kConfirmed;
+      if (!bet.tx_hash) bet.tx_hash = e.tx_hash;
+      return;
+    }
+    case Action::kFlagged: {
+      bet.status = BetStatus::kFlagged;
+      WalletFlagState& w = wallets_[bet.wallet];
+      w.active = true;
+      w.market_id = bet.market_id;
+      w.reason = *e.reason;
+      w.severity = e.severity.value_or(Severity::kMedium);
+      w.created_at = e.created_at;
+      w.unflagged_at.reset();
+      return;
+    }
+    case Action::kClawedBack: {
+      MarketState& market = markets_.at(bet.market_id);
+      Micros& pool = PoolOf(market, bet.choice);
+      // The pool holds at least this bet's confirmed amount, and clawbackAmount <= amount.
+      pool = *Micros::CheckedSub(pool, *e.clawback_amount);
+      assert(pool.value() >= 0);
+      market.updated_at = e.created_at;
+      bet.status = BetStatus::kClawedBack;
+      bet.clawback_amount = e.clawback_amount;
+      return;
+    }
+    case Action::kRefunded:
+      bet.refund_tx_hash = e.clawback_tx_hash;
+      return;
+    default:
+      assert(false && "not a bet action");
+  }
+}
+
+std::string LedgerState::IdentityKey(const Event& e) {
+  if (e.event_id) return StrCat("event:", *e.event_id);
+  const std::string_view action = ActionName(e.action);
+  if (IsMarketAction(e.action)) return StrCat("market:", *e.market_id, ":", action);
+  if (IsBetAction(e.action)) return StrCat("bet:", *e.bet_id, ":", action);
+  // A wallet can be unflagged many times, so its natural key includes when: the decoder requires a
+  // createdAt (or an eventId) on WALLET_UNFLAGGED for exactly this reason.
+  return StrCat("wallet:", *e.wallet, ":", e.created_at, ":", action);
+}
+
+std::string LedgerState::StreamId(const Event& e) {
+  if (IsMarketAction(e.action)) return StrCat("market:", *e.market_id);
+  if (IsBetAction(e.action)) return StrCat("bet:", *e.bet_id);
+  return StrCat("wallet:", *e.wallet);
+}
+
+int32_t LedgerState::NextStreamVersion(const Event& e) const {
+  if (IsMarketAction(e.action)) {
+    const MarketState* m = FindMarket(*e.market_id);
+    return m == nullptr ? 1 : m->stream_version + 1;
+  }
+  if (IsBetAction(e.action)) {
+    const BetState* b = FindBet(*e.bet_id);
+    return b == nullptr ? 1 : b->stream_version + 1;
+  }
+  auto it = wallets_.find(*e.wallet);
+  return it == wallets_.end() ? 1 : it->second.stream_version + 1;
+}
+
+std::vector<std::string> DifferingFields(const Event& a_in, const Event& b_in) {
+  const Event a = StripDerived(a_in);
+  const Event b = StripDerived(b_in);
+  std::vector<std::string> out;
+  auto check = [&out](bool same, std::string_view name) {
+    if (!same) out.emplace_back(name);
+  };
+  check(a.action == b.action, "action");
+  check(a.event_id == b.event_id, "eventId");
+  check(a.bet_id == b.bet_id, "betId");
+  check(a.market_id == b.market_id, "marketId");
+  check(a.wallet == b.wallet, "wallet");
+  check(a.choice == b.choice, "choice");
+  check(a.amount == b.amount, "amount");
+  check(a.bet_number == b.bet_number, "betNumber");
+  check(a.tx_hash == b.tx_hash, "txHash");
+  check(a.reason == b.reason, "reason");
+  check(a.severity == b.severity, "severity");
+  check(a.clawback_amount == b.clawback_amount, "clawbackAmount");
+  check(a.clawback_tx_hash == b.clawback_tx_hash, "clawbackTxHash");
+  check(a.winner == b.winner, "winner");
+  check(a.question == b.question, "question");
+  check(a.start_date == b.start_date, "startDate");
+  check(a.end_date == b.end_date, "endDate");
+  check(a.contract_address == b.contract_address, "contractAddress");
+  check(a.gnosis_safe_address == b.gnosis_safe_address, "gnosisSafeAddress");
+  return out;
+}
+
+}  // namespace ledger

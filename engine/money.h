@@ -1,0 +1,44 @@
+// Micros: an amount of USDT in micro-units (6 decimals), as the seed stores it in BIGINT columns.
+//
+// Never a double. Arithmetic is checked: a sum that would leave int64 range is reported, not wrapped.
+#ifndef LEDGER_ENGINE_MONEY_H_
+#define LEDGER_ENGINE_MONEY_H_
+
+#include <compare>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+namespace ledger {
+
+class Micros {
+ public:
+  static constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+  constexpr Micros() = default;
+  constexpr explicit Micros(int64_t value) : value_(value) {}
+
+  constexpr int64_t value() const { return value_; }
+
+  // a + b, or nullopt when the result leaves int64 range.
+  static constexpr std::optional<Micros> CheckedAdd(Micros a, Micros b) {
+    int64_t out = 0;
+    if (__builtin_add_overflow(a.value_, b.value_, &out)) return std::nullopt;
+    return Micros(out);
+  }
+  // a - b, or nullopt when the result leaves int64 range.
+  static constexpr std::optional<Micros> CheckedSub(Micros a, Micros b) {
+    int64_t out = 0;
+    if (__builtin_sub_overflow(a.value_, b.value_, &out)) return std::nullopt;
+    return Micros(out);
+  }
+
+  constexpr auto operator<=>(const Micros&) const = default;
+
+ private:
+  int64_t value_ = 0;
+};
+
+}  // namespace ledger
+
+#endif  // LEDGER_ENGINE_MONEY_H_

@@ -1,0 +1,61 @@
+// EmbeddedDb: a private PostgreSQL 15 cluster under $LEDGER_HOME/pg (default ./.ledger/pg), used when
+// no --db URL or DATABASE_URL is given, and by the tests (one throwaway cluster per test run).
+//
+// Layout: pg/data (the cluster), pg/run (its unix socket; no TCP listener), pg/server.log.
+// The server listens only on the socket; local connections use trust authentication, so access is
+// controlled by the socket directory's permissions (0700, owned by the server's user).
+// As root, the server runs as the unprivileged `postgres` user (PostgreSQL refuses to run as root).
+//
+// Start() is idempotent and safe to call from several processes at once (a lock file serializes them).
+#ifndef LEDGER_ENGINE_PG_EMBEDDED_DB_H_
+#define LEDGER_ENGINE_PG_EMBEDDED_DB_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace ledger::pg {
+
+// Where Debian's postgresql-15 installs its server binaries; $LEDGER_PG_BIN overrides.
+inline constexpr char kDefaultPgBinDir[] = "/usr/lib/postgresql/15/bin";
+inline constexpr char kEmbeddedDbName[] = "ledger";
+inline constexpr char kEmbeddedUser[] = "ledger";
+// Seconds pg_ctl waits for the server to start or stop.
+inline constexpr int kPgCtlWaitSeconds = 60;
+
+class EmbeddedDb {
+ public:
+  // `home` is $LEDGER_HOME or ./.ledger; made absolute.
+  explicit EmbeddedDb(std::string home);
+
+  // The home from the environment: $LEDGER_HOME, else ./.ledger.
+  static std::string DefaultHome();
+
+  // Creates the cluster if missing, starts it if stopped, creates the `ledger` database if missing.
+  absl::Status Start();
+  // Stops the server (fast shutdown). OK when it was not running.
+  absl::Status Stop();
+  // Whether the server is running.
+  absl::StatusOr<bool> IsRunning() const;
+
+  // libpq key=value connection string for the `ledger` database (or `database`).
+  std::string ConnectionString() const { return ConnectionString(kEmbeddedDbName); }
+  std::string ConnectionString(std::string_view database) const;
+  // The same as a postgresql:// URI.
+  std::string Url() const;
+
+  const std::string& home() const { return home_; }
+
+ private:
+  std::string DataDir() const;
+  std::string SocketDir() const;
+  absl::Status InitCluster() const;
+  absl::Status CreateDatabase() const;
+
+  std::string home_;
+};
+
+}  // namespace ledger::pg
+
+#endif  // LEDGER_ENGINE_PG_EMBEDDED_DB_H_

@@ -1,0 +1,328 @@
+#include "engine/pg/log_store.h"
+
+#include <pqxx/pqxx>
+#include <pqxx/tablewriter>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/conn_string.h"
+#include "engine/hash_chain.h"
+#include "engine/pg/migrate.h"
+#include "engine/pg/pg_errors.h"
+#include "engine/time_format.h"
+#include "engine/str_cat.h"
+
+// tablewriter is deprecated in libpqxx 6.4, but its write_raw_line is the only public way to send COPY
+// rows we escaped ourselves; stream_to cannot take optional columns from a runtime container.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+namespace ledger::pg {
+namespace {
+
+// Column order shared by Scan/Read (SELECT) and Write (COPY).
+constexpr std::string_view kColumns =
+    "seq, id, \"identityKey\", \"streamId\", \"streamVersion\", \"recordedAt\", \"eventId\", action, "
+    "\"createdAt\", \"betId\", \"marketId\", wallet, choice, amount, \"betNumber\", \"txHash\", "
+    "reason, severity, \"clawbackAmount\", \"clawbackTxHash\", winner, question, \"startDate\", "
+    "\"endDate\", \"contractAddress\", \"gnosisSafeAddress\", \"prevHash\", hash";
+// The same names, quoted, for the COPY column list.
+const std::vector<std::string> kColumnList = {
+    "seq", "id", "\"identityKey\"", "\"streamId\"", "\"streamVersion\"", "\"recordedAt\"",
+    "\"eventId\"", "action", "\"createdAt\"", "\"betId\"", "\"marketId\"", "wallet", "choice",
+    "amount", "\"betNumber\"", "\"txHash\"", "reason", "severity", "\"clawbackAmount\"",
+    "\"clawbackTxHash\"", "winner", "question", "\"startDate\"", "\"endDate\"",
+    "\"contractAddress\"", "\"gnosisSafeAddress\"", "\"prevHash\"", "hash"};
+
+// The advisory lock that serializes appenders ("LEDGAPND").
+constexpr int64_t kAppendLockKey = 0x4c45444741504e44;
+
+absl::Status Corrupt(int64_t seq, std::string_view column, std::string_view value) {
+  return absl::DataLossError(
+      StrCat("log row at seq ", seq, " has an unreadable ", column, ": ", value));
+}
+
+std::optional<std::string> Text(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return std::string(f.c_str(), f.size());
+}
+
+absl::StatusOr<LoggedEvent> ParseRow(const pqxx::row& r) {
+  LoggedEvent out;
+  out.seq = r[0].as<int64_t>();
+  out.id = r[1].as<std::string>();
+  out.identity_key = r[2].as<std::string>();
+  out.stream_id = r[3].as<std::string>();
+  out.stream_version = r[4].as<int32_t>();
+  auto time = [&](int column, std::string_view name) -> absl::StatusOr<TimeMicros> {
+    std::optional<TimeMicros> t = ParsePgTimestamp(r[column].c_str());
+    if (!t) return Corrupt(out.seq, name, r[column].c_str());
+    return *t;
+  };
+  auto optional_time = [&](int column, std::string_view name,
+                           std::optional<TimeMicros>* dst) -> absl::Status {
+    if (r[column].is_null()) return absl::OkStatus();
+    absl::StatusOr<TimeMicros> t = time(column, name);
+    if (!t.ok()) return t.status();
+    *dst = *t;
+    return absl::OkStatus();
+  };
+  absl::StatusOr<TimeMicros> recorded = time(5, "recordedAt");
+  if (!recorded.ok()) return recorded.status();
+  out.recorded_at = *recorded;
+  Event& e = out.event;
+  e.event_id = Text(r[6]);
+  std::optional<Action> action = ParseAction(r[7].c_str());
+  if (!action) return Corrupt(out.seq, "action", r[7].c_str());
+  e.action = *action;
+  absl::StatusOr<TimeMicros> created = time(8, "createdAt");
+  if (!created.ok()) return created.status();
+  e.created_at = *created;
+  e.bet_id = Text(r[9]);
+  e.market_id = Text(r[10]);
+  e.wallet = Text(r[11]);
+  if (!r[12].is_null()) {
+    e.choice = ParseChoice(r[12].c_str());
+    if (!e.choice) return Corrupt(out.seq, "choice", r[12].c_str());
+  }
+  if (!r[13].is_null()) e.amount = Micros(r[13].as<int64_t>());
+  if (!r[14].is_null()) e.bet_number = r[14].as<int32_t>();
+  e.tx_hash = Text(r[15]);
+  e.reason = Text(r[16]);
+  if (!r[17].is_null()) {
+    e.severity = ParseSeverity(r[17].c_str());
+    if (!e.severity) return Corrupt(out.seq, "severity", r[17].c_str());
+  }
+  if (!r[18].is_null()) e.clawback_amount = Micros(r[18].as<int64_t>());
+  e.clawback_tx_hash = Text(r[19]);
+  if (!r[20].is_null()) {
+    e.winner = ParseChoice(r[20].c_str());
+    if (!e.winner) return Corrupt(out.seq, "winner", r[20].c_str());
+  }
+  e.question = Text(r[21]);
+  if (absl::Status s = optional_time(22, "startDate", &e.start_date); !s.ok()) return s;
+  if (absl::Status s = optional_time(23, "endDate", &e.end_date); !s.ok()) return s;
+  e.contract_address = Text(r[24]);
+  e.gnosis_safe_address = Text(r[25]);
+  std::optional<Sha256> prev = FromHex(r[26].c_str());
+  std::optional<Sha256> hash = FromHex(r[27].c_str());
+  if (!prev) return Corrupt(out.seq, "prevHash", r[26].c_str());
+  if (!hash) return Corrupt(out.seq, "hash", r[27].c_str());
+  out.prev_hash = *prev;
+  out.hash = *hash;
+  return out;
+}
+
+// COPY text format: backslash, tab, newline and carriage return escaped; \N is NULL. UTF-8 is safe
+// byte by byte because multi-byte sequences never contain ASCII bytes.
+void PutCopyField(const std::optional<std::string_view>& value, std::string* line) {
+  if (!line->empty()) line->push_back('\t');
+  if (!value) {
+    line->append("\\N");
+    return;
+  }
+  for (char c : *value) {
+    switch (c) {
+      case '\\': line->append("\\\\"); break;
+      case '\t': line->append("\\t"); break;
+      case '\n': line->append("\\n"); break;
+      case '\r': line->append("\\r"); break;
+      default: line->push_back(c);
+    }
+  }
+}
+
+void EncodeCopyLine(const LoggedEvent& row, std::string* line) {
+  line->clear();
+  const Event& e = row.event;
+  auto text = [line](const std::optional<std::string>& v) {
+    PutCopyField(v ? std::optional<std::string_view>(*v) : std::nullopt, line);
+  };
+  auto str = [line](std::string_view v) { PutCopyField(v, line); };
+  auto num = [line](std::optional<int64_t> v) {
+    if (v) {
+      PutCopyField(StrCat(*v), line);
+    } else {
+      PutCopyField(std::nullopt, line);
+    }
+  };
+  auto time = [line](std::optional<TimeMicros> v) {
+    if (v) {
+      PutCopyField(FormatPgTimestamp(*v), line);
+    } else {
+      PutCopyField(std::nullopt, line);
+    }
+  };
+  auto micros = [&num](const std::optional<Micros>& v) {
+    num(v ? std::optional<int64_t>(v->value()) : std::nullopt);
+  };
+  auto choice = [line](const std::optional<Choice>& v) {
+    PutCopyField(v ? std::optional<std::string_view>(ChoiceName(*v)) : std::nullopt, line);
+  };
+  num(row.seq);
+  str(row.id);
+  str(row.identity_key);
+  str(row.stream_id);
+  num(row.stream_version);
+  time(row.recorded_at);
+  text(e.event_id);
+  str(ActionName(e.action));
+  time(e.created_at);
+  text(e.bet_id);
+  text(e.market_id);
+  text(e.wallet);
+  choice(e.choice);
+  micros(e.amount);
+  num(e.bet_number ? std::optional<int64_t>(*e.bet_number) : std::nullopt);
+  text(e.tx_hash);
+  text(e.reason);
+  PutCopyField(e.severity ? std::optional<std::string_view>(SeverityName(*e.severity))
+                          : std::nullopt,
+               line);
+  micros(e.clawback_amount);
+  text(e.clawback_tx_hash);
+  choice(e.winner);
+  text(e.question);
+  time(e.start_date);
+  time(e.end_date);
+  text(e.contract_address);
+  text(e.gnosis_safe_address);
+  str(ToHex(row.prev_hash));
+  str(ToHex(row.hash));
+}
+
+}  // namespace
+
+struct LogStore::Impl {
+  std::string masked_conn;
+  pqxx::connection conn;
+  std::unique_ptr<pqxx::work> batch;  // The open append transaction, if any.
+
+  explicit Impl(const std::string& conn_string)
+      : masked_conn(MaskPassword(conn_string)), conn(conn_string) {}
+};
+
+LogStore::LogStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LogStore::~LogStore() { AbortAppend(); }
+
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& conn_string) {
+  try {
+    auto impl = std::make_unique<Impl>(conn_string);
+    impl->conn.set_client_encoding("UTF8");
+    return std::unique_ptr<LogStore>(new LogStore(std::move(impl)));
+  } catch (const std::exception& e) {
+    return TranslateException(e, StrCat("connect to ", MaskPassword(conn_string)));
+  }
+}
+
+absl::Status LogStore::Migrate(MigrateReport* report) {
+  return pg::Migrate(impl_->conn, EmbeddedMigrations(), report);
+}
+
+absl::Status LogStore::Scan(int64_t after_seq,
+                            const std::function<absl::Status(const LoggedEvent&)>& fn) {
+  const std::string query =
+      StrCat("SELECT ", kColumns,
+                   " FROM \"BetHistory\" WHERE seq > $1 ORDER BY seq LIMIT $2");
+  try {
+    for (;;) {
+      pqxx::result page;
+      if (impl_->batch) {
+        page = impl_->batch->exec_params(query, after_seq, kScanPageRows);
+      } else {
+        pqxx::read_transaction tx(impl_->conn);
+        page = tx.exec_params(query, after_seq, kScanPageRows);
+      }
+      for (const pqxx::row& r : page) {
+        absl::StatusOr<LoggedEvent> row = ParseRow(r);
+        if (!row.ok()) return row.status();
+        if (absl::Status s = fn(*row); !s.ok()) return s;
+        after_seq = row->seq;
+      }
+      if (static_cast<int64_t>(page.size()) < kScanPageRows) return absl::OkStatus();
+    }
+  } catch (const std::exception& e) {
+    return TranslateException(e, "scan the log");
+  }
+}
+
+absl::StatusOr<LoggedEvent> LogStore::Read(int64_t seq) {
+  std::optional<LoggedEvent> found;
+  absl::Status status = Scan(seq - 1, [&found, seq](const LoggedEvent& row) {
+    if (row.seq == seq) found = row;
+    return absl::CancelledError("stop");  // One row is enough.
+  });
+  if (!status.ok() && !absl::IsCancelled(status)) return status;
+  if (!found) return absl::NotFoundError(StrCat("no log row at seq ", seq));
+  return *std::move(found);
+}
+
+absl::StatusOr<std::pair<int64_t, Sha256>> LogStore::Head() {
+  try {
+    pqxx::read_transaction tx(impl_->conn);
+    pqxx::result r = tx.exec("SELECT seq, hash FROM \"BetHistory\" ORDER BY seq DESC LIMIT 1");
+    if (r.empty()) return std::make_pair(int64_t{0}, Sha256{});
+    std::optional<Sha256> hash = FromHex(r[0][1].c_str());
+    if (!hash) return Corrupt(r[0][0].as<int64_t>(), "hash", r[0][1].c_str());
+    return std::make_pair(r[0][0].as<int64_t>(), *hash);
+  } catch (const std::exception& e) {
+    return TranslateException(e, "read the log head");
+  }
+}
+
+absl::StatusOr<TimeMicros> LogStore::BeginAppend() {
+  AbortAppend();
+  try {
+    impl_->batch = std::make_unique<pqxx::work>(impl_->conn);
+    impl_->batch->exec_params("SELECT pg_advisory_xact_lock($1)", kAppendLockKey);
+    // After the lock, so that recordedAt never runs behind a batch committed before this one.
+    pqxx::result r = impl_->batch->exec("SELECT clock_timestamp() AT TIME ZONE 'UTC'");
+    std::optional<TimeMicros> now = ParsePgTimestamp(r[0][0].c_str());
+    if (!now) return absl::InternalError(StrCat("bad server time ", r[0][0].c_str()));
+    return *now;
+  } catch (const std::exception& e) {
+    impl_->batch.reset();
+    return TranslateException(e, "begin append");
+  }
+}
+
+absl::Status LogStore::Write(std::span<const LoggedEvent> rows) {
+  if (!impl_->batch) return absl::FailedPreconditionError("Write outside a batch");
+  try {
+    pqxx::tablewriter writer(*impl_->batch, "\"BetHistory\"", kColumnList.begin(),
+                             kColumnList.end());
+    std::string line;
+    line.reserve(1024);
+    for (const LoggedEvent& row : rows) {
+      EncodeCopyLine(row, &line);
+      writer.write_raw_line(line);
+    }
+    writer.complete();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TranslateException(e, "write log rows");
+  }
+}
+
+absl::Status LogStore::CommitAppend() {
+  if (!impl_->batch) return absl::FailedPreconditionError("Commit outside a batch");
+  try {
+    impl_->batch->commit();
+    impl_->batch.reset();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    impl_->batch.reset();
+    return TranslateException(e, "commit append");
+  }
+}
+
+void LogStore::AbortAppend() {
+  if (!impl_ || !impl_->batch) return;
+  try {
+    impl_->batch->abort();
+  } catch (const std::exception&) {
+    // The connection is gone; the server rolls the transaction back on its own.
+  }
+  impl_->batch.reset();
+}
+
+}  // namespace ledger::pg

@@ -1,0 +1,70 @@
+// Sequencer: turns validated events into log rows: position, identity, stream version, hash chain.
+//
+// It owns the in-memory view an appender needs: the fold (LedgerState), the idempotency index and the
+// chain head. It does no I/O: the appender feeds it the rows other writers committed (Replay) and offers
+// it new events (Offer), then writes the rows it returns. Not thread-safe.
+//
+// REQUIRES: rows are replayed and offered strictly in position order, with no gap.
+#ifndef LEDGER_ENGINE_SEQUENCER_H_
+#define LEDGER_ENGINE_SEQUENCER_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "engine/error_codes.h"
+#include "engine/event.h"
+#include "engine/hash_chain.h"
+#include "engine/ledger_state.h"
+
+namespace ledger {
+
+class Sequencer {
+ public:
+  enum class Outcome : uint8_t {
+    kAccepted,   // `row` is the new log row.
+    kDuplicate,  // Same identity, same payload as the row at `existing_seq`: nothing to write.
+    kConflict,   // Same identity as the row at `existing_seq`, different payload.
+    kRejected,   // `rejection` says why.
+  };
+  struct Offered {
+    Outcome outcome = Outcome::kRejected;
+    std::optional<Rejection> rejection;
+    int64_t existing_seq = 0;
+    LoggedEvent row;
+  };
+
+  // Folds a row that is already in the log. kDataLoss when it does not continue the chain or breaks a
+  // rule: the log was altered.
+  absl::Status Replay(const LoggedEvent& row);
+
+  // Validates `event` against everything replayed and accepted so far and, when accepted, assigns the
+  // next position and hash and applies it. `recorded_at` is the server time of the append.
+  Offered Offer(Event event, TimeMicros recorded_at);
+
+  int64_t head_seq() const { return head_seq_; }
+  const Sha256& head_hash() const { return head_hash_; }
+  const LedgerState& state() const { return state_; }
+
+ private:
+  struct IdentityEntry {
+    int64_t seq = 0;
+    Sha256 fingerprint{};
+  };
+
+  void Record(const LoggedEvent& row);
+
+  LedgerState state_;
+  absl::flat_hash_map<std::string, IdentityEntry> identities_;
+  int64_t head_seq_ = 0;
+  Sha256 head_hash_ = kGenesisHash;
+};
+
+// BetHistory.id for a row: a UUID (version 8, RFC 9562) derived from the identity key, so the same
+// event always gets the same id, across re-runs and rebuilds.
+std::string RowIdFor(std::string_view identity_key);
+
+}  // namespace ledger
+
+#endif  // LEDGER_ENGINE_SEQUENCER_H_

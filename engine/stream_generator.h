@@ -1,0 +1,32 @@
+// StreamGenerator: a deterministic, realistic stream of JSON Lines events for the demo, tests and
+// benchmarks: markets (the seed's eden-haus-hackathon first), bets from a pool of wallets placed and
+// confirmed, some flagged, clawed back and refunded, wallets unflagged, markets closed and resolved,
+// and, when asked, a sprinkle of bad lines. The same options always produce the same bytes.
+#ifndef LEDGER_ENGINE_STREAM_GENERATOR_H_
+#define LEDGER_ENGINE_STREAM_GENERATOR_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace ledger {
+
+struct StreamOptions {
+  int64_t events = 10000;
+  int32_t markets = 13;
+  int32_t wallets = 2000;
+  uint64_t seed = 42;
+  // One line in this many is a bad line (malformed or breaking a rule); 0 for none.
+  int32_t bad_line_every = 0;
+  // Every this many events, the previous line is repeated (a duplicate); 0 for none.
+  int32_t duplicate_every = 0;
+  // Prefixed to every market and bet id, so that several streams can share one log.
+  std::string id_prefix;
+};
+
+// Writes `options.events` lines (plus bad and duplicate lines) to `out`. Returns the lines written.
+int64_t GenerateStream(const StreamOptions& options, std::ostream& out);
+
+}  // namespace ledger
+
+#endif  // LEDGER_ENGINE_STREAM_GENERATOR_H_

@@ -1,0 +1,299 @@
+// Integration specification of the log on a real PostgreSQL: migrations, append with duplicates,
+// conflicts and rejections, immutability enforced by the database, the hash chain as stored, catch-up
+// between appenders, and all-or-nothing batches.
+#include <boost/test/unit_test.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/appender.h"
+#include "engine/hash_chain.h"
+#include "engine/pg/log_store.h"
+#include "engine/pg/sql_session.h"
+#include "engine/sequencer.h"
+#include "engine/stream_generator.h"
+#include "tests/test_cluster.h"
+
+namespace ledger {
+namespace {
+
+using testing::FreshDatabase;
+using testing::Scalar;
+
+std::unique_ptr<pg::LogStore> OpenStore(const std::string& conn) {
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+  BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  return *std::move(store);
+}
+
+std::unique_ptr<pg::SqlSession> OpenSql(const std::string& conn) {
+  absl::StatusOr<std::unique_ptr<pg::SqlSession>> s = pg::SqlSession::Open(conn);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.status().ToString());
+  return *std::move(s);
+}
+
+struct AppendRun {
+  absl::Status status;
+  AppendSummary summary;
+  std::vector<std::pair<int64_t, Rejection>> rejections;
+};
+
+AppendRun Append(pg::LogStore* store, const std::string& input, int64_t batch = kBatchEventsDefault) {
+  AppendRun run;
+  AppendOptions options;
+  options.batch_events = batch;
+  options.on_reject = [&run](int64_t line, const Rejection& r, std::string_view) {
+    run.rejections.emplace_back(line, r);
+  };
+  Appender appender(store, options);
+  std::istringstream in(input);
+  run.status = appender.Run(in, &run.summary);
+  return run;
+}
+
+std::string Stream(int64_t events, uint64_t seed, int32_t bad_every = 0, int32_t dup_every = 0) {
+  StreamOptions options;
+  options.events = events;
+  options.seed = seed;
+  options.bad_line_every = bad_every;
+  options.duplicate_every = dup_every;
+  std::ostringstream out;
+  GenerateStream(options, out);
+  return out.str();
+}
+
+// Replays the whole stored log through a fresh Sequencer, which checks every row's hash, continuity
+// and rules. Returns the number of rows.
+int64_t VerifyChain(pg::LogStore* store) {
+  Sequencer reader;
+  absl::Status s = store->Scan(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
+  absl::StatusOr<std::pair<int64_t, Sha256>> head = store->Head();
+  BOOST_REQUIRE(head.ok());
+  BOOST_TEST(head->first == reader.head_seq());
+  BOOST_TEST((head->second == reader.head_hash()));
+  return reader.head_seq();
+}
+
+const std::string kMarket =
+    R"({"action":"MARKET_CREATED","marketId":"m1","question":"Q?","endDate":"2027-01-01T00:00:00Z","contractAddress":"0x0000000000000000000000000000000000000001","gnosisSafeAddress":"0x0000000000000000000000000000000000000002"})";
+std::string Place(const std::string& bet, int64_t amount, int number) {
+  return R"({"action":"PLACED","betId":")" + bet +
+         R"(","marketId":"m1","wallet":"0x1111111111111111111111111111111111111111","choice":"YES","amount":)" +
+         std::to_string(amount) + R"(,"betNumber":)" + std::to_string(number) + "}";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(append)
+
+BOOST_AUTO_TEST_CASE(migrate_is_idempotent_and_refuses_edited_migrations) {
+  const std::string conn = FreshDatabase(/*migrate=*/false);
+  auto store = OpenStore(conn);
+  pg::MigrateReport first;
+  BOOST_REQUIRE(store->Migrate(&first).ok());
+  BOOST_TEST(first.applied.size() == pg::EmbeddedMigrations().size());
+  pg::MigrateReport second;
+  BOOST_REQUIRE(store->Migrate(&second).ok());
+  BOOST_TEST(second.applied.empty());
+  BOOST_TEST(second.already_applied == static_cast<int>(pg::EmbeddedMigrations().size()));
+
+  auto sql = OpenSql(conn);
+  BOOST_REQUIRE(sql->Exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1").ok());
+  pg::MigrateReport third;
+  absl::Status edited = store->Migrate(&third);
+  BOOST_TEST(absl::IsFailedPrecondition(edited));
+  BOOST_TEST(std::string(edited.message()).find("001_seed_schema.sql") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(migrate_refuses_a_database_newer_than_the_binary) {
+  const std::string conn = FreshDatabase();
+  auto sql = OpenSql(conn);
+  BOOST_REQUIRE(sql->Exec("INSERT INTO schema_migrations (version, name, checksum) "
+                          "VALUES (999, '999_future.sql', 'x')")
+                    .ok());
+  auto store = OpenStore(conn);
+  pg::MigrateReport report;
+  BOOST_TEST(absl::IsFailedPrecondition(store->Migrate(&report)));
+}
+
+BOOST_AUTO_TEST_CASE(seed_tables_keep_their_columns_and_indexes) {
+  const std::string conn = FreshDatabase();
+  // The seed's indexes, by name, on every table.
+  for (const char* index :
+       {"idx_market_marketid", "idx_market_status", "idx_market_enddate", "idx_bet_wallet",
+        "idx_bet_marketid", "idx_bet_status", "idx_bet_createdat", "idx_bet_choice",
+        "idx_bethistory_betid", "idx_bethistory_marketid", "idx_bethistory_wallet",
+        "idx_bethistory_action", "idx_bethistory_createdat", "idx_flaggedwallet_wallet",
+        "idx_flaggedwallet_marketid", "idx_flaggedwallet_isactive", "idx_poolsnapshot_marketid",
+        "idx_poolsnapshot_createdat"}) {
+    BOOST_TEST(Scalar(conn, std::string("SELECT count(*) FROM pg_indexes WHERE indexname = '") +
+                                index + "'") == "1",
+               index);
+  }
+  // The seed's BetHistory columns are still there with their types.
+  BOOST_TEST(Scalar(conn,
+                    "SELECT string_agg(column_name || ':' || data_type, ',' ORDER BY column_name) "
+                    "FROM information_schema.columns WHERE table_name = 'BetHistory' AND "
+                    "column_name IN ('id','betId','marketId','wallet','action','reason',"
+                    "'clawbackAmount','clawbackTxHash','createdAt')") ==
+             "action:text,betId:text,clawbackAmount:bigint,clawbackTxHash:text,"
+             "createdAt:timestamp without time zone,id:text,marketId:text,reason:text,wallet:text");
+  // No foreign key from the log to its projections.
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
+                          "conrelid = '\"BetHistory\"'::regclass") == "0");
+}
+
+BOOST_AUTO_TEST_CASE(append_counts_accepted_duplicates_and_rejected_exactly_once) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  // 3000 events with a bad line every 200 and a duplicate every 150: several batches of 500.
+  const std::string input = Stream(3000, 7, 200, 150);
+  AppendRun first = Append(store.get(), input, 500);
+  BOOST_REQUIRE_MESSAGE(first.status.ok(), first.status.ToString());
+  BOOST_TEST(first.summary.accepted == 3000);
+  BOOST_TEST(first.summary.duplicates == 20);
+  BOOST_TEST(first.summary.rejected == 15);
+  BOOST_TEST(static_cast<int64_t>(first.rejections.size()) == first.summary.rejected);
+  BOOST_TEST(*first.summary.first_seq == 1);
+  BOOST_TEST(*first.summary.last_seq == 3000);
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "3000");
+  BOOST_TEST(Scalar(conn, "SELECT max(seq) - min(seq) + 1 FROM \"BetHistory\"") == "3000");
+
+  // The same input again writes nothing: every good line is a duplicate.
+  AppendRun again = Append(store.get(), input, 700);
+  BOOST_REQUIRE(again.status.ok());
+  BOOST_TEST(again.summary.accepted == 0);
+  BOOST_TEST(again.summary.duplicates == 3020);
+  BOOST_TEST(again.summary.rejected == 15);
+  BOOST_TEST(!again.summary.first_seq.has_value());
+  BOOST_TEST(VerifyChain(store.get()) == 3000);
+}
+
+BOOST_AUTO_TEST_CASE(rejected_lines_name_their_line_and_the_rest_is_kept) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  const std::string input = kMarket + "\n" + Place("b1", 5, 1) + "\n" + "{oops\n" +
+                            Place("b2", 5, 1) + "\n" + "\n" + Place("b3", 7, 2) + "\n";
+  AppendRun run = Append(store.get(), input);
+  BOOST_REQUIRE(run.status.ok());
+  BOOST_TEST(run.summary.accepted == 3);
+  BOOST_REQUIRE(run.rejections.size() == 2u);
+  BOOST_TEST(run.rejections[0].first == 3);
+  BOOST_TEST(ErrorCodeName(run.rejections[0].second.code) == "MALFORMED_JSON");
+  BOOST_TEST(run.rejections[1].first == 4);
+  BOOST_TEST(ErrorCodeName(run.rejections[1].second.code) == "BET_NUMBER_TAKEN");
+  BOOST_TEST(Scalar(conn, "SELECT string_agg(\"betId\", ',' ORDER BY seq) FROM \"BetHistory\"") ==
+             "b1,b3");
+}
+
+BOOST_AUTO_TEST_CASE(conflicting_resend_is_rejected_naming_the_fields) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  BOOST_REQUIRE(Append(store.get(), kMarket + "\n" + Place("b1", 5, 1) + "\n").status.ok());
+  // Against a committed row (read back from the database) ...
+  AppendRun committed = Append(store.get(), Place("b1", 6, 1) + "\n");
+  BOOST_REQUIRE(committed.rejections.size() == 1u);
+  BOOST_TEST(ErrorCodeName(committed.rejections[0].second.code) == "IDENTITY_CONFLICT");
+  BOOST_TEST(committed.rejections[0].second.message.find("seq 2") != std::string::npos);
+  BOOST_TEST(committed.rejections[0].second.message.find("amount") != std::string::npos);
+  // ... and against a row of the same batch.
+  AppendRun same_batch = Append(store.get(), Place("b2", 5, 2) + "\n" + Place("b2", 5, 3) + "\n");
+  BOOST_REQUIRE(same_batch.rejections.size() == 1u);
+  BOOST_TEST(same_batch.rejections[0].second.message.find("betNumber") != std::string::npos);
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "3");
+}
+
+BOOST_AUTO_TEST_CASE(the_database_refuses_update_delete_and_truncate_of_the_log) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  BOOST_REQUIRE(Append(store.get(), kMarket + "\n").status.ok());
+  auto sql = OpenSql(conn);
+  // Even the owner (a superuser here) is stopped by the triggers ...
+  BOOST_TEST(absl::IsPermissionDenied(sql->Exec("UPDATE \"BetHistory\" SET reason = 'x'")));
+  BOOST_TEST(absl::IsPermissionDenied(sql->Exec("DELETE FROM \"BetHistory\"")));
+  BOOST_TEST(absl::IsPermissionDenied(sql->Exec("TRUNCATE \"BetHistory\"")));
+  // ... and the application role has no such privilege at all.
+  for (const char* statement : {"UPDATE \"BetHistory\" SET reason = 'x'",
+                                "DELETE FROM \"BetHistory\"", "TRUNCATE \"BetHistory\""}) {
+    absl::Status s = sql->Exec(std::string("SET ROLE ledger_app; ") + statement);
+    BOOST_TEST(absl::IsPermissionDenied(s), statement);
+    BOOST_TEST(std::string(s.message()).find("permission denied") != std::string::npos, statement);
+    BOOST_REQUIRE(sql->Exec("RESET ROLE").ok());
+  }
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "1");
+  BOOST_TEST(VerifyChain(store.get()) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(stored_hash_chain_is_continuous_and_matches_the_digest) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  BOOST_REQUIRE(Append(store.get(), Stream(5000, 11), 999).status.ok());
+  BOOST_TEST(VerifyChain(store.get()) == 5000);
+  // Each row's prevHash is the previous row's hash, in the database itself.
+  BOOST_TEST(Scalar(conn,
+                    "SELECT count(*) FROM \"BetHistory\" a JOIN \"BetHistory\" b "
+                    "ON b.seq = a.seq + 1 WHERE b.\"prevHash\" <> a.hash") == "0");
+  BOOST_TEST(Scalar(conn, "SELECT \"prevHash\" FROM \"BetHistory\" WHERE seq = 1") ==
+             std::string(64, '0'));
+}
+
+BOOST_AUTO_TEST_CASE(an_appender_catches_up_on_rows_another_appender_wrote) {
+  const std::string conn = FreshDatabase();
+  auto a = OpenStore(conn);
+  auto b = OpenStore(conn);
+  AppendOptions options;
+  Appender first(a.get(), options);
+  // Loads the (empty) state now, before b writes.
+  BOOST_REQUIRE(Append(b.get(), kMarket + "\n" + Place("b1", 5, 1) + "\n").status.ok());
+  AppendSummary summary;
+  std::istringstream in(R"({"action":"CONFIRMED","betId":"b1"})" "\n" + Place("b1", 5, 1) + "\n");
+  BOOST_REQUIRE(first.Run(in, &summary).ok());
+  BOOST_TEST(summary.accepted == 1);
+  BOOST_TEST(summary.duplicates == 1);
+  BOOST_TEST(VerifyChain(a.get()) == 3);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_batch_leaves_nothing_behind) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  // A trigger that fails the insert of one row, as a full disk or a lost connection would fail the
+  // COPY halfway through a batch.
+  auto sql = OpenSql(conn);
+  BOOST_REQUIRE(sql->Exec(R"(
+      CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."betId" = 'poison' THEN RAISE EXCEPTION 'injected failure'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER poison BEFORE INSERT ON "BetHistory" FOR EACH ROW EXECUTE FUNCTION poison();)")
+                    .ok());
+  std::string input = kMarket + "\n";
+  for (int i = 1; i <= 5; ++i) input += Place("ok" + std::to_string(i), 5, i) + "\n";
+  input += Place("poison", 5, 6) + "\n" + Place("never", 5, 7) + "\n";
+  AppendRun run = Append(store.get(), input, 3);  // Batches: [m,ok1,ok2] [ok3,ok4,ok5] [poison,never]
+  BOOST_TEST(!run.status.ok());
+  BOOST_TEST(run.summary.accepted == 6);
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "6");
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\" WHERE \"betId\" = 'never'") == "0");
+  BOOST_TEST(VerifyChain(store.get()) == 6);
+}
+
+BOOST_AUTO_TEST_CASE(sql_in_text_fields_is_stored_verbatim) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  const std::string reason = R"(x'); DROP TABLE \"BetHistory\"; --\ttab\\back)";
+  std::string input = kMarket + "\n" + Place("b1", 5, 1) + "\n" +
+                      R"({"action":"CONFIRMED","betId":"b1"})" "\n" +
+                      R"({"action":"FLAGGED","betId":"b1","reason":")" + reason + "\"}\n";
+  AppendRun run = Append(store.get(), input);
+  BOOST_REQUIRE(run.status.ok());
+  BOOST_TEST(run.summary.accepted == 4);
+  BOOST_TEST(Scalar(conn, "SELECT reason FROM \"BetHistory\" WHERE action = 'FLAGGED'") ==
+             "x'); DROP TABLE \"BetHistory\"; --\ttab\\back");
+  BOOST_TEST(VerifyChain(store.get()) == 4);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger

@@ -1,0 +1,226 @@
+// Specification of `ledger` as a process: exit codes and outputs, concurrent appenders on one
+// database, and exactly-once after the appender is killed (SIGKILL) at random moments and re-run.
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "engine/pg/log_store.h"
+#include "engine/sequencer.h"
+#include "tests/process.h"
+#include "tests/test_cluster.h"
+
+namespace ledger {
+namespace {
+
+using testing::FreshDatabase;
+using testing::LedgerBinary;
+using testing::ProcessSpec;
+using testing::ReadFile;
+using testing::Scalar;
+
+class TempDir {
+ public:
+  TempDir() {
+    char dir[] = "/tmp/ledger-cli-XXXXXX";
+    BOOST_REQUIRE(mkdtemp(dir) != nullptr);
+    path_ = dir;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Writes a generated stream to `path` with the real binary.
+void Generate(const std::string& path, const std::vector<std::string>& flags) {
+  ProcessSpec spec;
+  spec.argv = {LedgerBinary(), "generate"};
+  spec.argv.insert(spec.argv.end(), flags.begin(), flags.end());
+  spec.stdout_path = path;
+  BOOST_REQUIRE_EQUAL(testing::Run(spec), 0);
+}
+
+ProcessSpec AppendSpec(const std::string& conn, const std::string& input, const TempDir& dir,
+                       const std::string& tag, std::vector<std::string> extra = {}) {
+  ProcessSpec spec;
+  spec.argv = {LedgerBinary(), "--db", conn, "append", input};
+  spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
+  spec.stdout_path = dir / (tag + ".out");
+  spec.stderr_path = dir / (tag + ".err");
+  return spec;
+}
+
+boost::json::object Summary(const std::string& path) {
+  boost::json::value v = boost::json::parse(ReadFile(path));
+  return v.as_object();
+}
+
+void VerifyChain(const std::string& conn, int64_t expected_rows) {
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+  BOOST_REQUIRE(store.ok());
+  Sequencer reader;
+  absl::Status s =
+      (*store)->Scan(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
+  BOOST_TEST(reader.head_seq() == expected_rows);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(append_exit_codes_summary_and_rejects_file) {
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  Generate(dir / "in.jsonl", {"--events", "2000", "--bad-every", "400", "--seed", "3"});
+
+  ProcessSpec spec = AppendSpec(conn, dir / "in.jsonl", dir, "a",
+                                {"--rejects", dir / "rejects.jsonl"});
+  BOOST_TEST(testing::Run(spec) == 1);  // Some lines were rejected.
+  boost::json::object summary = Summary(dir / "a.out");
+  BOOST_TEST(summary.at("accepted").as_int64() == 2000);
+  BOOST_TEST(summary.at("rejected").as_int64() == 5);
+  BOOST_TEST(summary.at("firstSeq").as_int64() == 1);
+  BOOST_TEST(summary.at("lastSeq").as_int64() == 2000);
+  const std::string err = ReadFile(dir / "a.err");
+  BOOST_TEST(err.find("line 401: MALFORMED_JSON: ") != std::string::npos, err);
+  // One JSON object per rejected line, with line, code, message and the input.
+  std::istringstream rejects(ReadFile(dir / "rejects.jsonl"));
+  std::string line;
+  int count = 0;
+  while (std::getline(rejects, line)) {
+    boost::json::object r = boost::json::parse(line).as_object();
+    BOOST_TEST(r.contains("line"));
+    BOOST_TEST(!r.at("code").as_string().empty());
+    BOOST_TEST(r.contains("message"));
+    BOOST_TEST(r.contains("input"));
+    ++count;
+  }
+  BOOST_TEST(count == 5);
+
+  // A clean input exits 0; here everything is already there, so all duplicates.
+  Generate(dir / "clean.jsonl", {"--events", "2000", "--seed", "3"});
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "clean.jsonl", dir, "b")) == 0);
+  BOOST_TEST(Summary(dir / "b.out").at("duplicates").as_int64() == 2000);
+  BOOST_TEST(Summary(dir / "b.out").at("firstSeq").is_null());
+}
+
+BOOST_AUTO_TEST_CASE(usage_io_and_database_errors_exit_2) {
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "missing.jsonl", dir, "a")) == 2);
+  BOOST_TEST(ReadFile(dir / "a.err").find("cannot open") != std::string::npos);
+  BOOST_TEST(testing::Run(AppendSpec(conn, "-", dir, "b", {"--batch-size", "0"})) == 2);
+  ProcessSpec unknown;
+  unknown.argv = {LedgerBinary(), "frobnicate"};
+  BOOST_TEST(testing::Run(unknown) == 2);
+  // An unreachable database: exit 2, and the password never printed.
+  ProcessSpec bad = AppendSpec("postgresql://app:hunter2@127.0.0.1:1/ledger", "-", dir, "c");
+  BOOST_TEST(testing::Run(bad) == 2);
+  const std::string err = ReadFile(dir / "c.err");
+  BOOST_TEST(err.find("hunter2") == std::string::npos, err);
+  BOOST_TEST(err.find("****") != std::string::npos, err);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  // Two independent streams and one stream given to two processes at once.
+  Generate(dir / "p.jsonl", {"--events", "6000", "--seed", "5", "--id-prefix", "p-"});
+  Generate(dir / "q.jsonl", {"--events", "6000", "--seed", "6", "--id-prefix", "q-"});
+  std::vector<pid_t> pids;
+  int tag = 0;
+  for (const char* input : {"p.jsonl", "q.jsonl", "p.jsonl"}) {
+    pids.push_back(testing::Spawn(AppendSpec(conn, dir / input, dir, std::to_string(tag++),
+                                             {"--batch-size", "250"})));
+  }
+  int64_t accepted = 0;
+  for (size_t i = 0; i < pids.size(); ++i) {
+    BOOST_TEST(testing::Wait(pids[i]) == 0, ReadFile(dir / (std::to_string(i) + ".err")));
+    accepted += Summary(dir / (std::to_string(i) + ".out")).at("accepted").as_int64();
+  }
+  // Each event once, positions gap-free, chain intact, and commit order = position order
+  // (recordedAt, taken under the append lock, never goes backwards along seq).
+  BOOST_TEST(accepted == 12000);
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "12000");
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\" a JOIN \"BetHistory\" b "
+                          "ON b.seq = a.seq + 1 WHERE b.\"recordedAt\" < a.\"recordedAt\"") == "0");
+  // The two streams really were interleaved (otherwise this test proves little).
+  BOOST_TEST(std::stoi(Scalar(conn,
+                              "SELECT count(*) FROM \"BetHistory\" a JOIN \"BetHistory\" b ON "
+                              "b.seq = a.seq + 1 WHERE left(a.\"streamId\", 6) <> "
+                              "left(b.\"streamId\", 6) AND a.\"streamId\" LIKE 'bet:%' AND "
+                              "b.\"streamId\" LIKE 'bet:%'")) > 1);
+  VerifyChain(conn, 12000);
+}
+
+BOOST_AUTO_TEST_CASE(killed_appender_rerun_writes_each_event_exactly_once) {
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  constexpr int kEvents = 30000;
+  constexpr int kKills = 8;
+  Generate(dir / "in.jsonl", {"--events", std::to_string(kEvents), "--seed", "9",
+                              "--bad-every", "1000", "--duplicate-every", "500"});
+  std::mt19937 rng(20261126);  // Fixed seed: the same kill schedule every run.
+  for (int i = 0; i < kKills; ++i) {
+    pid_t pid = testing::Spawn(AppendSpec(conn, dir / "in.jsonl", dir, "k", {"--batch-size", "400"}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
+    kill(pid, SIGKILL);
+    testing::Wait(pid);
+  }
+  const int64_t before = std::stoll(Scalar(conn, "SELECT count(*) FROM \"BetHistory\""));
+  BOOST_TEST_MESSAGE("rows committed before the final run: " << before);
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "final")) == 1);
+  boost::json::object summary = Summary(dir / "final.out");
+  BOOST_TEST(summary.at("accepted").as_int64() == kEvents - before);
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == std::to_string(kEvents));
+  BOOST_TEST(Scalar(conn, "SELECT count(DISTINCT \"identityKey\") FROM \"BetHistory\"") ==
+             std::to_string(kEvents));
+  VerifyChain(conn, kEvents);
+}
+
+BOOST_AUTO_TEST_CASE(embedded_database_commands) {
+  // A second embedded cluster, managed only through the CLI, as a newcomer would.
+  char home[] = "/tmp/ledger-home-XXXXXX";
+  BOOST_REQUIRE(mkdtemp(home) != nullptr);
+  TempDir out;
+  auto ledger = [&](std::vector<std::string> args, const std::string& tag) {
+    ProcessSpec spec;
+    spec.argv = {LedgerBinary()};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = {{"LEDGER_HOME", home}, {"DATABASE_URL", ""}};
+    spec.stdout_path = out / (tag + ".out");
+    spec.stderr_path = out / (tag + ".err");
+    return testing::Run(spec);
+  };
+  BOOST_TEST(ledger({"db", "status"}, "s0") == 3);
+  BOOST_TEST(ledger({"db", "start"}, "start") == 0, ReadFile(out / "start.err"));
+  BOOST_TEST(ledger({"db", "start"}, "again") == 0);  // Idempotent.
+  BOOST_TEST(ledger({"db", "status"}, "s1") == 0);
+  BOOST_TEST(ledger({"db", "url"}, "url") == 0);
+  BOOST_TEST(ReadFile(out / "url.out").find("postgresql://ledger@/ledger?host=") == 0u);
+  // With no --db and no DATABASE_URL, commands use (and migrate) the embedded database.
+  BOOST_TEST(ledger({"digest"}, "digest") == 0, ReadFile(out / "digest.err"));
+  BOOST_TEST(Summary(out / "digest.out").at("seq").as_int64() == 0);
+  BOOST_TEST(ledger({"db", "stop"}, "stop") == 0);
+  BOOST_TEST(ledger({"db", "status"}, "s2") == 3);
+  std::error_code ec;
+  std::filesystem::remove_all(home, ec);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger

@@ -1,0 +1,164 @@
+// Specification of the input format: what the decoder accepts, how it normalizes, and the stable code
+// it gives each kind of bad line.
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/event_codec.h"
+#include "engine/time_format.h"
+
+namespace ledger {
+namespace {
+
+constexpr TimeMicros kNow = 1771232400000000;  // 2026-02-16T09:00:00Z
+const std::string kWallet = "0x742d35Cc6634C0532925a3b844Bc9e7595f0bEb1";
+const std::string kTx = "0xABC1230000000000000000000000000000000000000000000000000000000def";
+
+Event MustDecode(const std::string& line) {
+  DecodeResult r = DecodeEventLine(line, kNow);
+  if (auto* rej = std::get_if<Rejection>(&r)) {
+    BOOST_FAIL("unexpected rejection " << ErrorCodeName(rej->code) << ": " << rej->message);
+  }
+  return std::get<Event>(r);
+}
+
+Rejection MustReject(const std::string& line) {
+  DecodeResult r = DecodeEventLine(line, kNow);
+  BOOST_REQUIRE_MESSAGE(std::holds_alternative<Rejection>(r), "accepted: " << line);
+  return std::get<Rejection>(r);
+}
+
+std::string Placed(const std::string& amount_json) {
+  return R"({"action":"PLACED","betId":"b1","marketId":"m1","wallet":")" + kWallet +
+         R"(","choice":"YES","amount":)" + amount_json + R"(,"betNumber":1})";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(event_codec)
+
+BOOST_AUTO_TEST_CASE(placed_is_decoded_and_normalized) {
+  // Wallets and hashes arrive in any case and are stored lowercase; createdAt defaults to now.
+  Event e = MustDecode(R"({"action":"PLACED","betId":"b1","marketId":"m1","wallet":")" + kWallet +
+                       R"(","choice":"NO","amount":10000000,"betNumber":3,"txHash":")" + kTx +
+                       R"("})");
+  BOOST_TEST(ActionName(e.action) == "PLACED");
+  BOOST_TEST(*e.wallet == "0x742d35cc6634c0532925a3b844bc9e7595f0beb1");
+  BOOST_TEST(*e.tx_hash == "0xabc1230000000000000000000000000000000000000000000000000000000def");
+  BOOST_TEST(e.amount->value() == 10000000);
+  BOOST_TEST(*e.bet_number == 3);
+  BOOST_TEST((*e.choice == Choice::kNo));
+  BOOST_TEST(e.created_at == kNow);
+  BOOST_TEST(!e.created_at_given);
+}
+
+BOOST_AUTO_TEST_CASE(created_at_with_offset_is_converted_to_utc) {
+  Event e = MustDecode(
+      R"({"action":"MARKET_CLOSED","marketId":"m1","createdAt":"2026-02-16T11:00:00.5+02:00"})");
+  BOOST_TEST(FormatRfc3339(e.created_at) == "2026-02-16T09:00:00.5Z");
+  BOOST_TEST(e.created_at_given);
+}
+
+BOOST_AUTO_TEST_CASE(flagged_severity_defaults_to_medium) {
+  Event e = MustDecode(R"({"action":"FLAGGED","betId":"b1","reason":"Velocity exceeded"})");
+  BOOST_TEST((*e.severity == Severity::kMedium));
+}
+
+BOOST_AUTO_TEST_CASE(optional_fields_may_be_null) {
+  Event e = MustDecode(R"({"action":"CONFIRMED","betId":"b1","txHash":null})");
+  BOOST_TEST(!e.tx_hash.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(encode_then_decode_is_identity) {
+  const std::vector<std::string> lines = {
+      Placed("5"),
+      R"({"action":"MARKET_CREATED","marketId":"m1","question":"Q?","startDate":"2026-01-01T00:00:00Z","endDate":"2026-03-01T00:00:00Z","contractAddress":"0x0000000000000000000000000000000000000001","gnosisSafeAddress":"0x0000000000000000000000000000000000000002","eventId":"3F2504E0-4F89-11D3-9A0C-0305E82C3301"})",
+      R"({"action":"CLAWED_BACK","betId":"b1","clawbackAmount":7,"reason":"Sybil"})",
+      R"({"action":"REFUNDED","betId":"b1","clawbackTxHash":")" + kTx + R"("})",
+      R"({"action":"WALLET_UNFLAGGED","wallet":")" + kWallet +
+          R"(","createdAt":"2026-02-16T09:00:00Z"})",
+      R"({"action":"MARKET_RESOLVED","marketId":"m1","winner":"NO"})",
+  };
+  for (const std::string& line : lines) {
+    Event once = MustDecode(line);
+    Event twice = MustDecode(EncodeEventJson(once));
+    once.created_at_given = twice.created_at_given = true;
+    BOOST_TEST((once == twice), line);
+  }
+}
+
+// One row per rejection code the decoder owns: the line and the code it must get.
+struct BadLine {
+  std::string line;
+  ErrorCode code;
+};
+
+BOOST_AUTO_TEST_CASE(every_decoder_rejection_has_its_own_code) {
+  const std::vector<BadLine> cases = {
+      {std::string(kLineBytesMax + 1, ' '), ErrorCode::kLineTooLong},
+      {R"({"action":"PLACED",)", ErrorCode::kMalformedJson},
+      {"{\"action\":\"MARKET_CLOSED\",\"marketId\":\"m\xff\"}", ErrorCode::kMalformedJson},
+      {R"({"action":"MARKET_CLOSED","marketId":{"a":{"b":{"c":{"d":1}}}}})",
+       ErrorCode::kMalformedJson},
+      {R"(["PLACED"])", ErrorCode::kNotAnObject},
+      {R"({"betId":"b1"})", ErrorCode::kMissingAction},
+      {R"({"action":"TELEPORTED"})", ErrorCode::kUnknownAction},
+      {R"({"action":7})", ErrorCode::kUnknownAction},
+      {R"({"action":"MARKET_CLOSED","marketId":"m1","isAdmin":true})", ErrorCode::kUnknownField},
+      {R"({"action":"MARKET_CLOSED"})", ErrorCode::kMissingField},
+      {R"({"action":"MARKET_CLOSED","marketId":null})", ErrorCode::kMissingField},
+      {R"({"action":"MARKET_CLOSED","marketId":12})", ErrorCode::kFieldType},
+      {Placed("10.5"), ErrorCode::kAmountNotInteger},
+      {Placed("\"10\""), ErrorCode::kAmountNotInteger},
+      {Placed("1e6"), ErrorCode::kAmountNotInteger},
+      {Placed("0"), ErrorCode::kAmountOutOfRange},
+      {Placed("-5"), ErrorCode::kAmountOutOfRange},
+      {Placed("9223372036854775808"), ErrorCode::kAmountOutOfRange},
+      {Placed("100000000000000000000"), ErrorCode::kAmountOutOfRange},
+      {R"({"action":"WALLET_UNFLAGGED","wallet":"0x123","createdAt":"2026-02-16T09:00:00Z"})",
+       ErrorCode::kInvalidWallet},
+      {R"({"action":"CONFIRMED","betId":"b1","txHash":"0xzz"})", ErrorCode::kInvalidTxHash},
+      {R"({"action":"MARKET_CLOSED","marketId":"m1","createdAt":"2026-02-16T09:00:00"})",
+       ErrorCode::kInvalidTimestamp},
+      {R"({"action":"MARKET_CLOSED","marketId":"m1","createdAt":"1970-01-01T00:00:00Z"})",
+       ErrorCode::kInvalidTimestamp},
+      {R"({"action":"MARKET_CLOSED","marketId":"m1","eventId":"not-a-uuid"})",
+       ErrorCode::kInvalidEventId},
+      {R"({"action":"MARKET_RESOLVED","marketId":"m1","winner":"MAYBE"})",
+       ErrorCode::kInvalidChoice},
+      {R"({"action":"FLAGGED","betId":"b1","reason":"r","severity":"APOCALYPTIC"})",
+       ErrorCode::kInvalidSeverity},
+      {R"({"action":"PLACED","betId":"b1","marketId":"m1","wallet":")" + kWallet +
+           R"(","choice":"YES","amount":5,"betNumber":11})",
+       ErrorCode::kInvalidBetNumber},
+      {R"({"action":"FLAGGED","betId":"b1","reason":""})", ErrorCode::kInvalidText},
+      {R"({"action":"MARKET_CLOSED","marketId":"has space"})", ErrorCode::kInvalidId},
+      {R"({"action":"MARKET_CREATED","marketId":"m1","question":"Q","endDate":"2026-01-01T00:00:00Z","contractAddress":"0x01","gnosisSafeAddress":"0x0000000000000000000000000000000000000002"})",
+       ErrorCode::kInvalidAddress},
+      {R"({"action":"MARKET_CREATED","marketId":"m1","question":"Q","startDate":"2026-02-01T00:00:00Z","endDate":"2026-01-01T00:00:00Z","contractAddress":"0x0000000000000000000000000000000000000001","gnosisSafeAddress":"0x0000000000000000000000000000000000000002"})",
+       ErrorCode::kEndBeforeStart},
+      {R"({"action":"WALLET_UNFLAGGED","wallet":")" + kWallet + R"("})",
+       ErrorCode::kMissingField},
+  };
+  for (const BadLine& c : cases) {
+    Rejection r = MustReject(c.line);
+    BOOST_TEST(ErrorCodeName(r.code) == ErrorCodeName(c.code), c.line.substr(0, 120));
+    BOOST_TEST(!r.message.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(rejection_message_names_field_and_value) {
+  Rejection r = MustReject(Placed("10.5"));
+  BOOST_TEST(r.message.find("amount") != std::string::npos);
+  BOOST_TEST(r.message.find("1.05E1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sql_fragments_in_text_are_kept_verbatim) {
+  Event e = MustDecode(
+      R"({"action":"FLAGGED","betId":"b1","reason":"x'); DROP TABLE \"BetHistory\"; --"})");
+  BOOST_TEST(*e.reason == "x'); DROP TABLE \"BetHistory\"; --");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger

@@ -1,0 +1,55 @@
+#include "tests/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace ledger::testing {
+
+pid_t Spawn(const ProcessSpec& spec) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  auto redirect = [](const std::string& path, int flags, int target) {
+    int fd = open(path.c_str(), flags, 0644);
+    if (fd < 0) _exit(126);
+    dup2(fd, target);
+    close(fd);
+  };
+  redirect(spec.stdin_path, O_RDONLY, STDIN_FILENO);
+  redirect(spec.stdout_path, O_WRONLY | O_CREAT | O_TRUNC, STDOUT_FILENO);
+  redirect(spec.stderr_path, O_WRONLY | O_CREAT | O_TRUNC, STDERR_FILENO);
+  for (const auto& [key, value] : spec.env) setenv(key.c_str(), value.c_str(), 1);
+  std::vector<char*> args;
+  for (const std::string& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+int Run(const ProcessSpec& spec) { return Wait(Spawn(spec)); }
+
+std::string LedgerBinary() { return LEDGER_BINARY; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace ledger::testing

@@ -1,0 +1,37 @@
+// Child processes for tests that drive the real `ledger` binary: spawn with redirected stdio, wait,
+// kill. No shell is involved; arguments are passed as they are.
+#ifndef LEDGER_TESTS_PROCESS_H_
+#define LEDGER_TESTS_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ledger::testing {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;  // Added to (or replacing in) the inherited environment.
+  std::string stdin_path = "/dev/null";
+  std::string stdout_path = "/dev/null";
+  std::string stderr_path = "/dev/null";
+};
+
+// Starts the process; returns its pid.
+pid_t Spawn(const ProcessSpec& spec);
+// Waits for `pid`; returns its exit code, or 128 + signal when it was killed.
+int Wait(pid_t pid);
+// Spawn + Wait.
+int Run(const ProcessSpec& spec);
+
+// The `ledger` binary under test (build/ledger).
+std::string LedgerBinary();
+
+// Reads a whole file.
+std::string ReadFile(const std::string& path);
+
+}  // namespace ledger::testing
+
+#endif  // LEDGER_TESTS_PROCESS_H_

@@ -1,0 +1,69 @@
+// Specification of the small helpers: bounded line reading, password masking, timestamps, and the
+// promise that docs/error-codes.md lists every stable error code.
+#include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "engine/conn_string.h"
+#include "engine/error_codes.h"
+#include "engine/line_reader.h"
+#include "engine/time_format.h"
+
+namespace ledger {
+
+BOOST_AUTO_TEST_SUITE(support)
+
+BOOST_AUTO_TEST_CASE(line_reader_bounds_lines_and_keeps_numbering) {
+  std::istringstream in("short\r\n" + std::string(50, 'x') + "\nafter\nlast");
+  LineReader reader(in, 10);
+  LineReader::Line line;
+  BOOST_REQUIRE(reader.Next(&line));
+  BOOST_TEST(line.text == "short");
+  BOOST_TEST(line.number == 1);
+  BOOST_REQUIRE(reader.Next(&line));
+  BOOST_TEST(line.too_long);
+  BOOST_TEST(line.length == 50u);
+  BOOST_TEST(line.text.empty());
+  BOOST_REQUIRE(reader.Next(&line));
+  BOOST_TEST(line.text == "after");
+  BOOST_TEST(line.number == 3);
+  BOOST_REQUIRE(reader.Next(&line));
+  BOOST_TEST(line.text == "last");  // The final line needs no newline.
+  BOOST_TEST(line.number == 4);
+  BOOST_TEST(!reader.Next(&line));
+}
+
+BOOST_AUTO_TEST_CASE(passwords_are_masked) {
+  BOOST_TEST(MaskPassword("postgresql://app:s3cret@db:5432/ledger") ==
+             "postgresql://app:****@db:5432/ledger");
+  BOOST_TEST(MaskPassword("host=db password=s3cret user=app") ==
+             "host=db password=**** user=app");
+  BOOST_TEST(MaskPassword("postgresql://db/ledger?user=a&password=s3cret") ==
+             "postgresql://db/ledger?user=a&password=****");
+  BOOST_TEST(MaskPassword("host=/tmp dbname=x") == "host=/tmp dbname=x");
+}
+
+BOOST_AUTO_TEST_CASE(timestamps_round_trip_through_postgres_text) {
+  const TimeMicros t = *ParseRfc3339("2026-02-16T09:00:00.000123Z");
+  BOOST_TEST(FormatPgTimestamp(t) == "2026-02-16 09:00:00.000123");
+  BOOST_TEST(*ParsePgTimestamp(FormatPgTimestamp(t)) == t);
+  BOOST_TEST(*ParsePgTimestamp("2026-02-16 09:00:00") == t - 123);
+  BOOST_TEST(!ParseRfc3339("2026-02-16T09:00:00.0000001Z").has_value());  // Sub-microsecond.
+  BOOST_TEST(!ParseRfc3339("2200-01-01T00:00:00Z").has_value());          // Out of range.
+}
+
+BOOST_AUTO_TEST_CASE(docs_list_every_error_code) {
+  std::ifstream doc(std::string(LEDGER_SOURCE_DIR) + "/docs/error-codes.md");
+  BOOST_REQUIRE_MESSAGE(doc, "docs/error-codes.md is missing");
+  std::stringstream text;
+  text << doc.rdbuf();
+  for (ErrorCode code : AllErrorCodes()) {
+    const std::string row = "| `" + std::string(ErrorCodeName(code)) + "` |";
+    BOOST_TEST(text.str().find(row) != std::string::npos, "not documented: " << ErrorCodeName(code));
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger

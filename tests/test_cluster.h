@@ -1,0 +1,34 @@
+// The test harness's PostgreSQL: one throwaway embedded cluster per test run (the same EmbeddedDb
+// mechanism `ledger` uses), and a fresh database per test. No mocks: every test talks to a real server.
+//
+//   BOOST_TEST_GLOBAL_FIXTURE(ledger::testing::ClusterFixture);
+//   std::string conn = ledger::testing::FreshDatabase();   // migrated, empty
+#ifndef LEDGER_TESTS_TEST_CLUSTER_H_
+#define LEDGER_TESTS_TEST_CLUSTER_H_
+
+#include <string>
+
+#include "engine/pg/embedded_db.h"
+
+namespace ledger::testing {
+
+// Starts the cluster under a new temporary LEDGER_HOME; stops it and removes it at the end.
+// Set LEDGER_TEST_KEEP=1 to keep the directory for a post-mortem.
+struct ClusterFixture {
+  ClusterFixture();
+  ~ClusterFixture();
+};
+
+// The running test cluster. REQUIRES: ClusterFixture is active.
+pg::EmbeddedDb& Cluster();
+
+// Creates a new, empty database on the test cluster and returns its connection string. With
+// `migrate`, the ledger's schema is applied first.
+std::string FreshDatabase(bool migrate = true);
+
+// The first value of `sql` on `conn`; fails the test on error.
+std::string Scalar(const std::string& conn, const std::string& sql);
+
+}  // namespace ledger::testing
+
+#endif  // LEDGER_TESTS_TEST_CLUSTER_H_
