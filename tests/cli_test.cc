@@ -1,6 +1,8 @@
 // Specification of `ledger` as a process: exit codes and outputs, concurrent appenders on one
 // database, and exactly-once after the appender is killed (SIGKILL) at random moments and re-run.
 #include <signal.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -11,8 +13,10 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <atomic>
 
 #include "engine/pg/log_store.h"
+#include "engine/pg/sql_session.h"
 #include "engine/sequencer.h"
 #include "tests/process.h"
 #include "tests/test_cluster.h"
@@ -141,6 +145,37 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
   // Two independent streams and one stream given to two processes at once.
   Generate(dir / "p.jsonl", {"--events", "6000", "--seed", "5", "--id-prefix", "p-"});
   Generate(dir / "q.jsonl", {"--events", "6000", "--seed", "6", "--id-prefix", "q-"});
+  // A reader polling for new positions while the appenders run must never find a hole that fills in
+  // later: whatever it sees past its last position starts right after it and is contiguous.
+  std::atomic<bool> appending{true};
+  std::atomic<int64_t> reader_polls{0};
+  std::string reader_error;
+  std::thread reader([&] {
+    absl::StatusOr<std::unique_ptr<pg::SqlSession>> sql = pg::SqlSession::Open(conn);
+    if (!sql.ok()) {
+      reader_error = sql.status().ToString();
+      return;
+    }
+    int64_t last = 0;
+    while (appending.load() || last < 12000) {
+      absl::StatusOr<std::vector<pg::SqlRow>> rows = (*sql)->Query(
+          "SELECT seq FROM \"BetHistory\" WHERE seq > $1 ORDER BY seq", {std::to_string(last)});
+      if (!rows.ok()) {
+        reader_error = rows.status().ToString();
+        return;
+      }
+      for (const pg::SqlRow& row : *rows) {
+        const int64_t seq = std::stoll(*row[0]);
+        if (seq != last + 1) {
+          reader_error = "saw seq " + std::to_string(seq) + " right after " + std::to_string(last);
+          return;
+        }
+        last = seq;
+      }
+      ++reader_polls;
+      if (!appending.load() && rows->empty()) break;
+    }
+  });
   std::vector<pid_t> pids;
   int tag = 0;
   for (const char* input : {"p.jsonl", "q.jsonl", "p.jsonl"}) {
@@ -152,6 +187,10 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
     BOOST_TEST(testing::Wait(pids[i]) == 0, ReadFile(dir / (std::to_string(i) + ".err")));
     accepted += Summary(dir / (std::to_string(i) + ".out")).at("accepted").as_int64();
   }
+  appending = false;
+  reader.join();
+  BOOST_TEST(reader_error.empty(), reader_error);
+  BOOST_TEST(reader_polls.load() > 2);
   // Each event once, positions gap-free, chain intact, and commit order = position order
   // (recordedAt, taken under the append lock, never goes backwards along seq).
   BOOST_TEST(accepted == 12000);
@@ -190,6 +229,40 @@ BOOST_AUTO_TEST_CASE(killed_appender_rerun_writes_each_event_exactly_once) {
   BOOST_TEST(Scalar(conn, "SELECT count(DISTINCT \"identityKey\") FROM \"BetHistory\"") ==
              std::to_string(kEvents));
   VerifyChain(conn, kEvents);
+}
+
+BOOST_AUTO_TEST_CASE(embedded_database_runs_for_a_normal_user_too) {
+  // The same binary started by an unprivileged user runs its own cluster as that user. (When the
+  // suite itself runs as a normal user, every other test already does exactly this.)
+  if (geteuid() != 0) {
+    BOOST_TEST(getuid() != 0u);
+    return;
+  }
+  char home[] = "/tmp/ledger-user-XXXXXX";
+  BOOST_REQUIRE(mkdtemp(home) != nullptr);
+  BOOST_REQUIRE(chmod(home, 0777) == 0);
+  const std::string user_home = std::string(home) + "/h";
+  TempDir out;
+  chmod(out.path().c_str(), 0777);
+  auto as_nobody = [&](std::vector<std::string> args, const std::string& tag) {
+    ProcessSpec spec;
+    spec.argv = {"/usr/sbin/runuser", "-u", "nobody", "--", LedgerBinary()};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = {{"LEDGER_HOME", user_home}, {"DATABASE_URL", ""}};
+    spec.stdout_path = out / (tag + ".out");
+    spec.stderr_path = out / (tag + ".err");
+    return testing::Run(spec);
+  };
+  BOOST_TEST(as_nobody({"db", "start"}, "start") == 0, ReadFile(out / "start.err"));
+  BOOST_TEST(as_nobody({"digest"}, "digest") == 0, ReadFile(out / "digest.err"));
+  struct stat st {};
+  BOOST_REQUIRE(stat((user_home + "/pg/data").c_str(), &st) == 0);
+  const struct passwd* nobody = getpwnam("nobody");
+  BOOST_REQUIRE(nobody != nullptr);
+  BOOST_TEST(st.st_uid == nobody->pw_uid);  // The cluster belongs to the user who started it.
+  BOOST_TEST(as_nobody({"db", "stop"}, "stop") == 0);
+  std::error_code ec;
+  std::filesystem::remove_all(home, ec);
 }
 
 BOOST_AUTO_TEST_CASE(embedded_database_commands) {
