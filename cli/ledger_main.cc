@@ -1,6 +1,10 @@
 // `ledger`: the command-line front of the engine. Thin by design: parse flags, resolve the database,
 // call the engine, print results. Exit codes: 0 success, 1 some input lines rejected, 2 usage, I/O or
 // database error (docs/cli.md).
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -12,6 +16,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "boost/json.hpp"
 #include "engine/appender.h"
 #include "engine/conn_string.h"
@@ -19,6 +25,7 @@
 #include "engine/pg/embedded_db.h"
 #include "engine/pg/log_store.h"
 #include "engine/stream_generator.h"
+#include "projections/runner.h"
 #include "engine/str_cat.h"
 
 namespace ledger {
@@ -36,8 +43,15 @@ started on first use and migrated automatically.
 Commands:
   db start|stop|status|url       manage the embedded PostgreSQL cluster
   migrate                        apply the schema migrations (idempotent)
-  append [FILE|-] [--rejects FILE] [--batch-size N]
-                                 validate and append JSON Lines events; prints a JSON summary
+  append [FILE|-] [--rejects FILE] [--batch-size N] [--inline]
+                                 validate and append JSON Lines events; prints a JSON summary;
+                                 --inline also updates the projections in the same transactions
+  project [--follow]             bring Bet, Market, FlaggedWallet, PoolSnapshot up to the log;
+                                 --follow keeps them up to date until SIGINT/SIGTERM
+  rebuild [--projection NAME]    rebuild projections from the whole log (market, bet,
+                                 flagged_wallet, pool_snapshot; default all) and swap them in
+  (append --inline, project and rebuild take --snapshot-interval DURATION, e.g. 300s, 5m, 1h;
+   default 5m; use the same value everywhere)
   digest                         print the log head {seq, hash} for safekeeping outside the database
   generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K] [--duplicate-every K]
            [--id-prefix P]
@@ -55,7 +69,44 @@ struct Args {
 };
 
 // Flags that take no value.
-bool IsSwitch(std::string_view name) { return name == "help"; }
+bool IsSwitch(std::string_view name) {
+  return name == "help" || name == "inline" || name == "follow";
+}
+
+std::atomic<bool> g_stop{false};
+void OnStopSignal(int) { g_stop = true; }
+
+// "300", "300s", "5m", "1h": seconds, minutes or hours.
+std::optional<TimeMicros> ParseDuration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  int64_t unit = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's': digits.pop_back(); break;
+    case 'm': unit = 60; digits.pop_back(); break;
+    case 'h': unit = 3600; digits.pop_back(); break;
+    default: break;
+  }
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(digits, &value) || value < 1 || value > 366 * 24 * 3600 / unit) {
+    return std::nullopt;
+  }
+  return value * unit * 1000000;
+}
+
+// Projector options from the flags; nullopt (after a message) on a bad flag.
+std::optional<ProjectorOptions> ProjectorFlags(const Args& args) {
+  ProjectorOptions options;
+  if (std::string text = args.Flag("snapshot-interval"); !text.empty()) {
+    std::optional<TimeMicros> interval = ParseDuration(text);
+    if (!interval) {
+      std::cerr << "ledger: --snapshot-interval must be like 300s, 5m or 1h, got " << text << "\n";
+      return std::nullopt;
+    }
+    options.snapshot_interval = *interval;
+  }
+  return options;
+}
 
 std::optional<Args> ParseArgs(int argc, char** argv) {
   Args args;
@@ -194,8 +245,15 @@ int RunAppend(const Args& args) {
     }
   };
 
+  std::optional<ProjectorOptions> projector_options = ProjectorFlags(args);
+  if (!projector_options) return kExitError;
   absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
+  InlineProjection inline_projection(*projector_options);
+  if (args.flags.contains("inline")) {
+    if (absl::Status s = inline_projection.Init(store->get()); !s.ok()) return Fail(s);
+    options.observer = &inline_projection;
+  }
   Appender appender(store->get(), std::move(options));
   AppendSummary summary;
   absl::Status status = appender.Run(in, &summary);
@@ -218,6 +276,72 @@ int RunAppend(const Args& args) {
   }
   if (rejects.is_open() && !rejects) return Fail(absl::DataLossError("writing --rejects failed"));
   return summary.rejected > 0 ? kExitRejected : kExitOk;
+}
+
+int RunProject(const Args& args) {
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  CatchUpRunner runner(store->get(), *options);
+  if (args.flags.contains("follow")) {
+    std::signal(SIGINT, OnStopSignal);
+    std::signal(SIGTERM, OnStopSignal);
+    if (absl::Status s = runner.Follow(g_stop); !s.ok()) return Fail(s);
+    return kExitOk;
+  }
+  absl::StatusOr<int64_t> applied = runner.RunOnce();
+  if (!applied.ok()) return Fail(applied.status());
+  absl::StatusOr<std::array<int64_t, kProjectionCount>> checkpoints =
+      LoadCheckpoints(store->get());
+  if (!checkpoints.ok()) return Fail(checkpoints.status());
+  boost::json::object cps;
+  for (int i = 0; i < kProjectionCount; ++i) {
+    cps[ProjectionName(static_cast<Projection>(i))] = (*checkpoints)[static_cast<size_t>(i)];
+  }
+  std::cout << boost::json::serialize(boost::json::object{{"applied", *applied},
+                                                          {"checkpoints", cps}})
+            << "\n";
+  return kExitOk;
+}
+
+int RunRebuild(const Args& args) {
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  std::vector<Projection> only;
+  if (std::string name = args.Flag("projection"); !name.empty()) {
+    std::optional<Projection> p = ParseProjection(name);
+    if (!p) {
+      std::cerr << "ledger: unknown projection " << name
+                << " (market, bet, flagged_wallet, pool_snapshot)\n";
+      return kExitError;
+    }
+    only.push_back(*p);
+  }
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const absl::Time start = absl::Now();
+  auto progress = [&](const RebuildProgress& p) {
+    if (!tty) return;
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    const double rate = seconds > 0 ? static_cast<double>(p.events) / seconds : 0;
+    const double eta = rate > 0 ? static_cast<double>(p.total - p.events) / rate : 0;
+    std::cerr << absl::StrFormat("\rrebuild: %d/%d events, %.0f events/s, ETA %.0fs   ", p.events,
+                                 p.total, rate, eta)
+              << std::flush;
+  };
+  absl::Status status = Rebuild(store->get(), *options, only, progress);
+  if (tty) std::cerr << "\n";
+  if (!status.ok()) return Fail(status);
+  absl::StatusOr<std::pair<int64_t, Sha256>> head = (*store)->Head();
+  if (!head.ok()) return Fail(head.status());
+  std::cout << boost::json::serialize(boost::json::object{
+                   {"rebuilt", only.empty() ? "all" : std::string(ProjectionName(only[0]))},
+                   {"seq", head->first},
+                   {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}})
+            << "\n";
+  return kExitOk;
 }
 
 int RunDigest(const Args& args) {
@@ -269,6 +393,8 @@ int Main(int argc, char** argv) {
   if (command == "migrate") return RunMigrate(*args);
   if (command == "append") return RunAppend(*args);
   if (command == "digest") return RunDigest(*args);
+  if (command == "project") return RunProject(*args);
+  if (command == "rebuild") return RunRebuild(*args);
   if (command == "generate") return RunGenerate(*args);
   std::cerr << "ledger: unknown command " << command << "\n" << kUsage;
   return kExitError;

@@ -17,8 +17,10 @@ Appender::Appender(pg::LogStore* store, AppendOptions options)
 }
 
 absl::Status Appender::CatchUp() {
-  return store_->Scan(sequencer_.head_seq(),
-                      [this](const LoggedEvent& row) { return sequencer_.Replay(row); });
+  return store_->Scan(sequencer_.head_seq(), [this](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(sequencer_.Replay(row));
+    return options_.observer ? options_.observer->OnRow(row) : absl::OkStatus();
+  });
 }
 
 absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
@@ -51,7 +53,7 @@ absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummar
   absl::StatusOr<TimeMicros> now = store_->BeginAppend();
   if (!now.ok()) return now.status();
   if (absl::Status s = CatchUp(); !s.ok()) {
-    store_->AbortAppend();
+    store_->Abort();
     return s;
   }
   std::vector<LoggedEvent> rows;
@@ -79,7 +81,7 @@ absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummar
       case Sequencer::Outcome::kConflict: {
         absl::StatusOr<Rejection> conflict = ConflictRejection(offered, event, rows);
         if (!conflict.ok()) {
-          store_->AbortAppend();
+          store_->Abort();
           return conflict.status();
         }
         rejections.push_back({line.number, *std::move(conflict), std::move(line.text)});
@@ -92,11 +94,23 @@ absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummar
   }
   if (!rows.empty()) {
     if (absl::Status s = store_->Write(rows); !s.ok()) {
-      store_->AbortAppend();
+      store_->Abort();
       return s;
     }
   }
-  LEDGER_RETURN_IF_ERROR(store_->CommitAppend());
+  if (options_.observer) {
+    for (const LoggedEvent& row : rows) {
+      if (absl::Status s = options_.observer->OnRow(row); !s.ok()) {
+        store_->Abort();
+        return s;
+      }
+    }
+    if (absl::Status s = options_.observer->BeforeCommit(store_); !s.ok()) {
+      store_->Abort();
+      return s;
+    }
+  }
+  LEDGER_RETURN_IF_ERROR(store_->Commit());
   if (!rows.empty()) {
     if (!summary->first_seq) summary->first_seq = rows.front().seq;
     summary->last_seq = rows.back().seq;

@@ -25,10 +25,24 @@ namespace ledger {
 inline constexpr int64_t kBatchEventsDefault = 2000;
 inline constexpr int64_t kBatchEventsMax = 100000;
 
+// Sees every row of the log in order, inside the append transactions: how `append --inline` keeps the
+// projections in the same transaction as the events (projections/runner.h implements it).
+class AppendObserver {
+ public:
+  virtual ~AppendObserver() = default;
+  // Called for every row: first the committed log, then each batch's rows from other writers and its
+  // own accepted rows, in position order.
+  virtual absl::Status OnRow(const LoggedEvent& row) = 0;
+  // Called inside each batch transaction after its rows are written, before COMMIT.
+  virtual absl::Status BeforeCommit(pg::LogStore* store) = 0;
+};
+
 struct AppendOptions {
   int64_t batch_events = kBatchEventsDefault;
   // Called once per rejected line, after the batch it belongs to has committed.
   std::function<void(int64_t line_number, const Rejection&, std::string_view line)> on_reject;
+  // Optional; must outlive the appender.
+  AppendObserver* observer = nullptr;
 };
 
 struct AppendSummary {

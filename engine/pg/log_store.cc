@@ -35,6 +35,24 @@ const std::vector<std::string> kColumnList = {
 
 // The advisory lock that serializes appenders ("LEDGAPND").
 constexpr int64_t kAppendLockKey = 0x4c45444741504e44;
+// The advisory lock that serializes projection writers ("LEDGPROJ").
+constexpr int64_t kProjectionLockKey = 0x4c45444750524f4a;
+// NOTIFY channel on which appenders announce the new head position.
+constexpr char kAppendChannel[] = "ledger_appended";
+
+std::string Quote(std::string_view name) { return StrCat("\"", name, "\""); }
+
+std::string ColumnList(const std::vector<std::string>& columns) {
+  std::string out;
+  for (const std::string& c : columns) {
+    if (!out.empty()) out += ", ";
+    out += Quote(c);
+  }
+  return out;
+}
+
+// COPYs `rows` into `table` (already quoted) inside `tx`.
+void CopyRows(pqxx::work& tx, const std::string& table, const TableRows& rows);
 
 absl::Status Corrupt(int64_t seq, std::string_view column, std::string_view value) {
   return absl::DataLossError(
@@ -192,17 +210,47 @@ void EncodeCopyLine(const LoggedEvent& row, std::string* line) {
 
 }  // namespace
 
+// Sets a flag when an append notification arrives.
+class AppendListener : public pqxx::notification_receiver {
+ public:
+  explicit AppendListener(pqxx::connection_base& conn)
+      : pqxx::notification_receiver(conn, kAppendChannel) {}
+  void operator()(const std::string&, int) override { notified = true; }
+  bool notified = false;
+};
+
+namespace {
+
+void CopyRows(pqxx::work& tx, const std::string& table, const TableRows& rows) {
+  std::vector<std::string> quoted;
+  for (const std::string& c : rows.columns) quoted.push_back(Quote(c));
+  pqxx::tablewriter writer(tx, table, quoted.begin(), quoted.end());
+  std::string line;
+  for (const auto& row : rows.rows) {
+    line.clear();
+    for (const std::optional<std::string>& field : row) {
+      PutCopyField(field ? std::optional<std::string_view>(*field) : std::nullopt, &line);
+    }
+    writer.write_raw_line(line);
+  }
+  writer.complete();
+}
+
+}  // namespace
+
 struct LogStore::Impl {
   std::string masked_conn;
   pqxx::connection conn;
-  std::unique_ptr<pqxx::work> batch;  // The open append transaction, if any.
+  std::unique_ptr<pqxx::work> batch;  // The open transaction, if any.
+  bool projection_locked = false;     // The projection lock is held by `batch`.
+  std::unique_ptr<AppendListener> listener;
 
   explicit Impl(const std::string& conn_string)
       : masked_conn(MaskPassword(conn_string)), conn(conn_string) {}
 };
 
 LogStore::LogStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-LogStore::~LogStore() { AbortAppend(); }
+LogStore::~LogStore() { Abort(); }
 
 absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& conn_string) {
   try {
@@ -270,7 +318,7 @@ absl::StatusOr<std::pair<int64_t, Sha256>> LogStore::Head() {
 }
 
 absl::StatusOr<TimeMicros> LogStore::BeginAppend() {
-  AbortAppend();
+  Abort();
   try {
     impl_->batch = std::make_unique<pqxx::work>(impl_->conn);
     impl_->batch->exec_params("SELECT pg_advisory_xact_lock($1)", kAppendLockKey);
@@ -297,14 +345,170 @@ absl::Status LogStore::Write(std::span<const LoggedEvent> rows) {
       writer.write_raw_line(line);
     }
     writer.complete();
+    if (!rows.empty()) {
+      impl_->batch->exec_params("SELECT pg_notify($1, $2)", kAppendChannel,
+                                std::to_string(rows.back().seq));
+    }
     return absl::OkStatus();
   } catch (const std::exception& e) {
     return TranslateException(e, "write log rows");
   }
 }
 
-absl::Status LogStore::CommitAppend() {
-  if (!impl_->batch) return absl::FailedPreconditionError("Commit outside a batch");
+absl::Status LogStore::BeginProjection() {
+  try {
+    if (!impl_->batch) impl_->batch = std::make_unique<pqxx::work>(impl_->conn);
+    if (!impl_->projection_locked) {
+      impl_->batch->exec_params("SELECT pg_advisory_xact_lock($1)", kProjectionLockKey);
+      impl_->projection_locked = true;
+    }
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    Abort();
+    return TranslateException(e, "begin projection");
+  }
+}
+
+absl::Status LogStore::Upsert(const TableRows& rows) {
+  if (!impl_->batch) return absl::FailedPreconditionError("Upsert outside a transaction");
+  if (rows.rows.empty()) return absl::OkStatus();
+  const std::string stage = Quote(StrCat("ledger_stage_", rows.table));
+  const std::string columns = ColumnList(rows.columns);
+  std::string updates;
+  for (size_t i = 1; i < rows.columns.size(); ++i) {
+    if (!updates.empty()) updates += ", ";
+    updates += StrCat(Quote(rows.columns[i]), " = EXCLUDED.", Quote(rows.columns[i]));
+  }
+  try {
+    pqxx::work& tx = *impl_->batch;
+    // A staging table per transaction (ON COMMIT DROP): no session state survives the transaction,
+    // which transaction-pooling PgBouncer requires.
+    tx.exec0(StrCat("CREATE TEMP TABLE IF NOT EXISTS ", stage, " (LIKE ", Quote(rows.table),
+                    ") ON COMMIT DROP"));
+    CopyRows(tx, stage, rows);
+    tx.exec0(StrCat("INSERT INTO ", Quote(rows.table), " (", columns, ") SELECT ", columns,
+                    " FROM ", stage, " ON CONFLICT (", Quote(rows.columns[0]), ") DO UPDATE SET ",
+                    updates));
+    tx.exec0(StrCat("TRUNCATE ", stage));
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TranslateException(e, StrCat("upsert ", rows.table));
+  }
+}
+
+absl::Status LogStore::SetCheckpoint(const std::string& projection, int64_t seq) {
+  if (!impl_->batch) return absl::FailedPreconditionError("SetCheckpoint outside a transaction");
+  try {
+    impl_->batch->exec_params(
+        "INSERT INTO projection_checkpoint (projection, seq) VALUES ($1, $2) "
+        "ON CONFLICT (projection) DO UPDATE SET seq = EXCLUDED.seq, "
+        "\"updatedAt\" = clock_timestamp() AT TIME ZONE 'UTC'",
+        projection, seq);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TranslateException(e, "set checkpoint");
+  }
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> LogStore::ReadCheckpoints() {
+  const char* query = "SELECT projection, seq FROM projection_checkpoint ORDER BY projection";
+  try {
+    pqxx::result r;
+    if (impl_->batch) {
+      r = impl_->batch->exec(query);
+    } else {
+      pqxx::read_transaction tx(impl_->conn);
+      r = tx.exec(query);
+    }
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (const pqxx::row& row : r) out.emplace_back(row[0].as<std::string>(), row[1].as<int64_t>());
+    return out;
+  } catch (const std::exception& e) {
+    return TranslateException(e, "read checkpoints");
+  }
+}
+
+absl::Status LogStore::FillShadowTables(const std::vector<TableRows>& tables) {
+  Abort();
+  try {
+    pqxx::work tx(impl_->conn);
+    for (const TableRows& t : tables) {
+      const std::string shadow = Quote(StrCat("ledger_shadow_", t.table));
+      tx.exec0(StrCat("DROP TABLE IF EXISTS ", shadow));
+      // UNLOGGED: a staging copy that a crash may lose; it is refilled by the next rebuild.
+      tx.exec0(StrCat("CREATE UNLOGGED TABLE ", shadow, " (LIKE ", Quote(t.table),
+                      " INCLUDING DEFAULTS)"));
+      CopyRows(tx, shadow, t);
+    }
+    tx.commit();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TranslateException(e, "fill shadow tables");
+  }
+}
+
+absl::Status LogStore::SwapShadowTables(const std::vector<TableRows>& tables) {
+  if (!impl_->batch || !impl_->projection_locked) {
+    return absl::FailedPreconditionError("SwapShadowTables outside a projection transaction");
+  }
+  bool has_bet = false;
+  for (const TableRows& t : tables) has_bet = has_bet || t.table == "Bet";
+  try {
+    pqxx::work& tx = *impl_->batch;
+    std::string truncate;
+    for (const TableRows& t : tables) {
+      tx.exec0(StrCat("LOCK TABLE ", Quote(t.table), " IN ACCESS EXCLUSIVE MODE"));
+      // Market is referenced by Bet: without Bet in the same TRUNCATE it is merged instead.
+      if (t.table == "Market" && !has_bet) continue;
+      truncate += StrCat(truncate.empty() ? "" : ", ", Quote(t.table));
+    }
+    if (!truncate.empty()) tx.exec0(StrCat("TRUNCATE ", truncate));
+    for (const TableRows& t : tables) {
+      const std::string shadow = Quote(StrCat("ledger_shadow_", t.table));
+      const std::string columns = ColumnList(t.columns);
+      const std::string insert = StrCat("INSERT INTO ", Quote(t.table), " (", columns,
+                                        ") SELECT ", columns, " FROM ", shadow);
+      if (t.table != "Market" || has_bet) {
+        tx.exec0(insert);
+        continue;
+      }
+      std::string updates;
+      for (size_t i = 1; i < t.columns.size(); ++i) {
+        updates += StrCat(i > 1 ? ", " : "", Quote(t.columns[i]), " = EXCLUDED.",
+                          Quote(t.columns[i]));
+      }
+      tx.exec0(StrCat(insert, " ON CONFLICT (id) DO UPDATE SET ", updates));
+      tx.exec0(StrCat("DELETE FROM \"Market\" m WHERE NOT EXISTS (SELECT 1 FROM ", shadow,
+                      " s WHERE s.id = m.id)"));
+    }
+    for (const TableRows& t : tables) {
+      tx.exec0(StrCat("DROP TABLE ", Quote(StrCat("ledger_shadow_", t.table))));
+    }
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TranslateException(e, "swap shadow tables");
+  }
+}
+
+absl::StatusOr<bool> LogStore::WaitForAppend(int timeout_ms) {
+  if (impl_->batch) return absl::FailedPreconditionError("WaitForAppend inside a transaction");
+  try {
+    if (!impl_->listener) impl_->listener = std::make_unique<AppendListener>(impl_->conn);
+    impl_->listener->notified = false;
+    impl_->conn.get_notifs();
+    if (!impl_->listener->notified) {
+      impl_->conn.await_notification(timeout_ms / 1000, (timeout_ms % 1000) * 1000L);
+    }
+    return impl_->listener->notified;
+  } catch (const std::exception& e) {
+    impl_->listener.reset();
+    return TranslateException(e, "wait for appends");
+  }
+}
+
+absl::Status LogStore::Commit() {
+  if (!impl_->batch) return absl::FailedPreconditionError("Commit outside a transaction");
+  impl_->projection_locked = false;
   try {
     impl_->batch->commit();
     impl_->batch.reset();
@@ -315,8 +519,9 @@ absl::Status LogStore::CommitAppend() {
   }
 }
 
-void LogStore::AbortAppend() {
+void LogStore::Abort() {
   if (!impl_ || !impl_->batch) return;
+  impl_->projection_locked = false;
   try {
     impl_->batch->abort();
   } catch (const std::exception&) {

@@ -7,7 +7,7 @@
 //   ASSIGN_OR_RETURN(TimeMicros now, store.BeginAppend());
 //   RETURN_IF_ERROR(store.Scan(seen_seq, ...));   // rows other writers committed meanwhile
 //   RETURN_IF_ERROR(store.Write(rows));
-//   RETURN_IF_ERROR(store.CommitAppend());
+//   RETURN_IF_ERROR(store.Commit());
 //
 // One LogStore owns one connection; not thread-safe.
 #ifndef LEDGER_ENGINE_PG_LOG_STORE_H_
@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "engine/event.h"
 #include "engine/pg/migrations.h"
+#include "engine/pg/table_rows.h"
 
 namespace ledger::pg {
 
@@ -53,12 +54,36 @@ class LogStore {
 
   // Starts a batch: BEGIN, take the log lock, and return the server's clock (UTC) for recordedAt.
   absl::StatusOr<TimeMicros> BeginAppend();
-  // Writes rows with COPY inside the batch. REQUIRES: BeginAppend() succeeded.
+  // Writes rows with COPY inside the batch and notifies followers (delivered at COMMIT).
+  // REQUIRES: BeginAppend() succeeded.
   absl::Status Write(std::span<const LoggedEvent> rows);
+
+  // Starts a projection transaction: BEGIN and take the projection lock, so that one projector at a
+  // time writes the projections. Inside an append batch, takes the projection lock in that batch
+  // (always after the log lock, so the two never deadlock).
+  absl::Status BeginProjection();
+  // Inserts or updates (by the first column) `rows` inside the open transaction.
+  absl::Status Upsert(const TableRows& rows);
+  // Sets a projection's checkpoint inside the open transaction.
+  absl::Status SetCheckpoint(const std::string& projection, int64_t seq);
+  // Every projection's checkpoint (absent: never run).
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> ReadCheckpoints();
+  // Rebuild, phase 1: copies each table's rows into an unlogged shadow table (ledger_shadow_<T>), in
+  // a transaction of its own that holds no lock the live tables' readers wait on.
+  absl::Status FillShadowTables(const std::vector<TableRows>& tables);
+  // Rebuild, phase 2, inside a projection transaction: replaces each live table's rows with its
+  // shadow's and drops the shadows. Readers wait on the exclusive lock and then see the new rows, never
+  // an empty or partial table; if the transaction fails, the live tables are as they were.
+  absl::Status SwapShadowTables(const std::vector<TableRows>& tables);
+
+  // Waits up to `timeout_ms` for a notification that rows were appended; returns whether one came.
+  // (Callers poll the log after a timeout anyway: the notification only cuts latency.)
+  absl::StatusOr<bool> WaitForAppend(int timeout_ms);
+
   // COMMIT. kUnknown when the connection dropped during COMMIT: the caller must not guess.
-  absl::Status CommitAppend();
-  // ROLLBACK, if a batch is open. Never fails.
-  void AbortAppend();
+  absl::Status Commit();
+  // ROLLBACK, if a transaction is open. Never fails.
+  void Abort();
 
  private:
   struct Impl;

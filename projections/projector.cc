@@ -1,0 +1,197 @@
+#include "projections/projector.h"
+
+#include "engine/sequencer.h"
+#include "engine/str_cat.h"
+#include "engine/time_format.h"
+
+namespace ledger {
+namespace {
+
+using Row = std::vector<std::optional<std::string>>;
+
+constexpr std::array<std::string_view, kProjectionCount> kNames = {"market", "bet",
+                                                                   "flagged_wallet",
+                                                                   "pool_snapshot"};
+
+std::optional<std::string> Opt(const std::optional<std::string>& v) { return v; }
+std::string Int(int64_t v) { return StrCat(v); }
+std::string Time(TimeMicros t) { return FormatPgTimestamp(t); }
+
+Row MarketRow(const std::string& market_id, const MarketState& m) {
+  return {RowIdFor(StrCat("market:", market_id)),
+          market_id,
+          m.question,
+          std::string(MarketStatusName(m.status)),
+          m.winner ? std::optional<std::string>(std::string(ChoiceName(*m.winner))) : std::nullopt,
+          Int(m.yes_pool.value()),
+          Int(m.no_pool.value()),
+          Time(m.start_date),
+          Time(m.end_date),
+          m.contract_address,
+          m.gnosis_safe_address,
+          Time(m.created_at),
+          Time(m.updated_at)};
+}
+
+Row BetRow(const std::string& bet_id, const BetState& b) {
+  return {bet_id,
+          b.wallet,
+          b.market_id,
+          std::string(ChoiceName(b.choice)),
+          Int(b.amount.value()),
+          Int(b.bet_number),
+          std::string(BetStatusName(b.status)),
+          Opt(b.tx_hash),
+          Time(b.created_at)};
+}
+
+Row FlaggedWalletRow(const std::string& wallet, const WalletFlagState& w) {
+  return {RowIdFor(StrCat("flagged:", wallet)),
+          wallet,
+          w.market_id,
+          w.reason,
+          std::string(SeverityName(w.severity)),
+          w.active ? "t" : "f",
+          Time(w.created_at),
+          w.unflagged_at ? std::optional<std::string>(Time(*w.unflagged_at)) : std::nullopt};
+}
+
+const std::array<pg::TableRows, kProjectionCount>& Tables() {
+  static const std::array<pg::TableRows, kProjectionCount> kTables = {{
+      {"Market",
+       {"id", "marketId", "question", "status", "winner", "yesPool", "noPool", "startDate",
+        "endDate", "contractAddress", "gnosisSafeAddress", "createdAt", "updatedAt"},
+       {}},
+      {"Bet",
+       {"id", "walletAddress", "marketId", "choice", "amount", "betNumber", "status", "txHash",
+        "createdAt"},
+       {}},
+      {"FlaggedWallet",
+       {"id", "wallet", "marketId", "reason", "severity", "isActive", "createdAt", "unflaggedAt"},
+       {}},
+      {"PoolSnapshot", {"id", "marketId", "yesPool", "noPool", "totalBets", "createdAt"}, {}},
+  }};
+  return kTables;
+}
+
+int32_t ConfirmedDelta(BetStatus before, BetStatus after) {
+  return (after == BetStatus::kConfirmed ? 1 : 0) - (before == BetStatus::kConfirmed ? 1 : 0);
+}
+
+}  // namespace
+
+std::string_view ProjectionName(Projection p) { return kNames[static_cast<size_t>(p)]; }
+
+std::optional<Projection> ParseProjection(std::string_view name) {
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    if (kNames[i] == name) return static_cast<Projection>(i);
+  }
+  return std::nullopt;
+}
+
+const pg::TableRows& EmptyTable(Projection p) { return Tables()[static_cast<size_t>(p)]; }
+
+Projector::Projector(ProjectorOptions options, std::array<int64_t, kProjectionCount> checkpoints)
+    : options_(options), checkpoints_(checkpoints) {}
+
+void Projector::Touch(Projection p, int64_t seq, const std::string& key) {
+  if (seq > checkpoints_[static_cast<size_t>(p)]) changed_[static_cast<size_t>(p)].insert(key);
+}
+
+void Projector::FlushSnapshots(int64_t before_interval, int64_t seq) {
+  // Every dirty market changed in an interval before `before_interval`: that interval has ended in
+  // log time, and the state now is the state as of its last event.
+  for (const std::string& market_id : dirty_markets_) {
+    SnapshotMarket& sm = snapshot_markets_.at(market_id);
+    if (sm.dirty_interval >= before_interval) continue;
+    const MarketState& m = *state_.FindMarket(market_id);
+    const TimeMicros stamp = (sm.dirty_interval + 1) * options_.snapshot_interval;
+    Row row = {RowIdFor(StrCat("snapshot:", market_id, ":", sm.dirty_interval)),
+               market_id,
+               Int(m.yes_pool.value()),
+               Int(m.no_pool.value()),
+               Int(sm.confirmed_bets),
+               Time(stamp)};
+    if (seq > checkpoints_[static_cast<size_t>(Projection::kPoolSnapshot)]) {
+      snapshot_rows_changed_.push_back(row);
+    }
+    if (options_.keep_all_snapshots) snapshot_rows_all_.push_back(std::move(row));
+    sm.dirty_interval = -1;
+  }
+  std::erase_if(dirty_markets_, [this](const std::string& id) {
+    return snapshot_markets_.at(id).dirty_interval < 0;
+  });
+}
+
+absl::Status Projector::Apply(const LoggedEvent& row) {
+  const Event& e = row.event;
+  if (std::optional<Rejection> bad = state_.Validate(e)) {
+    return absl::DataLossError(StrCat("log row at seq ", row.seq, " breaks a rule: ",
+                                      ErrorCodeName(bad->code), ": ", bad->message));
+  }
+  // Intervals follow log time (the largest createdAt so far), so an event whose createdAt goes
+  // backwards lands in the current interval, never in one already written.
+  watermark_ = std::max(watermark_, e.created_at);
+  const int64_t interval = watermark_ / options_.snapshot_interval;
+  if (interval > interval_) {
+    FlushSnapshots(interval, row.seq);
+    interval_ = interval;
+  }
+
+  const BetState* before = IsBetAction(e.action) && e.action != Action::kPlaced
+                               ? state_.FindBet(*e.bet_id)
+                               : nullptr;
+  const BetStatus status_before = before ? before->status : BetStatus::kPending;
+  state_.Apply(e);
+  head_seq_ = row.seq;
+
+  if (IsMarketAction(e.action)) {
+    Touch(Projection::kMarket, row.seq, *e.market_id);
+    return absl::OkStatus();
+  }
+  if (e.action == Action::kWalletUnflagged) {
+    Touch(Projection::kFlaggedWallet, row.seq, *e.wallet);
+    return absl::OkStatus();
+  }
+  const BetState& bet = *state_.FindBet(*e.bet_id);
+  Touch(Projection::kBet, row.seq, *e.bet_id);
+  if (e.action == Action::kFlagged) Touch(Projection::kFlaggedWallet, row.seq, bet.wallet);
+  const int32_t confirmed = ConfirmedDelta(status_before, bet.status);
+  const bool pools_changed = e.action == Action::kConfirmed || e.action == Action::kClawedBack;
+  if (pools_changed) Touch(Projection::kMarket, row.seq, bet.market_id);
+  if (pools_changed || confirmed != 0) {
+    SnapshotMarket& sm = snapshot_markets_[bet.market_id];
+    sm.confirmed_bets += confirmed;
+    if (sm.dirty_interval < 0) dirty_markets_.push_back(bet.market_id);
+    sm.dirty_interval = interval_;
+  }
+  return absl::OkStatus();
+}
+
+ProjectionRows Projector::TakeChanges() {
+  ProjectionRows out = Tables();
+  for (const std::string& id : changed_[0]) {
+    out[0].rows.push_back(MarketRow(id, *state_.FindMarket(id)));
+  }
+  for (const std::string& id : changed_[1]) out[1].rows.push_back(BetRow(id, *state_.FindBet(id)));
+  for (const std::string& wallet : changed_[2]) {
+    out[2].rows.push_back(FlaggedWalletRow(wallet, state_.wallets().at(wallet)));
+  }
+  out[3].rows = std::move(snapshot_rows_changed_);
+  snapshot_rows_changed_.clear();
+  for (auto& set : changed_) set.clear();
+  return out;
+}
+
+ProjectionRows Projector::AllRows() const {
+  ProjectionRows out = Tables();
+  for (const auto& [id, market] : state_.markets()) out[0].rows.push_back(MarketRow(id, market));
+  for (const auto& [id, bet] : state_.bets()) out[1].rows.push_back(BetRow(id, bet));
+  for (const auto& [wallet, w] : state_.wallets()) {
+    out[2].rows.push_back(FlaggedWalletRow(wallet, w));
+  }
+  out[3].rows = snapshot_rows_all_;
+  return out;
+}
+
+}  // namespace ledger

@@ -1,0 +1,94 @@
+// Projector: the seed's Bet, Market, FlaggedWallet and PoolSnapshot tables as a pure fold of the log.
+//
+// The same Projector serves the three ways projections are run (projections/runner.h): inline with an
+// append, catch-up from a checkpoint, and a full rebuild. It is fed every row of the log from the first,
+// in order; it reports as changed only what rows past each projection's checkpoint touched, so a
+// catch-up writes exactly what its table does not have yet. No I/O; not thread-safe.
+//
+//   Projector p(ProjectorOptions{}, checkpoints);
+//   for (const LoggedEvent& row : log) RETURN_IF_ERROR(p.Apply(row));
+//   ProjectionRows changed = p.TakeChanges();     // upserts for the live tables
+//   ProjectionRows all = p.AllRows();             // a rebuild's tables
+#ifndef LEDGER_PROJECTIONS_PROJECTOR_H_
+#define LEDGER_PROJECTIONS_PROJECTOR_H_
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "engine/event.h"
+#include "engine/ledger_state.h"
+#include "engine/pg/table_rows.h"
+
+namespace ledger {
+
+enum class Projection : uint8_t { kMarket, kBet, kFlaggedWallet, kPoolSnapshot };
+inline constexpr int kProjectionCount = 4;
+
+// "market", "bet", "flagged_wallet", "pool_snapshot": the names in projection_checkpoint and on the
+// command line.
+std::string_view ProjectionName(Projection p);
+std::optional<Projection> ParseProjection(std::string_view name);
+
+// PoolSnapshot interval: the seed's cron ran every 5 minutes.
+inline constexpr TimeMicros kSnapshotIntervalDefault = 5LL * 60 * 1000000;
+
+struct ProjectorOptions {
+  TimeMicros snapshot_interval = kSnapshotIntervalDefault;
+  // Keep every PoolSnapshot row in memory for AllRows() (rebuild only): rows grow with markets x
+  // intervals, not with bets, but a catch-up has no use for them.
+  bool keep_all_snapshots = false;
+};
+
+// Rows per projection table, in the order tables must be written (Market before Bet: foreign key).
+using ProjectionRows = std::array<pg::TableRows, kProjectionCount>;
+
+class Projector {
+ public:
+  // `checkpoints[p]` is the last position already in projection p's table (0: empty).
+  Projector(ProjectorOptions options, std::array<int64_t, kProjectionCount> checkpoints);
+
+  // Folds the next row of the log. kDataLoss when it breaks a rule (the log was altered).
+  absl::Status Apply(const LoggedEvent& row);
+
+  // The rows that events past each checkpoint changed since the last call, and forgets them.
+  ProjectionRows TakeChanges();
+
+  // Every row of every table, as a rebuild writes them.
+  ProjectionRows AllRows() const;
+
+  int64_t head_seq() const { return head_seq_; }
+  const LedgerState& state() const { return state_; }
+
+ private:
+  struct SnapshotMarket {
+    int32_t confirmed_bets = 0;
+    int64_t dirty_interval = -1;  // The interval in which the market last changed, -1 if clean.
+  };
+
+  void FlushSnapshots(int64_t before_interval, int64_t seq);
+  void Touch(Projection p, int64_t seq, const std::string& key);
+
+  ProjectorOptions options_;
+  std::array<int64_t, kProjectionCount> checkpoints_;
+  LedgerState state_;
+  int64_t head_seq_ = 0;
+  // Log time: the largest createdAt so far. Intervals advance with it, never backwards.
+  TimeMicros watermark_ = 0;
+  int64_t interval_ = -1;
+  absl::flat_hash_map<std::string, SnapshotMarket> snapshot_markets_;
+  std::vector<std::string> dirty_markets_;  // Markets with dirty_interval >= 0.
+  std::vector<std::vector<std::optional<std::string>>> snapshot_rows_all_;
+  std::vector<std::vector<std::optional<std::string>>> snapshot_rows_changed_;
+  std::array<absl::flat_hash_set<std::string>, 3> changed_;  // Market, Bet, FlaggedWallet keys.
+};
+
+// The column lists of the four tables, as in the seed.
+const pg::TableRows& EmptyTable(Projection p);
+
+}  // namespace ledger
+
+#endif  // LEDGER_PROJECTIONS_PROJECTOR_H_

@@ -1,0 +1,133 @@
+#include "projections/runner.h"
+
+#include "engine/status_macros.h"
+#include "engine/str_cat.h"
+
+namespace ledger {
+
+absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::LogStore* store) {
+  LEDGER_ASSIGN_OR_RETURN(auto rows, store->ReadCheckpoints());
+  std::array<int64_t, kProjectionCount> out{};
+  for (const auto& [name, seq] : rows) {
+    if (std::optional<Projection> p = ParseProjection(name)) out[static_cast<size_t>(*p)] = seq;
+  }
+  return out;
+}
+
+absl::Status WriteChanges(pg::LogStore* store, Projector& projector) {
+  LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store));
+  ProjectionRows changes = projector.TakeChanges();
+  for (int i = 0; i < kProjectionCount; ++i) {
+    // A projection already at or past this fold's head was written by a fold at least as new.
+    if (checkpoints[static_cast<size_t>(i)] >= projector.head_seq()) continue;
+    LEDGER_RETURN_IF_ERROR(store->Upsert(changes[static_cast<size_t>(i)]));
+    LEDGER_RETURN_IF_ERROR(store->SetCheckpoint(
+        std::string(ProjectionName(static_cast<Projection>(i))), projector.head_seq()));
+  }
+  return absl::OkStatus();
+}
+
+CatchUpRunner::CatchUpRunner(pg::LogStore* store, ProjectorOptions options)
+    : store_(store), options_(options) {}
+
+absl::Status CatchUpRunner::Flush() {
+  LEDGER_RETURN_IF_ERROR(store_->BeginProjection());
+  if (absl::Status s = WriteChanges(store_, *projector_); !s.ok()) {
+    store_->Abort();
+    return s;
+  }
+  LEDGER_RETURN_IF_ERROR(store_->Commit());
+  pending_ = 0;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
+  if (!projector_) {
+    LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store_));
+    projector_.emplace(options_, checkpoints);
+  }
+  int64_t applied = 0;
+  LEDGER_RETURN_IF_ERROR(store_->Scan(projector_->head_seq(), [&](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(projector_->Apply(row));
+    ++applied;
+    return ++pending_ >= kProjectBatchEvents ? Flush() : absl::OkStatus();
+  }));
+  if (pending_ > 0) LEDGER_RETURN_IF_ERROR(Flush());
+  return applied;
+}
+
+absl::Status CatchUpRunner::Follow(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    LEDGER_RETURN_IF_ERROR(RunOnce().status());
+    if (stop.load()) break;
+    LEDGER_RETURN_IF_ERROR(store_->WaitForAppend(kFollowPollMs).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InlineProjection::Init(pg::LogStore* store) {
+  LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store));
+  projector_.emplace(options_, checkpoints);
+  return absl::OkStatus();
+}
+
+absl::Status InlineProjection::OnRow(const LoggedEvent& row) { return projector_->Apply(row); }
+
+absl::Status InlineProjection::BeforeCommit(pg::LogStore* store) {
+  LEDGER_RETURN_IF_ERROR(store->BeginProjection());
+  return WriteChanges(store, *projector_);
+}
+
+absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
+                     const std::vector<Projection>& only,
+                     const std::function<void(const RebuildProgress&)>& progress) {
+  std::vector<Projection> selected = only;
+  if (selected.empty()) {
+    selected = {Projection::kMarket, Projection::kBet, Projection::kFlaggedWallet,
+                Projection::kPoolSnapshot};
+  }
+  LEDGER_ASSIGN_OR_RETURN(auto head, store->Head());
+  options.keep_all_snapshots = true;
+  Projector projector(options, {});
+  RebuildProgress state{0, head.first};
+  constexpr int64_t kProgressEvery = 100000;
+  LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(projector.Apply(row));
+    if (progress && ++state.events % kProgressEvery == 0) progress(state);
+    return absl::OkStatus();
+  }));
+  state.events = projector.head_seq();
+  if (progress) progress(state);
+
+  ProjectionRows all = projector.AllRows();
+  std::vector<pg::TableRows> tables;
+  for (Projection p : selected) tables.push_back(std::move(all[static_cast<size_t>(p)]));
+  // Market before Bet: the seed's foreign key.
+  std::sort(tables.begin(), tables.end(), [](const pg::TableRows& a, const pg::TableRows& b) {
+    return (a.table == "Market" ? 0 : 1) < (b.table == "Market" ? 0 : 1);
+  });
+  LEDGER_RETURN_IF_ERROR(store->FillShadowTables(tables));
+  projector.TakeChanges();  // Everything so far is in the shadow tables.
+
+  LEDGER_RETURN_IF_ERROR(store->BeginProjection());
+  absl::Status status = [&]() -> absl::Status {
+    LEDGER_RETURN_IF_ERROR(store->SwapShadowTables(tables));
+    // Rows appended while the shadows were filled: apply them in the same transaction.
+    LEDGER_RETURN_IF_ERROR(store->Scan(
+        projector.head_seq(), [&](const LoggedEvent& row) { return projector.Apply(row); }));
+    ProjectionRows tail = projector.TakeChanges();
+    for (Projection p : selected) {
+      LEDGER_RETURN_IF_ERROR(store->Upsert(tail[static_cast<size_t>(p)]));
+      LEDGER_RETURN_IF_ERROR(
+          store->SetCheckpoint(std::string(ProjectionName(p)), projector.head_seq()));
+    }
+    return absl::OkStatus();
+  }();
+  if (!status.ok()) {
+    store->Abort();
+    return status;
+  }
+  return store->Commit();
+}
+
+}  // namespace ledger

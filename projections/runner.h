@@ -1,0 +1,86 @@
+// The three ways to run the projections, on one code path (Projector):
+//
+//   CatchUp   `ledger project`: fold the log, write what is past each projection's checkpoint, in
+//             transactions that also move the checkpoints; `Follow` keeps doing it as rows arrive.
+//   Inline    `ledger append --inline`: the same writes inside each append batch's transaction.
+//   Rebuild   `ledger rebuild`: fold the whole log, COPY every row into shadow tables, swap them in.
+//
+// Every write happens under the projection lock, and writes a projection only when the writer's fold
+// is ahead of that projection's checkpoint (read under the lock), so concurrent projectors never move
+// a table backwards.
+#ifndef LEDGER_PROJECTIONS_RUNNER_H_
+#define LEDGER_PROJECTIONS_RUNNER_H_
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/appender.h"
+#include "engine/pg/log_store.h"
+#include "projections/projector.h"
+
+namespace ledger {
+
+// Rows a catch-up folds between two writes: large enough that the write's round trips are amortized,
+// small enough that one transaction stays short (about a second of work).
+inline constexpr int64_t kProjectBatchEvents = 20000;
+// How long a follower waits for a notification before polling the log anyway (the fallback for
+// poolers that drop LISTEN, and for lost notifications).
+inline constexpr int kFollowPollMs = 500;
+
+// Checkpoints of all four projections (0 where never run).
+absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::LogStore* store);
+
+// Writes `projector`'s changes for every projection whose checkpoint (read under the lock) is behind
+// the projector's head, and moves those checkpoints to the head. REQUIRES: a projection transaction
+// is open (store->BeginProjection()).
+absl::Status WriteChanges(pg::LogStore* store, Projector& projector);
+
+class CatchUpRunner {
+ public:
+  // `store` must outlive the runner.
+  CatchUpRunner(pg::LogStore* store, ProjectorOptions options);
+
+  // Applies everything committed so far; returns the rows applied by this call.
+  absl::StatusOr<int64_t> RunOnce();
+  // RunOnce, then waits for appends and repeats until `stop` becomes true.
+  absl::Status Follow(const std::atomic<bool>& stop);
+
+ private:
+  absl::Status Flush();
+  pg::LogStore* store_;
+  ProjectorOptions options_;
+  std::optional<Projector> projector_;
+  int64_t pending_ = 0;
+};
+
+// AppendObserver for `append --inline`.
+class InlineProjection : public AppendObserver {
+ public:
+  explicit InlineProjection(ProjectorOptions options) : options_(options) {}
+  // Reads the checkpoints; call before the appender runs.
+  absl::Status Init(pg::LogStore* store);
+  absl::Status OnRow(const LoggedEvent& row) override;
+  absl::Status BeforeCommit(pg::LogStore* store) override;
+
+ private:
+  ProjectorOptions options_;
+  std::optional<Projector> projector_;
+};
+
+struct RebuildProgress {
+  int64_t events = 0;
+  int64_t total = 0;
+};
+
+// Rebuilds `only` (all four when empty) from the whole log. `progress` is called now and then.
+absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
+                     const std::vector<Projection>& only,
+                     const std::function<void(const RebuildProgress&)>& progress = {});
+
+}  // namespace ledger
+
+#endif  // LEDGER_PROJECTIONS_RUNNER_H_
