@@ -183,14 +183,29 @@ ProjectionRows Projector::TakeChanges() {
   return out;
 }
 
+void Projector::ForEachRow(Projection p, const pg::RowSink& sink) const {
+  switch (p) {
+    case Projection::kMarket:
+      for (const auto& [id, market] : state_.markets()) sink(MarketRow(id, market));
+      return;
+    case Projection::kBet:
+      for (const auto& [id, bet] : state_.bets()) sink(BetRow(id, bet));
+      return;
+    case Projection::kFlaggedWallet:
+      for (const auto& [wallet, w] : state_.wallets()) sink(FlaggedWalletRow(wallet, w));
+      return;
+    case Projection::kPoolSnapshot:
+      for (const Row& row : snapshot_rows_all_) sink(row);
+      return;
+  }
+}
+
 ProjectionRows Projector::AllRows() const {
   ProjectionRows out = Tables();
-  for (const auto& [id, market] : state_.markets()) out[0].rows.push_back(MarketRow(id, market));
-  for (const auto& [id, bet] : state_.bets()) out[1].rows.push_back(BetRow(id, bet));
-  for (const auto& [wallet, w] : state_.wallets()) {
-    out[2].rows.push_back(FlaggedWalletRow(wallet, w));
+  for (int i = 0; i < kProjectionCount; ++i) {
+    ForEachRow(static_cast<Projection>(i),
+               [&out, i](const Row& row) { out[static_cast<size_t>(i)].rows.push_back(row); });
   }
-  out[3].rows = snapshot_rows_all_;
   return out;
 }
 

@@ -59,6 +59,8 @@ class Projector {
 
   // Every row of every table, as a rebuild writes them.
   ProjectionRows AllRows() const;
+  // The same rows of one table, one at a time (a rebuild streams them into COPY).
+  void ForEachRow(Projection p, const pg::RowSink& sink) const;
 
   int64_t head_seq() const { return head_seq_; }
   const LedgerState& state() const { return state_; }

@@ -1,5 +1,7 @@
 #include "projections/runner.h"
 
+#include <algorithm>
+
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 
@@ -99,13 +101,14 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
   state.events = projector.head_seq();
   if (progress) progress(state);
 
-  ProjectionRows all = projector.AllRows();
-  std::vector<pg::TableRows> tables;
-  for (Projection p : selected) tables.push_back(std::move(all[static_cast<size_t>(p)]));
-  // Market before Bet: the seed's foreign key.
-  std::sort(tables.begin(), tables.end(), [](const pg::TableRows& a, const pg::TableRows& b) {
-    return (a.table == "Market" ? 0 : 1) < (b.table == "Market" ? 0 : 1);
-  });
+  // Market first: Bet references it. Rows stream from the fold into COPY, never all in memory.
+  std::sort(selected.begin(), selected.end());
+  std::vector<pg::TableSource> tables;
+  for (Projection p : selected) {
+    const pg::TableRows& shape = EmptyTable(p);
+    tables.push_back({shape.table, shape.columns,
+                      [&projector, p](const pg::RowSink& sink) { projector.ForEachRow(p, sink); }});
+  }
   LEDGER_RETURN_IF_ERROR(store->FillShadowTables(tables));
   projector.TakeChanges();  // Everything so far is in the shadow tables.
 

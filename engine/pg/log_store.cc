@@ -221,19 +221,26 @@ class AppendListener : public pqxx::notification_receiver {
 
 namespace {
 
-void CopyRows(pqxx::work& tx, const std::string& table, const TableRows& rows) {
+void CopyFrom(pqxx::work& tx, const std::string& table, const std::vector<std::string>& columns,
+              const std::function<void(const RowSink&)>& produce) {
   std::vector<std::string> quoted;
-  for (const std::string& c : rows.columns) quoted.push_back(Quote(c));
+  for (const std::string& c : columns) quoted.push_back(Quote(c));
   pqxx::tablewriter writer(tx, table, quoted.begin(), quoted.end());
   std::string line;
-  for (const auto& row : rows.rows) {
+  produce([&](const Row& row) {
     line.clear();
     for (const std::optional<std::string>& field : row) {
       PutCopyField(field ? std::optional<std::string_view>(*field) : std::nullopt, &line);
     }
     writer.write_raw_line(line);
-  }
+  });
   writer.complete();
+}
+
+void CopyRows(pqxx::work& tx, const std::string& table, const TableRows& rows) {
+  CopyFrom(tx, table, rows.columns, [&rows](const RowSink& sink) {
+    for (const Row& row : rows.rows) sink(row);
+  });
 }
 
 }  // namespace
@@ -428,17 +435,17 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> LogStore::ReadCheck
   }
 }
 
-absl::Status LogStore::FillShadowTables(const std::vector<TableRows>& tables) {
+absl::Status LogStore::FillShadowTables(const std::vector<TableSource>& tables) {
   Abort();
   try {
     pqxx::work tx(impl_->conn);
-    for (const TableRows& t : tables) {
+    for (const TableSource& t : tables) {
       const std::string shadow = Quote(StrCat("ledger_shadow_", t.table));
       tx.exec0(StrCat("DROP TABLE IF EXISTS ", shadow));
       // UNLOGGED: a staging copy that a crash may lose; it is refilled by the next rebuild.
       tx.exec0(StrCat("CREATE UNLOGGED TABLE ", shadow, " (LIKE ", Quote(t.table),
                       " INCLUDING DEFAULTS)"));
-      CopyRows(tx, shadow, t);
+      CopyFrom(tx, shadow, t.columns, t.produce);
     }
     tx.commit();
     return absl::OkStatus();
@@ -447,23 +454,23 @@ absl::Status LogStore::FillShadowTables(const std::vector<TableRows>& tables) {
   }
 }
 
-absl::Status LogStore::SwapShadowTables(const std::vector<TableRows>& tables) {
+absl::Status LogStore::SwapShadowTables(const std::vector<TableSource>& tables) {
   if (!impl_->batch || !impl_->projection_locked) {
     return absl::FailedPreconditionError("SwapShadowTables outside a projection transaction");
   }
   bool has_bet = false;
-  for (const TableRows& t : tables) has_bet = has_bet || t.table == "Bet";
+  for (const TableSource& t : tables) has_bet = has_bet || t.table == "Bet";
   try {
     pqxx::work& tx = *impl_->batch;
     std::string truncate;
-    for (const TableRows& t : tables) {
+    for (const TableSource& t : tables) {
       tx.exec0(StrCat("LOCK TABLE ", Quote(t.table), " IN ACCESS EXCLUSIVE MODE"));
       // Market is referenced by Bet: without Bet in the same TRUNCATE it is merged instead.
       if (t.table == "Market" && !has_bet) continue;
       truncate += StrCat(truncate.empty() ? "" : ", ", Quote(t.table));
     }
     if (!truncate.empty()) tx.exec0(StrCat("TRUNCATE ", truncate));
-    for (const TableRows& t : tables) {
+    for (const TableSource& t : tables) {
       const std::string shadow = Quote(StrCat("ledger_shadow_", t.table));
       const std::string columns = ColumnList(t.columns);
       const std::string insert = StrCat("INSERT INTO ", Quote(t.table), " (", columns,
@@ -481,7 +488,7 @@ absl::Status LogStore::SwapShadowTables(const std::vector<TableRows>& tables) {
       tx.exec0(StrCat("DELETE FROM \"Market\" m WHERE NOT EXISTS (SELECT 1 FROM ", shadow,
                       " s WHERE s.id = m.id)"));
     }
-    for (const TableRows& t : tables) {
+    for (const TableSource& t : tables) {
       tx.exec0(StrCat("DROP TABLE ", Quote(StrCat("ledger_shadow_", t.table))));
     }
     return absl::OkStatus();

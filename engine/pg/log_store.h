@@ -70,11 +70,11 @@ class LogStore {
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> ReadCheckpoints();
   // Rebuild, phase 1: copies each table's rows into an unlogged shadow table (ledger_shadow_<T>), in
   // a transaction of its own that holds no lock the live tables' readers wait on.
-  absl::Status FillShadowTables(const std::vector<TableRows>& tables);
+  absl::Status FillShadowTables(const std::vector<TableSource>& tables);
   // Rebuild, phase 2, inside a projection transaction: replaces each live table's rows with its
   // shadow's and drops the shadows. Readers wait on the exclusive lock and then see the new rows, never
   // an empty or partial table; if the transaction fails, the live tables are as they were.
-  absl::Status SwapShadowTables(const std::vector<TableRows>& tables);
+  absl::Status SwapShadowTables(const std::vector<TableSource>& tables);
 
   // Waits up to `timeout_ms` for a notification that rows were appended; returns whether one came.
   // (Callers poll the log after a timeout anyway: the notification only cuts latency.)
