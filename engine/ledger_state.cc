@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "absl/strings/str_cat.h"
+#include "engine/hash_chain.h"
 #include "engine/time_format.h"
 #include "engine/str_cat.h"
 
@@ -11,9 +12,13 @@ namespace {
 
 Rejection Reject(ErrorCode code, std::string message) { return Rejection{code, std::move(message)}; }
 
-std::string BetNumberKey(std::string_view market_id, std::string_view wallet, int32_t number) {
-  return StrCat(market_id, "\x1f", wallet, "\x1f", number);
+std::optional<std::string> HashText(bool present, const Sha256& hash) {
+  if (!present) return std::nullopt;
+  return StrCat("0x", ToHex(hash));
 }
+
+// "0x" + 64 lowercase hex (as the decoder normalizes them) to bytes.
+Sha256 HashBytes(const std::string& text) { return FromHex(std::string_view(text).substr(2)).value(); }
 
 Micros& PoolOf(MarketState& market, Choice choice) {
   return choice == Choice::kYes ? market.yes_pool : market.no_pool;
@@ -25,8 +30,23 @@ Micros PoolOf(const MarketState& market, Choice choice) {
 }  // namespace
 
 const MarketState* LedgerState::FindMarket(std::string_view market_id) const {
-  auto it = markets_.find(AbslView(market_id));
-  return it == markets_.end() ? nullptr : &it->second;
+  auto it = market_index_.find(AbslView(market_id));
+  return it == market_index_.end() ? nullptr : &markets_[it->second];
+}
+
+std::optional<std::string> LedgerState::TxHashOf(const BetState& bet) const {
+  return HashText(bet.has_tx_hash, bet.tx_hash);
+}
+
+std::optional<std::string> LedgerState::RefundTxHashOf(const BetState& bet) const {
+  return HashText(bet.refunded, bet.refund_tx_hash);
+}
+
+uint32_t LedgerState::InternWallet(const std::string& wallet) {
+  auto [it, inserted] =
+      wallet_index_.try_emplace(wallet, static_cast<uint32_t>(wallets_by_index_.size()));
+  if (inserted) wallets_by_index_.push_back(wallet);
+  return it->second;
 }
 
 const BetState* LedgerState::FindBet(std::string_view bet_id) const {
@@ -92,7 +112,10 @@ std::optional<Rejection> LedgerState::ValidatePlaced(const Event& e) const {
                   StrCat("createdAt ", FormatRfc3339(e.created_at), " is not before market ",
                                *e.market_id, "'s endDate ", FormatRfc3339(market->end_date)));
   }
-  if (bet_numbers_.contains(BetNumberKey(*e.market_id, *e.wallet, *e.bet_number))) {
+  auto wallet = wallet_index_.find(*e.wallet);
+  if (wallet != wallet_index_.end() &&
+      bet_numbers_.contains(
+          {market_index_.at(*e.market_id), wallet->second, *e.bet_number})) {
     return Reject(ErrorCode::kBetNumberTaken,
                   StrCat("wallet ", *e.wallet, " already has bet number ", *e.bet_number,
                                " in market ", *e.market_id));
@@ -105,22 +128,22 @@ std::optional<Rejection> LedgerState::ValidateBetAction(const Event& e, const Be
   const std::string_view status = BetStatusName(bet.status);
   switch (e.action) {
     case Action::kConfirmed: {
-      const MarketState& market = markets_.at(bet.market_id);
+      const MarketState& market = markets_[bet.market];
       if (market.status == MarketStatus::kResolved) {
         return Reject(ErrorCode::kMarketResolved,
-                      StrCat("market ", bet.market_id, " of bet ", id, " is resolved"));
+                      StrCat("market ", MarketIdOf(bet), " of bet ", id, " is resolved"));
       }
       if (bet.status != BetStatus::kPending) {
         return Reject(ErrorCode::kBetNotPending, StrCat("bet ", id, " is ", status));
       }
-      if (e.tx_hash && bet.tx_hash && *e.tx_hash != *bet.tx_hash) {
+      if (e.tx_hash && bet.has_tx_hash && HashBytes(*e.tx_hash) != bet.tx_hash) {
         return Reject(ErrorCode::kTxHashMismatch,
-                      StrCat("txHash ", *e.tx_hash, " contradicts ", *bet.tx_hash,
-                                   " given when bet ", id, " was placed"));
+                      StrCat("txHash ", *e.tx_hash, " contradicts ", *TxHashOf(bet),
+                             " given when bet ", id, " was placed"));
       }
       if (!Micros::CheckedAdd(PoolOf(market, bet.choice), bet.amount)) {
         return Reject(ErrorCode::kPoolOverflow,
-                      StrCat("pool of market ", bet.market_id, " would exceed 2^63-1"));
+                      StrCat("pool of market ", MarketIdOf(bet), " would exceed 2^63-1"));
       }
       return std::nullopt;
     }
@@ -147,9 +170,9 @@ std::optional<Rejection> LedgerState::ValidateBetAction(const Event& e, const Be
         return Reject(ErrorCode::kNotClawedBack, StrCat("bet ", id, " is ", status,
                                                               ", only a clawback is refunded"));
       }
-      if (bet.refund_tx_hash) {
+      if (bet.refunded) {
         return Reject(ErrorCode::kAlreadyRefunded,
-                      StrCat("bet ", id, " was refunded by ", *bet.refund_tx_hash));
+                      StrCat("bet ", id, " was refunded by ", *RefundTxHashOf(bet)));
       }
       return std::nullopt;
     default:
@@ -161,8 +184,8 @@ std::optional<Rejection> LedgerState::ValidateBetAction(const Event& e, const Be
 void LedgerState::Derive(Event* e) const {
   if (IsBetAction(e->action) && e->action != Action::kPlaced) {
     const BetState& bet = bets_.at(*e->bet_id);
-    e->market_id = bet.market_id;
-    e->wallet = bet.wallet;
+    e->market_id = MarketIdOf(bet);
+    e->wallet = WalletOf(bet);
   } else if (e->action == Action::kWalletUnflagged) {
     e->market_id = wallets_.at(*e->wallet).market_id;
   }
@@ -171,7 +194,9 @@ void LedgerState::Derive(Event* e) const {
 void LedgerState::Apply(const Event& e) {
   switch (e.action) {
     case Action::kMarketCreated: {
-      MarketState& m = markets_[*e.market_id];
+      market_index_[*e.market_id] = static_cast<uint32_t>(markets_.size());
+      market_ids_.push_back(*e.market_id);
+      MarketState& m = markets_.emplace_back();
       m.question = *e.question;
       m.start_date = e.start_date.value_or(e.created_at);
       m.end_date = *e.end_date;
@@ -183,7 +208,7 @@ void LedgerState::Apply(const Event& e) {
     }
     case Action::kMarketClosed:
     case Action::kMarketResolved: {
-      MarketState& m = markets_.at(*e.market_id);
+      MarketState& m = markets_[market_index_.at(*e.market_id)];
       m.status = e.action == Action::kMarketClosed ? MarketStatus::kClosed : MarketStatus::kResolved;
       if (e.winner) m.winner = e.winner;
       m.updated_at = e.created_at;
@@ -191,16 +216,20 @@ void LedgerState::Apply(const Event& e) {
       return;
     }
     case Action::kPlaced: {
+      const uint32_t wallet = InternWallet(*e.wallet);
       BetState& b = bets_[*e.bet_id];
-      b.market_id = *e.market_id;
-      b.wallet = *e.wallet;
+      b.market = market_index_.at(*e.market_id);
+      b.wallet = wallet;
       b.choice = *e.choice;
       b.amount = *e.amount;
       b.bet_number = *e.bet_number;
-      b.tx_hash = e.tx_hash;
+      if (e.tx_hash) {
+        b.has_tx_hash = true;
+        b.tx_hash = HashBytes(*e.tx_hash);
+      }
       b.created_at = e.created_at;
       b.stream_version = 1;
-      bet_numbers_.insert(BetNumberKey(b.market_id, b.wallet, b.bet_number));
+      bet_numbers_.insert({b.market, b.wallet, b.bet_number});
       return;
     }
     case Action::kWalletUnflagged: {
@@ -219,19 +248,22 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
   ++bet.stream_version;
   switch (e.action) {
     case Action::kConfirmed: {
-      MarketState& market = markets_.at(bet.market_id);
+      MarketState& market = *MutableMarket(bet);
       Micros& pool = PoolOf(market, bet.choice);
       pool = *Micros::CheckedAdd(pool, bet.amount);
       market.updated_at = e.created_at;
       bet.status = BetStatus::kConfirmed;
-      if (!bet.tx_hash) bet.tx_hash = e.tx_hash;
+      if (!bet.has_tx_hash && e.tx_hash) {
+        bet.has_tx_hash = true;
+        bet.tx_hash = HashBytes(*e.tx_hash);
+      }
       return;
     }
     case Action::kFlagged: {
       bet.status = BetStatus::kFlagged;
-      WalletFlagState& w = wallets_[bet.wallet];
+      WalletFlagState& w = wallets_[WalletOf(bet)];
       w.active = true;
-      w.market_id = bet.market_id;
+      w.market_id = MarketIdOf(bet);
       w.reason = *e.reason;
       w.severity = e.severity.value_or(Severity::kMedium);
       w.created_at = e.created_at;
@@ -239,18 +271,19 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
       return;
     }
     case Action::kClawedBack: {
-      MarketState& market = markets_.at(bet.market_id);
+      MarketState& market = *MutableMarket(bet);
       Micros& pool = PoolOf(market, bet.choice);
       // The pool holds at least this bet's confirmed amount, and clawbackAmount <= amount.
       pool = *Micros::CheckedSub(pool, *e.clawback_amount);
       assert(pool.value() >= 0);
       market.updated_at = e.created_at;
       bet.status = BetStatus::kClawedBack;
-      bet.clawback_amount = e.clawback_amount;
+      bet.clawback_amount = *e.clawback_amount;
       return;
     }
     case Action::kRefunded:
-      bet.refund_tx_hash = e.clawback_tx_hash;
+      bet.refunded = true;
+      bet.refund_tx_hash = HashBytes(*e.clawback_tx_hash);
       return;
     default:
       assert(false && "not a bet action");

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -37,18 +38,22 @@ struct MarketState {
   int32_t stream_version = 0;  // Events in the market's stream so far.
 };
 
+// One bet, compact: a fold of 10^7 events holds millions of these. The market and the wallet are
+// indexes into the state's interned ids (LedgerState::MarketIdOf, WalletOf); hashes are raw bytes.
 struct BetState {
-  std::string market_id;
-  std::string wallet;
-  Choice choice = Choice::kYes;
+  uint32_t market = 0;
+  uint32_t wallet = 0;
   Micros amount;
-  int32_t bet_number = 0;
-  BetStatus status = BetStatus::kPending;
-  std::optional<std::string> tx_hash;
   TimeMicros created_at = 0;
-  std::optional<Micros> clawback_amount;
-  std::optional<std::string> refund_tx_hash;
+  Micros clawback_amount;  // 0 until clawed back.
+  int32_t bet_number = 0;
   int32_t stream_version = 0;
+  Choice choice = Choice::kYes;
+  BetStatus status = BetStatus::kPending;
+  bool has_tx_hash = false;
+  bool refunded = false;
+  Sha256 tx_hash{};         // When has_tx_hash.
+  Sha256 refund_tx_hash{};  // When refunded.
 };
 
 struct WalletFlagState {
@@ -82,12 +87,26 @@ class LedgerState {
   static std::string StreamId(const Event& event);
   int32_t NextStreamVersion(const Event& event) const;
 
-  const absl::flat_hash_map<std::string, MarketState>& markets() const { return markets_; }
-  const absl::flat_hash_map<std::string, BetState>& bets() const { return bets_; }
   const absl::flat_hash_map<std::string, WalletFlagState>& wallets() const { return wallets_; }
 
   const MarketState* FindMarket(std::string_view market_id) const;
   const BetState* FindBet(std::string_view bet_id) const;
+
+  // Visits every market (in creation order) or bet (in no particular order).
+  template <typename F>
+  void ForEachMarket(F&& f) const {
+    for (size_t i = 0; i < markets_.size(); ++i) f(market_ids_[i], markets_[i]);
+  }
+  template <typename F>
+  void ForEachBet(F&& f) const {
+    for (const auto& [id, bet] : bets_) f(id, bet);
+  }
+
+  const std::string& MarketIdOf(const BetState& bet) const { return market_ids_[bet.market]; }
+  const std::string& WalletOf(const BetState& bet) const { return wallets_by_index_[bet.wallet]; }
+  std::optional<std::string> TxHashOf(const BetState& bet) const;
+  std::optional<std::string> RefundTxHashOf(const BetState& bet) const;
+  size_t bet_count() const { return bets_.size(); }
 
  private:
   std::optional<Rejection> ValidateMarketAction(const Event& event) const;
@@ -95,10 +114,19 @@ class LedgerState {
   std::optional<Rejection> ValidateBetAction(const Event& event, const BetState& bet) const;
   void ApplyBetAction(const Event& event, BetState& bet);
 
-  absl::flat_hash_map<std::string, MarketState> markets_;
+  MarketState* MutableMarket(const BetState& bet) { return &markets_[bet.market]; }
+  uint32_t InternWallet(const std::string& wallet);
+
+  // Markets by index, with their ids and an id -> index map.
+  std::vector<MarketState> markets_;
+  std::vector<std::string> market_ids_;
+  absl::flat_hash_map<std::string, uint32_t> market_index_;
+  // Every wallet that placed a bet, interned.
+  std::vector<std::string> wallets_by_index_;
+  absl::flat_hash_map<std::string, uint32_t> wallet_index_;
   absl::flat_hash_map<std::string, BetState> bets_;
-  // (marketId, wallet, betNumber) of every bet, for the seed's UNIQUE constraint.
-  absl::flat_hash_set<std::string> bet_numbers_;
+  // (market, wallet, betNumber) of every bet, for the seed's UNIQUE constraint.
+  absl::flat_hash_set<std::tuple<uint32_t, uint32_t, int32_t>> bet_numbers_;
   absl::flat_hash_map<std::string, WalletFlagState> wallets_;
 };
 

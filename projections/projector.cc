@@ -13,7 +13,6 @@ constexpr std::array<std::string_view, kProjectionCount> kNames = {"market", "be
                                                                    "flagged_wallet",
                                                                    "pool_snapshot"};
 
-std::optional<std::string> Opt(const std::optional<std::string>& v) { return v; }
 std::string Int(int64_t v) { return StrCat(v); }
 std::string Time(TimeMicros t) { return FormatPgTimestamp(t); }
 
@@ -33,15 +32,15 @@ Row MarketRow(const std::string& market_id, const MarketState& m) {
           Time(m.updated_at)};
 }
 
-Row BetRow(const std::string& bet_id, const BetState& b) {
+Row BetRow(const LedgerState& state, const std::string& bet_id, const BetState& b) {
   return {bet_id,
-          b.wallet,
-          b.market_id,
+          state.WalletOf(b),
+          state.MarketIdOf(b),
           std::string(ChoiceName(b.choice)),
           Int(b.amount.value()),
           Int(b.bet_number),
           std::string(BetStatusName(b.status)),
-          Opt(b.tx_hash),
+          state.TxHashOf(b),
           Time(b.created_at)};
 }
 
@@ -55,6 +54,19 @@ Row FlaggedWalletRow(const std::string& wallet, const WalletFlagState& w) {
           Time(w.created_at),
           w.unflagged_at ? std::optional<std::string>(Time(*w.unflagged_at)) : std::nullopt};
 }
+
+}  // namespace
+
+Row Projector::SnapshotRow(const SnapshotPoint& p) const {
+  return {RowIdFor(StrCat("snapshot:", *p.market_id, ":", p.interval)),
+          *p.market_id,
+          Int(p.yes_pool.value()),
+          Int(p.no_pool.value()),
+          Int(p.confirmed_bets),
+          Time((p.interval + 1) * options_.snapshot_interval)};
+}
+
+namespace {
 
 const std::array<pg::TableRows, kProjectionCount>& Tables() {
   static const std::array<pg::TableRows, kProjectionCount> kTables = {{
@@ -102,20 +114,16 @@ void Projector::FlushSnapshots(int64_t before_interval, int64_t seq) {
   // Every dirty market changed in an interval before `before_interval`: that interval has ended in
   // log time, and the state now is the state as of its last event.
   for (const std::string& market_id : dirty_markets_) {
-    SnapshotMarket& sm = snapshot_markets_.at(market_id);
+    auto it = snapshot_markets_.find(market_id);
+    SnapshotMarket& sm = it->second;
     if (sm.dirty_interval >= before_interval) continue;
     const MarketState& m = *state_.FindMarket(market_id);
-    const TimeMicros stamp = (sm.dirty_interval + 1) * options_.snapshot_interval;
-    Row row = {RowIdFor(StrCat("snapshot:", market_id, ":", sm.dirty_interval)),
-               market_id,
-               Int(m.yes_pool.value()),
-               Int(m.no_pool.value()),
-               Int(sm.confirmed_bets),
-               Time(stamp)};
+    const SnapshotPoint point{&it->first, sm.dirty_interval, m.yes_pool, m.no_pool,
+                              sm.confirmed_bets};
     if (seq > checkpoints_[static_cast<size_t>(Projection::kPoolSnapshot)]) {
-      snapshot_rows_changed_.push_back(row);
+      snapshot_rows_changed_.push_back(SnapshotRow(point));
     }
-    if (options_.keep_all_snapshots) snapshot_rows_all_.push_back(std::move(row));
+    if (options_.keep_all_snapshots) snapshot_points_.push_back(point);
     sm.dirty_interval = -1;
   }
   std::erase_if(dirty_markets_, [this](const std::string& id) {
@@ -154,15 +162,16 @@ absl::Status Projector::Apply(const LoggedEvent& row) {
     return absl::OkStatus();
   }
   const BetState& bet = *state_.FindBet(*e.bet_id);
+  const std::string& market_id = state_.MarketIdOf(bet);
   Touch(Projection::kBet, row.seq, *e.bet_id);
-  if (e.action == Action::kFlagged) Touch(Projection::kFlaggedWallet, row.seq, bet.wallet);
+  if (e.action == Action::kFlagged) Touch(Projection::kFlaggedWallet, row.seq, state_.WalletOf(bet));
   const int32_t confirmed = ConfirmedDelta(status_before, bet.status);
   const bool pools_changed = e.action == Action::kConfirmed || e.action == Action::kClawedBack;
-  if (pools_changed) Touch(Projection::kMarket, row.seq, bet.market_id);
+  if (pools_changed) Touch(Projection::kMarket, row.seq, market_id);
   if (pools_changed || confirmed != 0) {
-    SnapshotMarket& sm = snapshot_markets_[bet.market_id];
+    SnapshotMarket& sm = snapshot_markets_[market_id];
     sm.confirmed_bets += confirmed;
-    if (sm.dirty_interval < 0) dirty_markets_.push_back(bet.market_id);
+    if (sm.dirty_interval < 0) dirty_markets_.push_back(market_id);
     sm.dirty_interval = interval_;
   }
   return absl::OkStatus();
@@ -173,7 +182,9 @@ ProjectionRows Projector::TakeChanges() {
   for (const std::string& id : changed_[0]) {
     out[0].rows.push_back(MarketRow(id, *state_.FindMarket(id)));
   }
-  for (const std::string& id : changed_[1]) out[1].rows.push_back(BetRow(id, *state_.FindBet(id)));
+  for (const std::string& id : changed_[1]) {
+    out[1].rows.push_back(BetRow(state_, id, *state_.FindBet(id)));
+  }
   for (const std::string& wallet : changed_[2]) {
     out[2].rows.push_back(FlaggedWalletRow(wallet, state_.wallets().at(wallet)));
   }
@@ -186,16 +197,19 @@ ProjectionRows Projector::TakeChanges() {
 void Projector::ForEachRow(Projection p, const pg::RowSink& sink) const {
   switch (p) {
     case Projection::kMarket:
-      for (const auto& [id, market] : state_.markets()) sink(MarketRow(id, market));
+      state_.ForEachMarket(
+          [&sink](const std::string& id, const MarketState& market) { sink(MarketRow(id, market)); });
       return;
     case Projection::kBet:
-      for (const auto& [id, bet] : state_.bets()) sink(BetRow(id, bet));
+      state_.ForEachBet([this, &sink](const std::string& id, const BetState& bet) {
+        sink(BetRow(state_, id, bet));
+      });
       return;
     case Projection::kFlaggedWallet:
       for (const auto& [wallet, w] : state_.wallets()) sink(FlaggedWalletRow(wallet, w));
       return;
     case Projection::kPoolSnapshot:
-      for (const Row& row : snapshot_rows_all_) sink(row);
+      for (const SnapshotPoint& point : snapshot_points_) sink(SnapshotRow(point));
       return;
   }
 }

@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "engine/event.h"
 #include "engine/ledger_state.h"
@@ -51,6 +52,12 @@ class Projector {
   // `checkpoints[p]` is the last position already in projection p's table (0: empty).
   Projector(ProjectorOptions options, std::array<int64_t, kProjectionCount> checkpoints);
 
+  // Replaces the checkpoints: changes are tracked from now on for rows past them. A rebuild folds with
+  // every checkpoint at "infinity" (tracking nothing: AllRows covers it) and then tracks the tail.
+  void SetCheckpoints(std::array<int64_t, kProjectionCount> checkpoints) {
+    checkpoints_ = checkpoints;
+  }
+
   // Folds the next row of the log. kDataLoss when it breaks a rule (the log was altered).
   absl::Status Apply(const LoggedEvent& row);
 
@@ -66,12 +73,21 @@ class Projector {
   const LedgerState& state() const { return state_; }
 
  private:
+  // One PoolSnapshot row before formatting (a rebuild may hold millions).
+  struct SnapshotPoint {
+    const std::string* market_id;  // Points into snapshot_markets_' keys (node-stable).
+    int64_t interval;
+    Micros yes_pool;
+    Micros no_pool;
+    int32_t confirmed_bets;
+  };
   struct SnapshotMarket {
     int32_t confirmed_bets = 0;
     int64_t dirty_interval = -1;  // The interval in which the market last changed, -1 if clean.
   };
 
   void FlushSnapshots(int64_t before_interval, int64_t seq);
+  pg::Row SnapshotRow(const SnapshotPoint& point) const;
   void Touch(Projection p, int64_t seq, const std::string& key);
 
   ProjectorOptions options_;
@@ -81,9 +97,9 @@ class Projector {
   // Log time: the largest createdAt so far. Intervals advance with it, never backwards.
   TimeMicros watermark_ = 0;
   int64_t interval_ = -1;
-  absl::flat_hash_map<std::string, SnapshotMarket> snapshot_markets_;
+  absl::node_hash_map<std::string, SnapshotMarket> snapshot_markets_;
   std::vector<std::string> dirty_markets_;  // Markets with dirty_interval >= 0.
-  std::vector<std::vector<std::optional<std::string>>> snapshot_rows_all_;
+  std::vector<SnapshotPoint> snapshot_points_;
   std::vector<std::vector<std::optional<std::string>>> snapshot_rows_changed_;
   std::array<absl::flat_hash_set<std::string>, 3> changed_;  // Market, Bet, FlaggedWallet keys.
 };

@@ -1,6 +1,7 @@
 #include "projections/runner.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
@@ -90,7 +91,8 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
   }
   LEDGER_ASSIGN_OR_RETURN(auto head, store->Head());
   options.keep_all_snapshots = true;
-  Projector projector(options, {});
+  constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
+  Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
   RebuildProgress state{0, head.first};
   constexpr int64_t kProgressEvery = 100000;
   LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
@@ -110,7 +112,9 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
                       [&projector, p](const pg::RowSink& sink) { projector.ForEachRow(p, sink); }});
   }
   LEDGER_RETURN_IF_ERROR(store->FillShadowTables(tables));
-  projector.TakeChanges();  // Everything so far is in the shadow tables.
+  // Everything so far is in the shadow tables; track only what is appended meanwhile.
+  const int64_t filled = projector.head_seq();
+  projector.SetCheckpoints({filled, filled, filled, filled});
 
   LEDGER_RETURN_IF_ERROR(store->BeginProjection());
   absl::Status status = [&]() -> absl::Status {

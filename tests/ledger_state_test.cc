@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(bet_lifecycle_moves_pools_and_statuses) {
   l.Ok(BetAction("CONFIRMED", "b2", R"(,"txHash":")" + kTxA + "\""));
   BOOST_TEST(l.state().FindMarket("m1")->yes_pool.value() == 10'000'000);
   BOOST_TEST(l.state().FindMarket("m1")->no_pool.value() == 4'000'000);
-  BOOST_TEST(*l.state().FindBet("b2")->tx_hash == kTxA);
+  BOOST_TEST(*l.state().TxHashOf(*l.state().FindBet("b2")) == kTxA);
   l.Ok(BetAction("FLAGGED", "b1", R"(,"reason":"Velocity exceeded","severity":"HIGH")"));
   BOOST_TEST((l.state().FindBet("b1")->status == BetStatus::kFlagged));
   const WalletFlagState& flag = l.state().wallets().at(kW1);
@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(bet_lifecycle_moves_pools_and_statuses) {
   BOOST_TEST((l.state().FindBet("b1")->status == BetStatus::kClawedBack));
   l.Ok(BetAction("REFUNDED", "b1", R"(,"clawbackTxHash":")" + kTxB + "\""));
   BOOST_TEST((l.state().FindBet("b1")->status == BetStatus::kClawedBack));
-  BOOST_TEST(*l.state().FindBet("b1")->refund_tx_hash == kTxB);
+  BOOST_TEST(*l.state().RefundTxHashOf(*l.state().FindBet("b1")) == kTxB);
   l.Ok(R"({"action":"WALLET_UNFLAGGED","wallet":")" + kW1 +
        R"(","createdAt":"2026-02-16T10:00:00Z"})");
   BOOST_TEST(!l.state().wallets().at(kW1).active);
