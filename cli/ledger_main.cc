@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <algorithm>
 #include <map>
+#include <set>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +29,8 @@
 #include "engine/pg/log_store.h"
 #include "engine/stream_generator.h"
 #include "projections/runner.h"
+#include "replay/replay.h"
+#include "replay/verify.h"
 #include "engine/str_cat.h"
 
 namespace ledger {
@@ -53,6 +58,10 @@ Commands:
   (append --inline, project and rebuild take --snapshot-interval DURATION, e.g. 300s, 5m, 1h;
    default 5m; use the same value everywhere)
   digest                         print the log head {seq, hash} for safekeeping outside the database
+  replay --until SEQ|TIME [--market ID] [--wallet ADDR] [--format json|table]
+                                 the state as of a position or a moment (recordedAt), from the log
+  verify [--digest FILE]         check the hash chain, positions, the digest, and the projections
+                                 against the log; exit 3 when anything is wrong
   generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K] [--duplicate-every K]
            [--id-prefix P]
                                  write a deterministic sample stream of events to stdout
@@ -344,6 +353,166 @@ int RunRebuild(const Args& args) {
   return kExitOk;
 }
 
+constexpr int kExitFindings = 3;
+
+// Rows of one projection as JSON objects keyed by column, filtered by `keep`.
+boost::json::array RowsAsJson(const Projector& projector, Projection p,
+                              const std::function<bool(const pg::Row&)>& keep) {
+  const pg::TableRows& shape = EmptyTable(p);
+  boost::json::array out;
+  projector.ForEachRow(p, [&](const pg::Row& row) {
+    if (!keep(row)) return;
+    boost::json::object o;
+    for (size_t i = 0; i < row.size(); ++i) {
+      o[shape.columns[i]] = row[i] ? boost::json::value(*row[i]) : boost::json::value(nullptr);
+    }
+    out.push_back(std::move(o));
+  });
+  std::sort(out.begin(), out.end(), [](const boost::json::value& a, const boost::json::value& b) {
+    return a.at("id").as_string() < b.at("id").as_string();
+  });
+  return out;
+}
+
+void PrintTable(const std::string& title, const boost::json::array& rows,
+                const std::vector<std::string>& columns) {
+  std::cout << "== " << title << " (" << rows.size() << ")\n";
+  std::vector<size_t> width;
+  for (const std::string& c : columns) width.push_back(c.size());
+  auto cell = [](const boost::json::value& v) {
+    return v.is_string() ? std::string(v.get_string()) : std::string("-");
+  };
+  for (const boost::json::value& r : rows) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      width[i] = std::max(width[i], cell(r.at(columns[i])).size());
+    }
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    std::cout << absl::StrFormat("%-*s ", static_cast<int>(width[i]), columns[i]);
+  }
+  std::cout << "\n";
+  for (const boost::json::value& r : rows) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      std::cout << absl::StrFormat("%-*s ", static_cast<int>(width[i]), cell(r.at(columns[i])));
+    }
+    std::cout << "\n";
+  }
+}
+
+int RunReplay(const Args& args) {
+  std::optional<ReplayPoint> point = ReplayPoint::Parse(args.Flag("until"));
+  if (!point) {
+    std::cerr << "ledger: replay needs --until SEQ or --until RFC3339-TIME\n";
+    return kExitError;
+  }
+  const std::string format = args.Flag("format", "json");
+  if (format != "json" && format != "table") {
+    std::cerr << "ledger: --format must be json or table\n";
+    return kExitError;
+  }
+  std::string wallet = args.Flag("wallet");
+  for (char& c : wallet) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string market = args.Flag("market");
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<Projector> state = ReplayUntil(store->get(), *point, *options);
+  if (!state.ok()) return Fail(state.status());
+  // Column indexes: Bet (1 walletAddress, 2 marketId), FlaggedWallet (1 wallet, 2 marketId),
+  // Market (1 marketId), PoolSnapshot (1 marketId).
+  auto by_market = [&market](size_t column) {
+    return [&market, column](const pg::Row& r) { return market.empty() || *r[column] == market; };
+  };
+  auto by_wallet = [&wallet](size_t column) {
+    return [&wallet, column](const pg::Row& r) { return wallet.empty() || *r[column] == wallet; };
+  };
+  boost::json::array bets = RowsAsJson(*state, Projection::kBet, [&](const pg::Row& r) {
+    return by_market(2)(r) && by_wallet(1)(r);
+  });
+  std::set<std::string> bet_markets;
+  for (const boost::json::value& b : bets) bet_markets.insert(std::string(b.at("marketId").as_string()));
+  boost::json::array markets = RowsAsJson(*state, Projection::kMarket, [&](const pg::Row& r) {
+    return by_market(1)(r) && (wallet.empty() || bet_markets.contains(*r[1]));
+  });
+  boost::json::array flagged = RowsAsJson(*state, Projection::kFlaggedWallet, [&](const pg::Row& r) {
+    return by_market(2)(r) && by_wallet(1)(r);
+  });
+  if (format == "table") {
+    std::cout << "state as of seq " << state->head_seq() << "\n";
+    PrintTable("markets", markets, {"marketId", "status", "winner", "yesPool", "noPool", "updatedAt"});
+    PrintTable("bets", bets, {"id", "walletAddress", "marketId", "choice", "amount", "status",
+                              "createdAt"});
+    PrintTable("flagged wallets", flagged, {"wallet", "marketId", "severity", "isActive", "reason"});
+    return kExitOk;
+  }
+  std::cout << boost::json::serialize(boost::json::object{{"seq", state->head_seq()},
+                                                          {"markets", markets},
+                                                          {"bets", bets},
+                                                          {"flaggedWallets", flagged}})
+            << "\n";
+  return kExitOk;
+}
+
+int RunVerify(const Args& args) {
+  std::optional<Digest> digest;
+  if (std::string path = args.Flag("digest"); !path.empty()) {
+    std::ifstream file(path);
+    if (!file) return Fail(absl::NotFoundError("cannot open digest file " + path));
+    std::stringstream text;
+    text << file.rdbuf();
+    absl::StatusOr<Digest> parsed = ParseDigest(text.str());
+    if (!parsed.ok()) return Fail(parsed.status());
+    digest = *parsed;
+  }
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<VerifyReport> report = Verify(store->get(), digest, *options);
+  if (!report.ok()) return Fail(report.status());
+  boost::json::array breaks;
+  for (const ChainBreak& b : report->breaks) {
+    breaks.push_back({{"seq", b.seq}, {"kind", b.kind}, {"detail", b.detail}});
+  }
+  boost::json::array drift;
+  for (const Drift& d : report->drift) {
+    auto opt = [](const std::optional<std::string>& v) {
+      return v ? boost::json::value(*v) : boost::json::value(nullptr);
+    };
+    drift.push_back({{"table", d.table}, {"key", d.key}, {"kind", d.kind}, {"column", d.column},
+                     {"expected", opt(d.expected)}, {"found", opt(d.found)}});
+  }
+  std::cout << boost::json::serialize(boost::json::object{
+                   {"clean", report->clean()},
+                   {"rows", report->rows},
+                   {"headSeq", report->head_seq},
+                   {"headHash", ToHex(report->head_hash)},
+                   {"firstBreak", report->breaks.empty() ? boost::json::value(nullptr)
+                                                         : boost::json::value(report->breaks[0].seq)},
+                   {"breaks", breaks},
+                   {"digest", report->digest_problem ? boost::json::value(*report->digest_problem)
+                                                     : boost::json::value(digest ? "ok" : "none")},
+                   {"drift", drift}})
+            << "\n";
+  if (report->clean()) {
+    std::cerr << "verify: clean: " << report->rows << " rows, chain intact to seq "
+              << report->head_seq << (digest ? ", digest matches" : "")
+              << ", projections match the log\n";
+    return kExitOk;
+  }
+  std::cerr << "verify: FAILED\n";
+  for (const ChainBreak& b : report->breaks) {
+    std::cerr << "  seq " << b.seq << ": " << b.kind << ": " << b.detail << "\n";
+  }
+  if (report->digest_problem) std::cerr << "  digest: " << *report->digest_problem << "\n";
+  for (const Drift& d : report->drift) {
+    std::cerr << "  drift " << d.table << " " << d.key << ": " << d.kind
+              << (d.column.empty() ? "" : " " + d.column) << "\n";
+  }
+  return kExitFindings;
+}
+
 int RunDigest(const Args& args) {
   absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
@@ -395,6 +564,8 @@ int Main(int argc, char** argv) {
   if (command == "digest") return RunDigest(*args);
   if (command == "project") return RunProject(*args);
   if (command == "rebuild") return RunRebuild(*args);
+  if (command == "replay") return RunReplay(*args);
+  if (command == "verify") return RunVerify(*args);
   if (command == "generate") return RunGenerate(*args);
   std::cerr << "ledger: unknown command " << command << "\n" << kUsage;
   return kExitError;

@@ -1,5 +1,6 @@
 #include "engine/pg/log_store.h"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 
@@ -9,6 +10,7 @@
 #include "engine/hash_chain.h"
 #include "engine/pg/migrate.h"
 #include "engine/pg/pg_errors.h"
+#include "engine/status_macros.h"
 #include "engine/time_format.h"
 #include "engine/str_cat.h"
 
@@ -494,6 +496,42 @@ absl::Status LogStore::SwapShadowTables(const std::vector<TableSource>& tables) 
     return absl::OkStatus();
   } catch (const std::exception& e) {
     return TranslateException(e, "swap shadow tables");
+  }
+}
+
+absl::Status LogStore::ScanTable(const std::string& table, const std::vector<std::string>& columns,
+                                 const std::vector<std::string>& timestamp_columns,
+                                 const std::function<absl::Status(const Row&)>& fn) {
+  std::string select;
+  for (const std::string& c : columns) {
+    if (!select.empty()) select += ", ";
+    const bool is_time = std::find(timestamp_columns.begin(), timestamp_columns.end(), c) !=
+                         timestamp_columns.end();
+    select += is_time ? StrCat("to_char(", Quote(c), ", 'YYYY-MM-DD HH24:MI:SS.US')") : Quote(c);
+  }
+  const std::string key = Quote(columns.front());
+  const std::string query = StrCat("SELECT ", select, " FROM ", Quote(table), " WHERE ", key,
+                                   " > $1 ORDER BY ", key, " LIMIT $2");
+  try {
+    std::string after;  // Every id sorts after the empty string.
+    for (;;) {
+      pqxx::read_transaction tx(impl_->conn);
+      pqxx::result page = tx.exec_params(query, after, kScanPageRows);
+      tx.commit();
+      for (const pqxx::row& r : page) {
+        Row row;
+        row.reserve(columns.size());
+        for (const pqxx::field& f : r) {
+          row.push_back(f.is_null() ? std::nullopt
+                                    : std::optional<std::string>(std::string(f.c_str(), f.size())));
+        }
+        after = *row.front();
+        LEDGER_RETURN_IF_ERROR(fn(row));
+      }
+      if (static_cast<int64_t>(page.size()) < kScanPageRows) return absl::OkStatus();
+    }
+  } catch (const std::exception& e) {
+    return TranslateException(e, StrCat("scan ", table));
   }
 }
 

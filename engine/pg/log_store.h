@@ -76,6 +76,13 @@ class LogStore {
   // an empty or partial table; if the transaction fails, the live tables are as they were.
   absl::Status SwapShadowTables(const std::vector<TableSource>& tables);
 
+  // Calls `fn` for every row of `table` in primary-key order, columns as text in the order given;
+  // `timestamp_columns` are rendered like FormatPgTimestamp (microseconds always shown), so rows read
+  // back compare equal to the rows a projection wrote. Pages through the table (bounded memory).
+  absl::Status ScanTable(const std::string& table, const std::vector<std::string>& columns,
+                         const std::vector<std::string>& timestamp_columns,
+                         const std::function<absl::Status(const Row&)>& fn);
+
   // Waits up to `timeout_ms` for a notification that rows were appended; returns whether one came.
   // (Callers poll the log after a timeout anyway: the notification only cuts latency.)
   absl::StatusOr<bool> WaitForAppend(int timeout_ms);

@@ -1,0 +1,33 @@
+#include "replay/replay.h"
+
+#include <limits>
+
+#include "absl/strings/numbers.h"
+#include "engine/status_macros.h"
+#include "engine/time_format.h"
+
+namespace ledger {
+
+std::optional<ReplayPoint> ReplayPoint::Parse(const std::string& text) {
+  int64_t seq = 0;
+  if (absl::SimpleAtoi(text, &seq) && seq >= 0) return AtSeq(seq);
+  if (std::optional<TimeMicros> t = ParseRfc3339(text)) return AtTime(*t);
+  return std::nullopt;
+}
+
+absl::StatusOr<Projector> ReplayUntil(pg::LogStore* store, const ReplayPoint& point,
+                                      ProjectorOptions options) {
+  constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
+  options.keep_all_snapshots = true;
+  Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+  absl::Status status = store->Scan(0, [&](const LoggedEvent& row) {
+    if ((point.seq && row.seq > *point.seq) || (point.time && row.recorded_at > *point.time)) {
+      return absl::CancelledError("reached the replay point");
+    }
+    return projector.Apply(row);
+  });
+  if (!status.ok() && !absl::IsCancelled(status)) return status;
+  return projector;
+}
+
+}  // namespace ledger

@@ -1,0 +1,129 @@
+#include "replay/verify.h"
+
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
+#include "boost/json.hpp"
+#include "engine/hash_chain.h"
+#include "engine/status_macros.h"
+#include "engine/str_cat.h"
+
+namespace ledger {
+namespace {
+
+const std::vector<std::string>& TimestampColumns() {
+  static const std::vector<std::string> kColumns = {"createdAt", "updatedAt", "startDate",
+                                                    "endDate", "unflaggedAt"};
+  return kColumns;
+}
+
+}  // namespace
+
+absl::Status CompareWithLive(pg::LogStore* store, const Projector& projector,
+                             std::vector<Drift>* drift) {
+  for (int i = 0; i < kProjectionCount; ++i) {
+    const Projection p = static_cast<Projection>(i);
+    const pg::TableRows& shape = EmptyTable(p);
+    absl::flat_hash_map<std::string, pg::Row> expected;
+    projector.ForEachRow(p, [&expected](const pg::Row& row) { expected[*row.front()] = row; });
+    auto add = [&](Drift d) {
+      if (drift->size() < kVerifyFindingsMax) drift->push_back(std::move(d));
+    };
+    LEDGER_RETURN_IF_ERROR(store->ScanTable(
+        shape.table, shape.columns, TimestampColumns(), [&](const pg::Row& found) {
+          auto it = expected.find(*found.front());
+          if (it == expected.end()) {
+            add({shape.table, *found.front(), "UNEXPECTED_ROW", "", std::nullopt, std::nullopt});
+            return absl::OkStatus();
+          }
+          for (size_t c = 1; c < found.size(); ++c) {
+            if (found[c] != it->second[c]) {
+              add({shape.table, *found.front(), "DIFFERENT_VALUE", shape.columns[c],
+                   it->second[c], found[c]});
+            }
+          }
+          expected.erase(it);
+          return absl::OkStatus();
+        }));
+    for (const auto& [key, row] : expected) {
+      add({shape.table, key, "MISSING_ROW", "", std::nullopt, std::nullopt});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Digest>& digest,
+                                    ProjectorOptions options) {
+  VerifyReport report;
+  constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
+  options.keep_all_snapshots = true;
+  Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+  int64_t expected_seq = 1;
+  Sha256 prev = kGenesisHash;
+  bool digest_seen = false;
+  auto add = [&report](int64_t seq, std::string kind, std::string detail) {
+    if (report.breaks.size() < kVerifyFindingsMax) {
+      report.breaks.push_back({seq, std::move(kind), std::move(detail)});
+    }
+  };
+  LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
+    ++report.rows;
+    if (row.seq > expected_seq) {
+      add(expected_seq, "MISSING_POSITION",
+          StrCat("positions ", expected_seq, " to ", row.seq - 1, " are missing"));
+    } else if (row.seq < expected_seq) {
+      add(row.seq, "UNEXPECTED_POSITION", StrCat("position ", row.seq, " after ", expected_seq - 1));
+    }
+    if (row.prev_hash != prev) {
+      add(row.seq, "BROKEN_LINK",
+          StrCat("prevHash ", ToHex(row.prev_hash), " is not the previous row's hash ", ToHex(prev)));
+    }
+    if (const Sha256 computed = ChainHash(row.prev_hash, row); computed != row.hash) {
+      add(row.seq, "ALTERED_ROW",
+          StrCat("content hashes to ", ToHex(computed), ", stored hash is ", ToHex(row.hash)));
+    }
+    if (digest && row.seq == digest->seq) {
+      digest_seen = true;
+      if (row.hash != digest->hash) {
+        report.digest_problem = StrCat("the row at the digest's position ", digest->seq,
+                                       " has hash ", ToHex(row.hash), ", the digest says ",
+                                       ToHex(digest->hash), ": the log was rewritten");
+      }
+    }
+    if (absl::Status s = projector.Apply(row); !s.ok()) {
+      add(row.seq, "RULE_BROKEN", std::string(s.message()));
+    }
+    prev = row.hash;
+    expected_seq = row.seq + 1;
+    report.head_seq = row.seq;
+    report.head_hash = row.hash;
+    return absl::OkStatus();
+  }));
+  if (digest && !digest_seen) {
+    report.digest_problem =
+        digest->seq > report.head_seq
+            ? StrCat("the digest is at position ", digest->seq, " but the log ends at ",
+                     report.head_seq, ": the log was truncated")
+            : StrCat("the digest's position ", digest->seq, " is missing from the log");
+  }
+  LEDGER_RETURN_IF_ERROR(CompareWithLive(store, projector, &report.drift));
+  return report;
+}
+
+absl::StatusOr<Digest> ParseDigest(const std::string& text) {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return absl::InvalidArgumentError("digest is not a JSON object");
+  const boost::json::object& o = v.get_object();
+  const boost::json::value* seq = o.if_contains("seq");
+  const boost::json::value* hash = o.if_contains("hash");
+  if (seq == nullptr || !seq->is_int64() || hash == nullptr || !hash->is_string()) {
+    return absl::InvalidArgumentError(R"(digest needs {"seq": N, "hash": "<64 hex>"})");
+  }
+  std::optional<Sha256> bytes =
+      FromHex(std::string_view(hash->get_string().data(), hash->get_string().size()));
+  if (!bytes) return absl::InvalidArgumentError("digest hash is not 64 lowercase hex digits");
+  return Digest{seq->get_int64(), *bytes};
+}
+
+}  // namespace ledger

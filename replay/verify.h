@@ -1,0 +1,68 @@
+// Verify: proves the log was not altered and the projections match it.
+//
+// 1. Re-computes the hash chain from the first row: the first position where it breaks (a row whose
+//    content no longer matches its hash, a prevHash that is not the previous row's hash, a missing or
+//    out-of-order position), and every later break.
+// 2. Against a digest taken earlier ({seq, hash} kept outside the database): the row at that position
+//    must still have that hash, so the log was neither truncated nor rewritten up to it.
+// 3. Re-derives every projection in memory and compares it row by row with the live tables (drift:
+//    which table, which key, expected vs found).
+#ifndef LEDGER_REPLAY_VERIFY_H_
+#define LEDGER_REPLAY_VERIFY_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/pg/log_store.h"
+#include "projections/projector.h"
+
+namespace ledger {
+
+struct Digest {
+  int64_t seq = 0;
+  Sha256 hash{};
+};
+
+struct ChainBreak {
+  int64_t seq = 0;     // Position of the row where it shows (or the expected position).
+  std::string kind;    // ALTERED_ROW, BROKEN_LINK, MISSING_POSITION, UNEXPECTED_POSITION, RULE_BROKEN
+  std::string detail;
+};
+
+struct Drift {
+  std::string table;
+  std::string key;
+  std::string kind;  // MISSING_ROW, UNEXPECTED_ROW, DIFFERENT_VALUE
+  std::string column;
+  std::optional<std::string> expected;
+  std::optional<std::string> found;
+};
+
+// Stop listing past this many breaks or drifts: the first ones locate the damage.
+inline constexpr size_t kVerifyFindingsMax = 1000;
+
+struct VerifyReport {
+  int64_t rows = 0;
+  int64_t head_seq = 0;
+  Sha256 head_hash{};
+  std::vector<ChainBreak> breaks;
+  std::optional<std::string> digest_problem;
+  std::vector<Drift> drift;
+  bool clean() const { return breaks.empty() && !digest_problem && drift.empty(); }
+};
+
+// Compares the projector's tables with the live ones and appends the differences to `drift`.
+absl::Status CompareWithLive(pg::LogStore* store, const Projector& projector,
+                             std::vector<Drift>* drift);
+
+absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Digest>& digest,
+                                    ProjectorOptions options = {});
+
+// {"seq": N, "hash": "..."} as printed by `ledger digest`.
+absl::StatusOr<Digest> ParseDigest(const std::string& json);
+
+}  // namespace ledger
+
+#endif  // LEDGER_REPLAY_VERIFY_H_
