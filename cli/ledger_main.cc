@@ -27,8 +27,12 @@
 #include "engine/hash_chain.h"
 #include "engine/pg/embedded_db.h"
 #include "engine/pg/log_store.h"
+#include "engine/str_cat.h"
 #include "engine/stream_generator.h"
+#include "engine/time_format.h"
 #include "projections/runner.h"
+#include "replay/audit.h"
+#include "replay/reconcile.h"
 #include "replay/replay.h"
 #include "replay/verify.h"
 #include "engine/str_cat.h"
@@ -62,6 +66,10 @@ Commands:
                                  the state as of a position or a moment (recordedAt), from the log
   verify [--digest FILE]         check the hash chain, positions, the digest, and the projections
                                  against the log; exit 3 when anything is wrong
+  audit --market ID | --wallet ADDR [--format json|csv|html] [--out FILE]
+                                 timeline, statistics and (resolved market) parimutuel settlement
+  reconcile [--chain FILE.csv]   clawbacks vs refunds, and refunds vs on-chain transfers
+                                 (CSV: txHash,from,to,amount,timestamp); exit 3 unless reconciled
   generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K] [--duplicate-every K]
            [--id-prefix P]
                                  write a deterministic sample stream of events to stdout
@@ -513,6 +521,81 @@ int RunVerify(const Args& args) {
   return kExitFindings;
 }
 
+int RunAudit(const Args& args) {
+  const std::string market = args.Flag("market");
+  std::string wallet = args.Flag("wallet");
+  for (char& c : wallet) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (market.empty() == wallet.empty()) {
+    std::cerr << "ledger: audit needs exactly one of --market ID and --wallet ADDR\n";
+    return kExitError;
+  }
+  const std::string format = args.Flag("format", "json");
+  if (format != "json" && format != "csv" && format != "html") {
+    std::cerr << "ledger: --format must be json, csv or html\n";
+    return kExitError;
+  }
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<AuditReport> report =
+      Audit(store->get(), market.empty() ? std::nullopt : std::optional<std::string>(market),
+            wallet.empty() ? std::nullopt : std::optional<std::string>(wallet), *options);
+  if (!report.ok()) return Fail(report.status());
+  const std::string text = format == "json"  ? AuditJson(*report) + "\n"
+                           : format == "csv" ? AuditCsv(*report)
+                                             : AuditHtml(*report);
+  if (std::string out = args.Flag("out"); !out.empty()) {
+    std::ofstream file(out, std::ios::trunc);
+    file << text;
+    if (!file) return Fail(absl::PermissionDeniedError("cannot write " + out));
+    std::cerr << "audit: wrote " << out << "\n";
+  } else {
+    std::cout << text;
+  }
+  if (report->settlement && !report->settlement->conserved) {
+    std::cerr << "audit: settlement does not conserve the stakes\n";
+    return kExitFindings;
+  }
+  return kExitOk;
+}
+
+int RunReconcile(const Args& args) {
+  std::ifstream chain;
+  if (std::string path = args.Flag("chain"); !path.empty()) {
+    chain.open(path, std::ios::binary);
+    if (!chain) return Fail(absl::NotFoundError("cannot open " + path));
+  }
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<ReconcileReport> report =
+      Reconcile(store->get(), chain.is_open() ? &chain : nullptr, NowMicros());
+  if (!report.ok()) return Fail(report.status());
+  boost::json::array findings;
+  std::map<std::string, int> by_kind;
+  for (const Finding& f : report->findings) {
+    ++by_kind[f.kind];
+    boost::json::object o{{"kind", f.kind}, {"betId", f.bet_id}, {"marketId", f.market_id},
+                          {"wallet", f.wallet}, {"seq", f.seq}, {"txHash", f.tx_hash},
+                          {"detail", f.detail}};
+    if (f.kind == "CLAWBACK_NOT_REFUNDED") o["ageSeconds"] = f.age_seconds;
+    findings.push_back(std::move(o));
+  }
+  std::cout << boost::json::serialize(boost::json::object{
+                   {"reconciled", report->reconciled()},
+                   {"clawbacks", report->clawbacks},
+                   {"refunds", report->refunds},
+                   {"clawedBackMicros", report->clawed_back_micros},
+                   {"chainTransfers", report->chain_transfers},
+                   {"findings", findings}})
+            << "\n";
+  std::cerr << "reconcile: " << report->clawbacks << " clawbacks, " << report->refunds
+            << " refunds" << (chain.is_open() ? StrCat(", ", report->chain_transfers, " on-chain transfers") : "")
+            << ": " << (report->reconciled() ? "everything reconciles" : "NOT reconciled") << "\n";
+  for (const auto& [kind, count] : by_kind) std::cerr << "  " << kind << ": " << count << "\n";
+  return report->reconciled() ? kExitOk : kExitFindings;
+}
+
 int RunDigest(const Args& args) {
   absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
@@ -566,6 +649,8 @@ int Main(int argc, char** argv) {
   if (command == "rebuild") return RunRebuild(*args);
   if (command == "replay") return RunReplay(*args);
   if (command == "verify") return RunVerify(*args);
+  if (command == "audit") return RunAudit(*args);
+  if (command == "reconcile") return RunReconcile(*args);
   if (command == "generate") return RunGenerate(*args);
   std::cerr << "ledger: unknown command " << command << "\n" << kUsage;
   return kExitError;

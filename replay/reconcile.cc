@@ -1,0 +1,179 @@
+#include "replay/reconcile.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "engine/line_reader.h"
+#include "engine/status_macros.h"
+#include "engine/str_cat.h"
+#include "engine/time_format.h"
+
+namespace ledger {
+namespace {
+
+// A CSV export line is a handful of short fields; anything longer is not one.
+constexpr size_t kChainLineBytesMax = 1024;
+
+struct BetFacts {
+  std::string market_id;
+  std::string wallet;
+  std::optional<int64_t> clawback_micros;
+  int64_t clawback_seq = 0;
+  TimeMicros clawback_at = 0;
+  std::vector<std::pair<int64_t, std::string>> refunds;  // (seq, tx hash)
+};
+
+struct Transfer {
+  std::string from;
+  std::string to;
+  int64_t amount = 0;
+  int64_t line = 0;
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Reads the export; bad lines become BAD_CHAIN_LINE findings and the rest is still used.
+absl::flat_hash_map<std::string, Transfer> ReadChain(std::istream& in, ReconcileReport* report) {
+  absl::flat_hash_map<std::string, Transfer> out;
+  LineReader reader(in, kChainLineBytesMax);
+  LineReader::Line line;
+  auto bad = [report](int64_t number, std::string detail) {
+    report->findings.push_back(
+        {"BAD_CHAIN_LINE", "", "", "", 0, "", StrCat("chain line ", number, ": ", detail), 0});
+  };
+  while (reader.Next(&line)) {
+    if (line.too_long) {
+      bad(line.number, StrCat("line is ", line.length, " bytes, the limit is ", kChainLineBytesMax));
+      continue;
+    }
+    if (line.text.empty()) continue;
+    std::vector<std::string> f = absl::StrSplit(line.text, ',');
+    if (line.number == 1 && !f.empty() && Lower(f[0]) == "txhash") continue;  // Header.
+    if (f.size() != 5) {
+      bad(line.number, StrCat("expected 5 fields (txHash,from,to,amount,timestamp), got ", f.size()));
+      continue;
+    }
+    Transfer t{Lower(f[1]), Lower(f[2]), 0, line.number};
+    if (!absl::SimpleAtoi(f[3], &t.amount) || t.amount < 1) {
+      bad(line.number, StrCat("amount must be a positive integer of micro-USDT, got ", f[3]));
+      continue;
+    }
+    const std::string hash = Lower(f[0]);
+    if (hash.size() != 66 || hash.rfind("0x", 0) != 0) {
+      bad(line.number, StrCat("txHash must be 0x and 64 hex digits, got ", f[0]));
+      continue;
+    }
+    if (!out.emplace(hash, t).second) {
+      bad(line.number, StrCat("txHash ", hash, " appears twice in the export"));
+      continue;
+    }
+    ++report->chain_transfers;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ReconcileReport> Reconcile(pg::LogStore* store, std::istream* chain,
+                                          TimeMicros now) {
+  ReconcileReport report;
+  absl::flat_hash_map<std::string, BetFacts> bets;
+  absl::flat_hash_map<std::string, std::string> safes;  // marketId -> gnosisSafeAddress
+  LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
+    const Event& e = row.event;
+    if (e.action == Action::kMarketCreated) safes[*e.market_id] = *e.gnosis_safe_address;
+    if (!e.bet_id) return absl::OkStatus();
+    BetFacts& bet = bets[*e.bet_id];
+    if (e.market_id) bet.market_id = *e.market_id;
+    if (e.wallet) bet.wallet = *e.wallet;
+    if (e.action == Action::kClawedBack) {
+      bet.clawback_micros = e.clawback_amount->value();
+      bet.clawback_seq = row.seq;
+      bet.clawback_at = e.created_at;
+      ++report.clawbacks;
+      report.clawed_back_micros += e.clawback_amount->value();
+    } else if (e.action == Action::kRefunded) {
+      bet.refunds.emplace_back(row.seq, e.clawback_tx_hash.value_or(""));
+      ++report.refunds;
+    }
+    return absl::OkStatus();
+  }));
+
+  std::optional<absl::flat_hash_map<std::string, Transfer>> transfers;
+  if (chain != nullptr) transfers = ReadChain(*chain, &report);
+  absl::flat_hash_map<std::string, std::string> refund_tx_owner;  // tx hash -> betId
+  absl::flat_hash_set<std::string> claimed;
+  for (const auto& [bet_id, bet] : bets) {
+    auto finding = [&](std::string kind, int64_t seq, std::string tx, std::string detail) {
+      report.findings.push_back({std::move(kind), bet_id, bet.market_id, bet.wallet, seq,
+                                 std::move(tx), std::move(detail), 0});
+    };
+    if (bet.clawback_micros && bet.refunds.empty()) {
+      finding("CLAWBACK_NOT_REFUNDED", bet.clawback_seq, "",
+              StrCat(*bet.clawback_micros, " micro-USDT clawed back at ",
+                     FormatRfc3339(bet.clawback_at), " has no refund"));
+      report.findings.back().age_seconds = (now - bet.clawback_at) / 1000000;
+    }
+    if (!bet.clawback_micros) {
+      for (const auto& [seq, tx] : bet.refunds) {
+        finding("REFUND_WITHOUT_CLAWBACK", seq, tx, "refund of a bet that was never clawed back");
+      }
+    }
+    if (bet.refunds.size() > 1) {
+      finding("DOUBLE_REFUND", bet.refunds[1].first, bet.refunds[1].second,
+              StrCat(bet.refunds.size(), " refunds for one clawback"));
+    }
+    for (const auto& [seq, tx] : bet.refunds) {
+      auto [owner, fresh] = refund_tx_owner.emplace(tx, bet_id);
+      if (!fresh) {
+        finding("REFUND_TX_REUSED", seq, tx, StrCat("refund tx also used for bet ", owner->second));
+      }
+      if (!transfers) continue;
+      claimed.insert(tx);
+      auto t = transfers->find(tx);
+      if (t == transfers->end()) {
+        finding("REFUND_NOT_ON_CHAIN", seq, tx, "no on-chain transfer with this hash");
+        continue;
+      }
+      if (t->second.to != bet.wallet) {
+        finding("REFUND_WRONG_WALLET", seq, tx,
+                StrCat("transfer went to ", t->second.to, ", the bet's wallet is ", bet.wallet));
+      }
+      if (bet.clawback_micros && t->second.amount != *bet.clawback_micros) {
+        finding("REFUND_AMOUNT_MISMATCH", seq, tx,
+                StrCat("transfer of ", t->second.amount, " micro-USDT for a clawback of ",
+                       *bet.clawback_micros));
+      }
+      auto safe = safes.find(bet.market_id);
+      if (safe != safes.end() && t->second.from != safe->second) {
+        finding("REFUND_WRONG_SOURCE", seq, tx,
+                StrCat("transfer came from ", t->second.from, ", the market's Safe is ",
+                       safe->second));
+      }
+    }
+  }
+  if (transfers) {
+    absl::flat_hash_set<std::string> safe_addresses;
+    for (const auto& [market, safe] : safes) safe_addresses.insert(safe);
+    for (const auto& [tx, t] : *transfers) {
+      if (claimed.contains(tx) || !safe_addresses.contains(t.from)) continue;
+      report.findings.push_back({"UNKNOWN_ONCHAIN_REFUND", "", "", t.to, 0, tx,
+                                 StrCat("chain line ", t.line, ": ", t.amount,
+                                        " micro-USDT from Safe ", t.from,
+                                        " that no refund in the log claims"),
+                                 0});
+    }
+  }
+  std::sort(report.findings.begin(), report.findings.end(),
+            [](const Finding& a, const Finding& b) {
+              return std::tie(a.kind, a.seq, a.tx_hash) < std::tie(b.kind, b.seq, b.tx_hash);
+            });
+  return report;
+}
+
+}  // namespace ledger

@@ -1,0 +1,230 @@
+// Integration specification of the audit report (statistics, parimutuel settlement and its
+// conservation, the three renderings) and of clawback reconciliation (each planted discrepancy is
+// found, and nothing on a clean stream).
+#include <boost/test/unit_test.hpp>
+#include <sstream>
+#include <string>
+
+#include "engine/appender.h"
+#include "engine/pg/log_store.h"
+#include "engine/pg/sql_session.h"
+#include "engine/stream_generator.h"
+#include "replay/audit.h"
+#include "replay/reconcile.h"
+#include "tests/test_cluster.h"
+
+namespace ledger {
+namespace {
+
+using testing::FreshDatabase;
+
+std::unique_ptr<pg::LogStore> Open(const std::string& conn) {
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+  BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  return *std::move(store);
+}
+
+void Append(pg::LogStore* store, const std::string& lines) {
+  Appender appender(store, AppendOptions{});
+  std::istringstream in(lines);
+  AppendSummary summary;
+  BOOST_REQUIRE(appender.Run(in, &summary).ok());
+  BOOST_REQUIRE_MESSAGE(summary.rejected == 0, "a line was rejected");
+}
+
+const std::string kSafe = "0x00000000000000000000000000000000000000a1";
+std::string Wallet(int i) { return "0x" + std::string(39, '0') + std::to_string(i); }
+std::string Tx(int i) { return "0x" + std::string(63, 'f') + std::to_string(i); }
+
+std::string Market() {
+  return R"({"action":"MARKET_CREATED","marketId":"m1","question":"Q?","endDate":"2099-01-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":")" +
+         kSafe + "\"}\n";
+}
+std::string Bet(const std::string& id, int wallet, const std::string& choice, int64_t amount) {
+  return R"({"action":"PLACED","betId":")" + id + R"(","marketId":"m1","wallet":")" +
+         Wallet(wallet) + R"(","choice":")" + choice + R"(","amount":)" + std::to_string(amount) +
+         R"(,"betNumber":1})" "\n" R"({"action":"CONFIRMED","betId":")" + id + "\"}\n";
+}
+std::string Clawback(const std::string& id, int64_t amount) {
+  return R"({"action":"CLAWED_BACK","betId":")" + id + R"(","clawbackAmount":)" +
+         std::to_string(amount) + "}\n";
+}
+std::string Refund(const std::string& id, int tx) {
+  return R"({"action":"REFUNDED","betId":")" + id + R"(","clawbackTxHash":")" + Tx(tx) + "\"}\n";
+}
+
+ReconcileReport RunReconcile(pg::LogStore* store, const std::string& chain_csv) {
+  std::istringstream chain(chain_csv);
+  absl::StatusOr<ReconcileReport> r =
+      Reconcile(store, chain_csv.empty() ? nullptr : &chain, 4102444800LL * 1000000);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  return *r;
+}
+
+int Count(const ReconcileReport& r, const std::string& kind) {
+  int n = 0;
+  for (const Finding& f : r.findings) n += f.kind == kind ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(audit)
+
+BOOST_AUTO_TEST_CASE(settlement_is_parimutuel_floor_rounded_and_conserved) {
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  // YES: a=10, b=20 (5 clawed back); NO: c=7, d=4 placed but never confirmed. YES wins.
+  Append(store.get(), Market() + Bet("a", 1, "YES", 10) + Bet("b", 2, "YES", 20) +
+                          Bet("c", 3, "NO", 7) + Clawback("b", 5) +
+                          R"({"action":"PLACED","betId":"d","marketId":"m1","wallet":")" +
+                          Wallet(4) + R"(","choice":"NO","amount":4,"betNumber":1})" "\n" +
+                          R"({"action":"MARKET_RESOLVED","marketId":"m1","winner":"YES"})" "\n");
+  absl::StatusOr<AuditReport> r = Audit(store.get(), std::string("m1"), std::nullopt);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  BOOST_REQUIRE(r->settlement.has_value());
+  const Settlement& s = *r->settlement;
+  // Pool 10 + 15 + 7 = 32 shared by winning stakes 25: floor(10*32/25) = 12, floor(15*32/25) = 19.
+  BOOST_TEST(s.total_pool == 32);
+  BOOST_TEST(s.winning_stakes == 25);
+  BOOST_REQUIRE(s.payouts.size() == 2u);
+  BOOST_TEST(s.payouts[0].payout == 12);
+  BOOST_TEST(s.payouts[1].stake == 15);
+  BOOST_TEST(s.payouts[1].payout == 19);
+  BOOST_TEST(s.breakage == 1);
+  BOOST_TEST(s.confirmed_stakes == 37);
+  BOOST_TEST(s.clawbacks == 5);
+  BOOST_TEST(s.conserved);
+  // The seed's statistics: ROUND(100.0 * 25 / 32, 1) = 78.1, confirmed bets a and c.
+  BOOST_REQUIRE(r->markets.size() == 1u);
+  BOOST_TEST(*r->markets[0].yes_percent == "78.1");
+  BOOST_TEST(r->markets[0].total_bets == 2);
+  BOOST_TEST(r->markets[0].unique_wallets == 2);
+  // Every event of the market, in order, with the state it produced.
+  BOOST_REQUIRE(r->timeline.size() == 10u);
+  BOOST_TEST(r->timeline.back().state_after == "RESOLVED yesPool=25 noPool=7");
+  BOOST_TEST(r->timeline[2].seq == 3);
+  BOOST_TEST(r->timeline[2].hash.size() == 64u);
+
+  const std::string csv = AuditCsv(*r);
+  BOOST_TEST(std::count(csv.begin(), csv.end(), '\n') == 11);
+  const std::string html = AuditHtml(*r);
+  BOOST_TEST(html.find("<!DOCTYPE html>") == 0u);
+  BOOST_TEST(html.find("holds") != std::string::npos);
+  BOOST_TEST(html.find("<script") == std::string::npos);  // Self-contained, static.
+  BOOST_TEST(AuditJson(*r).find("\"breakage\":1") != std::string::npos);
+
+  absl::StatusOr<AuditReport> wallet = Audit(store.get(), std::nullopt, Wallet(2));
+  BOOST_REQUIRE(wallet.ok());
+  BOOST_TEST(wallet->timeline.size() == 3u);  // Placed, confirmed, clawed back.
+  BOOST_TEST(wallet->timeline.back().state_after == "bet CLAWED_BACK");
+  BOOST_TEST(absl::IsNotFound(Audit(store.get(), std::string("nope"), std::nullopt).status()));
+}
+
+BOOST_AUTO_TEST_CASE(html_report_charts_the_pool_history) {
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  StreamOptions options;
+  options.events = 3000;
+  options.markets = 4;
+  std::ostringstream stream;
+  GenerateStream(options, stream);
+  Append(store.get(), stream.str());
+  // The generator resolves the last third of the markets: market-0003 here.
+  absl::StatusOr<AuditReport> r = Audit(store.get(), std::string("market-0003"), std::nullopt);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  BOOST_TEST(r->pool_history.size() > 2u);
+  BOOST_REQUIRE(r->settlement.has_value());
+  BOOST_TEST(r->settlement->conserved);
+  const std::string html = AuditHtml(*r);
+  BOOST_TEST(html.find("<svg") != std::string::npos);
+  BOOST_TEST(html.find("<polyline") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(html_escapes_what_producers_wrote) {
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  Append(store.get(), R"({"action":"MARKET_CREATED","marketId":"<m>","question":"<script>alert(1)</script>","endDate":"2099-01-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1"})" "\n");
+  absl::StatusOr<AuditReport> r = Audit(store.get(), std::string("<m>"), std::nullopt);
+  BOOST_REQUIRE(r.ok());
+  const std::string html = AuditHtml(*r);
+  BOOST_TEST(html.find("<m>") == std::string::npos);
+  BOOST_TEST(html.find("&lt;m&gt;") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(reconcile_is_clean_on_a_clean_stream) {
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  Append(store.get(), Market() + Bet("a", 1, "YES", 10) + Clawback("a", 10) + Refund("a", 1));
+  ReconcileReport r = RunReconcile(
+      store.get(), "txHash,from,to,amount,timestamp\n" + Tx(1) + "," + kSafe + "," + Wallet(1) +
+                       ",10,2026-02-16T09:00:00Z\n");
+  BOOST_TEST(r.reconciled(), (r.findings.empty() ? "" : r.findings[0].kind));
+  BOOST_TEST(r.clawbacks == 1);
+  BOOST_TEST(r.refunds == 1);
+  BOOST_TEST(r.chain_transfers == 1);
+}
+
+BOOST_AUTO_TEST_CASE(reconcile_finds_each_planted_discrepancy) {
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  std::string lines = Market();
+  for (int i = 1; i <= 7; ++i) lines += Bet("b" + std::to_string(i), i, "YES", 100);
+  for (int i = 1; i <= 7; ++i) lines += Clawback("b" + std::to_string(i), 100);
+  lines += Refund("b1", 1);  // Correct.
+  // b2: never refunded.
+  lines += Refund("b3", 3);  // On chain to the wrong wallet.
+  lines += Refund("b4", 4);  // On chain for the wrong amount.
+  lines += Refund("b5", 5);  // On chain from the wrong address.
+  lines += Refund("b6", 6);  // Not on chain at all.
+  lines += Refund("b7", 1);  // Reuses b1's refund transaction.
+  Append(store.get(), lines);
+  // Rows the ledger would refuse, planted directly by someone with INSERT on the log: a second
+  // refund of b1 and a refund of a bet never clawed back.
+  auto sql = pg::SqlSession::Open(conn);
+  BOOST_REQUIRE(sql.ok());
+  BOOST_REQUIRE((*sql)->Exec(R"(
+      INSERT INTO "BetHistory" (id, "betId", "marketId", wallet, action, "clawbackTxHash",
+          "createdAt", seq, "identityKey", "streamId", "streamVersion", "prevHash", hash)
+      VALUES ('p1', 'b1', 'm1', ')" + Wallet(1) + R"(', 'REFUNDED', ')" + Tx(8) + R"(',
+              now(), 1001, 'planted-1', 'bet:b1', 99, repeat('0', 64), repeat('0', 64)),
+             ('p2', 'zz', 'm1', ')" + Wallet(9) + R"(', 'REFUNDED', ')" + Tx(9) + R"(',
+              now(), 1002, 'planted-2', 'bet:zz', 1, repeat('0', 64), repeat('0', 64));)")
+                    .ok());
+  const std::string chain = "txHash,from,to,amount,timestamp\n" +
+                            Tx(1) + "," + kSafe + "," + Wallet(1) + ",100,t\n" +
+                            Tx(3) + "," + kSafe + "," + Wallet(9) + ",100,t\n" +
+                            Tx(4) + "," + kSafe + "," + Wallet(4) + ",99,t\n" +
+                            Tx(5) + ",0x00000000000000000000000000000000000000ee," + Wallet(5) +
+                            ",100,t\n" +
+                            Tx(7) + "," + kSafe + "," + Wallet(7) + ",100,t\n" +  // Unclaimed.
+                            "not,a,valid,line\n";
+  ReconcileReport r = RunReconcile(store.get(), chain);
+  BOOST_TEST(!r.reconciled());
+  BOOST_TEST(Count(r, "CLAWBACK_NOT_REFUNDED") == 1);
+  BOOST_TEST(Count(r, "REFUND_WRONG_WALLET") == 2);  // b3, and b7 (its reused tx paid b1's wallet).
+  BOOST_TEST(Count(r, "REFUND_AMOUNT_MISMATCH") == 1);
+  BOOST_TEST(Count(r, "REFUND_WRONG_SOURCE") == 1);
+  BOOST_TEST(Count(r, "REFUND_TX_REUSED") == 1);
+  BOOST_TEST(Count(r, "DOUBLE_REFUND") == 1);
+  BOOST_TEST(Count(r, "REFUND_WITHOUT_CLAWBACK") == 1);
+  BOOST_TEST(Count(r, "UNKNOWN_ONCHAIN_REFUND") == 1);
+  BOOST_TEST(Count(r, "BAD_CHAIN_LINE") == 1);
+  // Not on chain: b6, and the two planted refunds' transactions.
+  BOOST_TEST(Count(r, "REFUND_NOT_ON_CHAIN") == 3);
+  for (const Finding& f : r.findings) {
+    if (f.kind == "CLAWBACK_NOT_REFUNDED") {
+      BOOST_TEST(f.bet_id == "b2");
+      BOOST_TEST(f.age_seconds > 0);
+    }
+    if (f.kind == "BAD_CHAIN_LINE") BOOST_TEST(f.detail.find("chain line 7") == 0u);
+  }
+  // From the log alone: what needs no chain export.
+  ReconcileReport log_only = RunReconcile(store.get(), "");
+  BOOST_TEST(Count(log_only, "CLAWBACK_NOT_REFUNDED") == 1);
+  BOOST_TEST(Count(log_only, "REFUND_NOT_ON_CHAIN") == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger
