@@ -23,8 +23,9 @@ inline constexpr std::string_view kCanonicalVersion = "degenhouse-ledger/v1";
 // The hash that the first row chains from.
 inline constexpr Sha256 kGenesisHash{};
 
-// Appends the canonical encoding of the event's fields (no seq, ids or hashes) to `out`.
-void AppendCanonicalEvent(const Event& event, std::string* out);
+// Appends the canonical encoding of the event's fields (no seq, ids or hashes) to `out`. With
+// `identity_payload`, encodes StripDerived(event) instead (without copying it).
+void AppendCanonicalEvent(const Event& event, std::string* out, bool identity_payload = false);
 
 // The canonical encoding of a whole row, without its prev_hash and hash.
 std::string CanonicalEncoding(const LoggedEvent& row);

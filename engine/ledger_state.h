@@ -103,6 +103,8 @@ class LedgerState {
   }
 
   const std::string& MarketIdOf(const BetState& bet) const { return market_ids_[bet.market]; }
+  const std::string& MarketIdAt(uint32_t index) const { return market_ids_[index]; }
+  const MarketState& MarketAt(uint32_t index) const { return markets_[index]; }
   const std::string& WalletOf(const BetState& bet) const { return wallets_by_index_[bet.wallet]; }
   std::optional<std::string> TxHashOf(const BetState& bet) const;
   std::optional<std::string> RefundTxHashOf(const BetState& bet) const;

@@ -58,8 +58,9 @@ Row FlaggedWalletRow(const std::string& wallet, const WalletFlagState& w) {
 }  // namespace
 
 Row Projector::SnapshotRow(const SnapshotPoint& p) const {
-  return {RowIdFor(StrCat("snapshot:", *p.market_id, ":", p.interval)),
-          *p.market_id,
+  const std::string& market_id = state_.MarketIdAt(p.market);
+  return {RowIdFor(StrCat("snapshot:", market_id, ":", p.interval)),
+          market_id,
           Int(p.yes_pool.value()),
           Int(p.no_pool.value()),
           Int(p.confirmed_bets),
@@ -113,12 +114,11 @@ void Projector::Touch(Projection p, int64_t seq, const std::string& key) {
 void Projector::FlushSnapshots(int64_t before_interval, int64_t seq) {
   // Every dirty market changed in an interval before `before_interval`: that interval has ended in
   // log time, and the state now is the state as of its last event.
-  for (const std::string& market_id : dirty_markets_) {
-    auto it = snapshot_markets_.find(market_id);
-    SnapshotMarket& sm = it->second;
+  for (const uint32_t market : dirty_markets_) {
+    SnapshotMarket& sm = snapshot_markets_[market];
     if (sm.dirty_interval >= before_interval) continue;
-    const MarketState& m = *state_.FindMarket(market_id);
-    const SnapshotPoint point{&it->first, sm.dirty_interval, m.yes_pool, m.no_pool,
+    const MarketState& m = state_.MarketAt(market);
+    const SnapshotPoint point{market, sm.dirty_interval, m.yes_pool, m.no_pool,
                               sm.confirmed_bets};
     if (seq > checkpoints_[static_cast<size_t>(Projection::kPoolSnapshot)]) {
       snapshot_rows_changed_.push_back(SnapshotRow(point));
@@ -126,8 +126,8 @@ void Projector::FlushSnapshots(int64_t before_interval, int64_t seq) {
     if (options_.keep_all_snapshots) snapshot_points_.push_back(point);
     sm.dirty_interval = -1;
   }
-  std::erase_if(dirty_markets_, [this](const std::string& id) {
-    return snapshot_markets_.at(id).dirty_interval < 0;
+  std::erase_if(dirty_markets_, [this](uint32_t market) {
+    return snapshot_markets_[market].dirty_interval < 0;
   });
 }
 
@@ -146,10 +146,11 @@ absl::Status Projector::Apply(const LoggedEvent& row) {
     interval_ = interval;
   }
 
-  const BetState* before = IsBetAction(e.action) && e.action != Action::kPlaced
-                               ? state_.FindBet(*e.bet_id)
-                               : nullptr;
-  const BetStatus status_before = before ? before->status : BetStatus::kPending;
+  // Applying a bet action other than PLACED inserts nothing, so this pointer stays valid across it.
+  const BetState* bet_ptr = IsBetAction(e.action) && e.action != Action::kPlaced
+                                ? state_.FindBet(*e.bet_id)
+                                : nullptr;
+  const BetStatus status_before = bet_ptr ? bet_ptr->status : BetStatus::kPending;
   state_.Apply(e);
   head_seq_ = row.seq;
 
@@ -161,7 +162,7 @@ absl::Status Projector::Apply(const LoggedEvent& row) {
     Touch(Projection::kFlaggedWallet, row.seq, *e.wallet);
     return absl::OkStatus();
   }
-  const BetState& bet = *state_.FindBet(*e.bet_id);
+  const BetState& bet = bet_ptr ? *bet_ptr : *state_.FindBet(*e.bet_id);
   const std::string& market_id = state_.MarketIdOf(bet);
   Touch(Projection::kBet, row.seq, *e.bet_id);
   if (e.action == Action::kFlagged) Touch(Projection::kFlaggedWallet, row.seq, state_.WalletOf(bet));
@@ -169,9 +170,10 @@ absl::Status Projector::Apply(const LoggedEvent& row) {
   const bool pools_changed = e.action == Action::kConfirmed || e.action == Action::kClawedBack;
   if (pools_changed) Touch(Projection::kMarket, row.seq, market_id);
   if (pools_changed || confirmed != 0) {
-    SnapshotMarket& sm = snapshot_markets_[market_id];
+    if (snapshot_markets_.size() <= bet.market) snapshot_markets_.resize(bet.market + 1);
+    SnapshotMarket& sm = snapshot_markets_[bet.market];
     sm.confirmed_bets += confirmed;
-    if (sm.dirty_interval < 0) dirty_markets_.push_back(market_id);
+    if (sm.dirty_interval < 0) dirty_markets_.push_back(bet.market);
     sm.dirty_interval = interval_;
   }
   return absl::OkStatus();

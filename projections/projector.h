@@ -75,7 +75,7 @@ class Projector {
  private:
   // One PoolSnapshot row before formatting (a rebuild may hold millions).
   struct SnapshotPoint {
-    const std::string* market_id;  // Points into snapshot_markets_' keys (node-stable).
+    uint32_t market;  // LedgerState market index.
     int64_t interval;
     Micros yes_pool;
     Micros no_pool;
@@ -97,8 +97,8 @@ class Projector {
   // Log time: the largest createdAt so far. Intervals advance with it, never backwards.
   TimeMicros watermark_ = 0;
   int64_t interval_ = -1;
-  absl::node_hash_map<std::string, SnapshotMarket> snapshot_markets_;
-  std::vector<std::string> dirty_markets_;  // Markets with dirty_interval >= 0.
+  std::vector<SnapshotMarket> snapshot_markets_;  // By LedgerState market index.
+  std::vector<uint32_t> dirty_markets_;           // Markets with dirty_interval >= 0.
   std::vector<SnapshotPoint> snapshot_points_;
   std::vector<std::vector<std::optional<std::string>>> snapshot_rows_changed_;
   std::array<absl::flat_hash_set<std::string>, 3> changed_;  // Market, Bet, FlaggedWallet keys.
