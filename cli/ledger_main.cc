@@ -501,7 +501,9 @@ int RunVerify(const Args& args) {
                    {"breaks", breaks},
                    {"digest", report->digest_problem ? boost::json::value(*report->digest_problem)
                                                      : boost::json::value(digest ? "ok" : "none")},
-                   {"drift", drift}})
+                   {"drift", drift},
+                   {"seconds", report->total_seconds},
+                   {"engineSeconds", report->engine_seconds}})
             << "\n";
   if (report->clean()) {
     std::cerr << "verify: clean: " << report->rows << " rows, chain intact to seq "

@@ -64,7 +64,15 @@ std::optional<Rejection> LedgerState::Validate(const Event& e) const {
     }
     return std::nullopt;
   }
-  if (e.action == Action::kPlaced) return ValidatePlaced(e);
+  if (e.action == Action::kPlaced) {
+    if (FindBet(*e.bet_id) != nullptr) {
+      return Reject(ErrorCode::kBetExists, StrCat("bet ", *e.bet_id, " exists"));
+    }
+    auto wallet = wallet_index_.find(*e.wallet);
+    return ValidatePlaced(e, FindMarket(*e.market_id),
+                          wallet == wallet_index_.end() ? std::nullopt
+                                                        : std::optional<uint32_t>(wallet->second));
+  }
   const BetState* bet = FindBet(*e.bet_id);
   if (bet == nullptr) {
     return Reject(ErrorCode::kBetNotFound, StrCat("bet ", *e.bet_id, " was never placed"));
@@ -95,11 +103,8 @@ std::optional<Rejection> LedgerState::ValidateMarketAction(const Event& e) const
   return std::nullopt;
 }
 
-std::optional<Rejection> LedgerState::ValidatePlaced(const Event& e) const {
-  if (FindBet(*e.bet_id) != nullptr) {
-    return Reject(ErrorCode::kBetExists, StrCat("bet ", *e.bet_id, " exists"));
-  }
-  const MarketState* market = FindMarket(*e.market_id);
+std::optional<Rejection> LedgerState::ValidatePlaced(const Event& e, const MarketState* market,
+                                                     std::optional<uint32_t> wallet) const {
   if (market == nullptr) {
     return Reject(ErrorCode::kMarketNotFound, StrCat("market ", *e.market_id, " not found"));
   }
@@ -112,10 +117,8 @@ std::optional<Rejection> LedgerState::ValidatePlaced(const Event& e) const {
                   StrCat("createdAt ", FormatRfc3339(e.created_at), " is not before market ",
                                *e.market_id, "'s endDate ", FormatRfc3339(market->end_date)));
   }
-  auto wallet = wallet_index_.find(*e.wallet);
-  if (wallet != wallet_index_.end() &&
-      bet_numbers_.contains(
-          {market_index_.at(*e.market_id), wallet->second, *e.bet_number})) {
+  if (wallet && bet_numbers_.contains({static_cast<uint32_t>(market - markets_.data()), *wallet,
+                                       *e.bet_number})) {
     return Reject(ErrorCode::kBetNumberTaken,
                   StrCat("wallet ", *e.wallet, " already has bet number ", *e.bet_number,
                                " in market ", *e.market_id));
@@ -217,19 +220,7 @@ void LedgerState::Apply(const Event& e) {
     }
     case Action::kPlaced: {
       const uint32_t wallet = InternWallet(*e.wallet);
-      BetState& b = bets_[*e.bet_id];
-      b.market = market_index_.at(*e.market_id);
-      b.wallet = wallet;
-      b.choice = *e.choice;
-      b.amount = *e.amount;
-      b.bet_number = *e.bet_number;
-      if (e.tx_hash) {
-        b.has_tx_hash = true;
-        b.tx_hash = HashBytes(*e.tx_hash);
-      }
-      b.created_at = e.created_at;
-      b.stream_version = 1;
-      bet_numbers_.insert({b.market, b.wallet, b.bet_number});
+      FillPlaced(e, market_index_.at(*e.market_id), wallet, bets_[*e.bet_id]);
       return;
     }
     case Action::kWalletUnflagged: {
@@ -242,6 +233,57 @@ void LedgerState::Apply(const Event& e) {
     default:
       ApplyBetAction(e, bets_.at(*e.bet_id));
   }
+}
+
+void LedgerState::FillPlaced(const Event& e, uint32_t market, uint32_t wallet, BetState& b) {
+  b.market = market;
+  b.wallet = wallet;
+  b.choice = *e.choice;
+  b.amount = *e.amount;
+  b.bet_number = *e.bet_number;
+  if (e.tx_hash) {
+    b.has_tx_hash = true;
+    b.tx_hash = HashBytes(*e.tx_hash);
+  }
+  b.created_at = e.created_at;
+  b.stream_version = 1;
+  bet_numbers_.insert({b.market, b.wallet, b.bet_number});
+}
+
+std::optional<Rejection> LedgerState::TryApply(
+    const Event& e, absl::FunctionRef<void(const BetState*)> before_apply) {
+  if (e.action == Action::kPlaced) {
+    auto [it, inserted] = bets_.try_emplace(*e.bet_id);
+    if (!inserted) return Reject(ErrorCode::kBetExists, StrCat("bet ", *e.bet_id, " exists"));
+    auto market = market_index_.find(*e.market_id);
+    auto wallet = wallet_index_.find(*e.wallet);
+    const bool known_wallet = wallet != wallet_index_.end();
+    std::optional<Rejection> bad = ValidatePlaced(
+        e, market == market_index_.end() ? nullptr : &markets_[market->second],
+        known_wallet ? std::optional<uint32_t>(wallet->second) : std::nullopt);
+    if (bad) {
+      bets_.erase(it);
+      return bad;
+    }
+    before_apply(&it->second);
+    const uint32_t wallet_index = known_wallet ? wallet->second : InternWallet(*e.wallet);
+    FillPlaced(e, market->second, wallet_index, it->second);
+    return std::nullopt;
+  }
+  if (IsBetAction(e.action)) {
+    auto it = bets_.find(AbslView(*e.bet_id));
+    if (it == bets_.end()) {
+      return Reject(ErrorCode::kBetNotFound, StrCat("bet ", *e.bet_id, " was never placed"));
+    }
+    if (std::optional<Rejection> bad = ValidateBetAction(e, it->second)) return bad;
+    before_apply(&it->second);
+    ApplyBetAction(e, it->second);
+    return std::nullopt;
+  }
+  if (std::optional<Rejection> bad = Validate(e)) return bad;
+  before_apply(nullptr);
+  Apply(e);
+  return std::nullopt;
 }
 
 void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {

@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "engine/error_codes.h"
 #include "engine/event.h"
 
@@ -78,6 +79,13 @@ class LedgerState {
   // Applies a validated, derived event. REQUIRES: Validate(event) returned nullopt.
   void Apply(const Event& event);
 
+  // Validate and Apply in one pass, looking each id up once (the replay hot path). On success calls
+  // `before_apply` with the bet the event concerns (nullptr for market and wallet actions; for
+  // PLACED, the new bet before it is filled in) after validation and before any change, then applies.
+  // On failure changes nothing and returns the reason. REQUIRES: `event` is derived (a log row).
+  std::optional<Rejection> TryApply(const Event& event,
+                                    absl::FunctionRef<void(const BetState*)> before_apply);
+
   // The event's idempotency identity (docs/event-format.md): its eventId when given, else
   // (betId, action), (marketId, action), or (wallet, createdAt, action) for WALLET_UNFLAGGED.
   // A function of the event alone, so a re-sent event has the same identity whatever came since.
@@ -112,7 +120,9 @@ class LedgerState {
 
  private:
   std::optional<Rejection> ValidateMarketAction(const Event& event) const;
-  std::optional<Rejection> ValidatePlaced(const Event& event) const;
+  std::optional<Rejection> ValidatePlaced(const Event& event, const MarketState* market,
+                                         std::optional<uint32_t> wallet) const;
+  void FillPlaced(const Event& event, uint32_t market, uint32_t wallet, BetState& bet);
   std::optional<Rejection> ValidateBetAction(const Event& event, const BetState& bet) const;
   void ApplyBetAction(const Event& event, BetState& bet);
 

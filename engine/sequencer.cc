@@ -28,11 +28,10 @@ absl::Status Sequencer::Replay(const LoggedEvent& row) {
     return absl::DataLossError(StrCat("log row at seq ", row.seq,
                                       " does not continue the hash chain from seq ", head_seq_));
   }
-  if (std::optional<Rejection> bad = state_.Validate(row.event)) {
+  if (std::optional<Rejection> bad = state_.TryApply(row.event, [](const BetState*) {})) {
     return absl::DataLossError(StrCat("log row at seq ", row.seq, " breaks a rule: ",
                                       ErrorCodeName(bad->code), ": ", bad->message));
   }
-  state_.Apply(row.event);
   Record(row);
   return absl::OkStatus();
 }

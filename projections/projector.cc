@@ -133,25 +133,25 @@ void Projector::FlushSnapshots(int64_t before_interval, int64_t seq) {
 
 absl::Status Projector::Apply(const LoggedEvent& row) {
   const Event& e = row.event;
-  if (std::optional<Rejection> bad = state_.Validate(e)) {
+  const BetState* bet_ptr = nullptr;
+  BetStatus status_before = BetStatus::kPending;
+  std::optional<Rejection> bad = state_.TryApply(e, [&](const BetState* bet) {
+    // Intervals follow log time (the largest createdAt so far), so an event whose createdAt goes
+    // backwards lands in the current interval, never in one already written. Flushing happens
+    // before the event changes anything: a flushed row holds the state as of its interval's end.
+    watermark_ = std::max(watermark_, e.created_at);
+    const int64_t interval = watermark_ / options_.snapshot_interval;
+    if (interval > interval_) {
+      FlushSnapshots(interval, row.seq);
+      interval_ = interval;
+    }
+    bet_ptr = bet;
+    if (bet != nullptr && e.action != Action::kPlaced) status_before = bet->status;
+  });
+  if (bad) {
     return absl::DataLossError(StrCat("log row at seq ", row.seq, " breaks a rule: ",
                                       ErrorCodeName(bad->code), ": ", bad->message));
   }
-  // Intervals follow log time (the largest createdAt so far), so an event whose createdAt goes
-  // backwards lands in the current interval, never in one already written.
-  watermark_ = std::max(watermark_, e.created_at);
-  const int64_t interval = watermark_ / options_.snapshot_interval;
-  if (interval > interval_) {
-    FlushSnapshots(interval, row.seq);
-    interval_ = interval;
-  }
-
-  // Applying a bet action other than PLACED inserts nothing, so this pointer stays valid across it.
-  const BetState* bet_ptr = IsBetAction(e.action) && e.action != Action::kPlaced
-                                ? state_.FindBet(*e.bet_id)
-                                : nullptr;
-  const BetStatus status_before = bet_ptr ? bet_ptr->status : BetStatus::kPending;
-  state_.Apply(e);
   head_seq_ = row.seq;
 
   if (IsMarketAction(e.action)) {
@@ -162,7 +162,8 @@ absl::Status Projector::Apply(const LoggedEvent& row) {
     Touch(Projection::kFlaggedWallet, row.seq, *e.wallet);
     return absl::OkStatus();
   }
-  const BetState& bet = bet_ptr ? *bet_ptr : *state_.FindBet(*e.bet_id);
+  // The bet's node does not move while the map gains no entries, and this event added at most itself.
+  const BetState& bet = *bet_ptr;
   const std::string& market_id = state_.MarketIdOf(bet);
   Touch(Projection::kBet, row.seq, *e.bet_id);
   if (e.action == Action::kFlagged) Touch(Projection::kFlaggedWallet, row.seq, state_.WalletOf(bet));

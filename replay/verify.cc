@@ -2,7 +2,9 @@
 
 #include <limits>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/time/clock.h"
 #include "boost/json.hpp"
 #include "engine/hash_chain.h"
 #include "engine/status_macros.h"
@@ -66,7 +68,11 @@ absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Dig
       report.breaks.push_back({seq, std::move(kind), std::move(detail)});
     }
   };
+  const absl::Time start = absl::Now();
+  absl::Duration engine;
   LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
+    const absl::Time row_start = absl::Now();
+    absl::Cleanup count_engine = [&] { engine += absl::Now() - row_start; };
     ++report.rows;
     if (row.seq > expected_seq) {
       add(expected_seq, "MISSING_POSITION",
@@ -106,7 +112,9 @@ absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Dig
                      report.head_seq, ": the log was truncated")
             : StrCat("the digest's position ", digest->seq, " is missing from the log");
   }
+  report.engine_seconds = absl::ToDoubleSeconds(engine);
   LEDGER_RETURN_IF_ERROR(CompareWithLive(store, projector, &report.drift));
+  report.total_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return report;
 }
 

@@ -50,6 +50,10 @@ struct VerifyReport {
   std::vector<ChainBreak> breaks;
   std::optional<std::string> digest_problem;
   std::vector<Drift> drift;
+  // Where the time went: the whole run, and the part spent in the engine (hashing and folding) rather
+  // than waiting for PostgreSQL. rows / engine_seconds is the fold rate.
+  double total_seconds = 0;
+  double engine_seconds = 0;
   bool clean() const { return breaks.empty() && !digest_problem && drift.empty(); }
 };
 

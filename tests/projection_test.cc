@@ -2,7 +2,9 @@
 // action, PoolSnapshot's interval rule, the seed's own queries on the projected tables, the three ways
 // of running them giving identical tables, and a rebuild that fails leaving the live tables alone.
 #include <boost/test/unit_test.hpp>
+#include <atomic>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -295,6 +297,36 @@ BOOST_AUTO_TEST_CASE(inline_catch_up_and_rebuild_give_identical_tables) {
         m."yesPool" <> coalesce((SELECT sum(v) FROM flows f WHERE f."marketId" = m."marketId" AND f.choice = 'YES'), 0)
         OR m."noPool" <> coalesce((SELECT sum(v) FROM flows f WHERE f."marketId" = m."marketId" AND f.choice = 'NO'), 0))") ==
              "0");
+}
+
+BOOST_AUTO_TEST_CASE(readers_never_see_an_empty_or_half_built_table_during_rebuild) {
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  AppendLines(store.get(), GeneratedStream(20000, 8, 0, 0), true);
+  const std::string bets = Scalar(conn, "SELECT count(*) FROM \"Bet\"");
+  const std::string snapshots = Scalar(conn, "SELECT count(*) FROM \"PoolSnapshot\"");
+  std::atomic<bool> rebuilding{true};
+  std::atomic<int> reads{0};
+  std::string seen_wrong;
+  std::thread reader([&] {
+    auto sql = pg::SqlSession::Open(conn);
+    if (!sql.ok()) return;
+    while (rebuilding.load()) {
+      // One statement, one snapshot: both counts come from the same moment.
+      absl::StatusOr<std::vector<pg::SqlRow>> rows = (*sql)->Query(
+          "SELECT (SELECT count(*) FROM \"Bet\"), (SELECT count(*) FROM \"PoolSnapshot\")");
+      if (!rows.ok()) continue;
+      if (*(*rows)[0][0] != bets || *(*rows)[0][1] != snapshots) {
+        seen_wrong = *(*rows)[0][0] + " bets, " + *(*rows)[0][1] + " snapshots";
+      }
+      ++reads;
+    }
+  });
+  for (int i = 0; i < 3; ++i) RebuildAll(store.get());
+  rebuilding = false;
+  reader.join();
+  BOOST_TEST(seen_wrong.empty(), "a reader saw " << seen_wrong);
+  BOOST_TEST(reads.load() > 3);
 }
 
 BOOST_AUTO_TEST_CASE(single_projection_rebuild_and_failed_rebuild_leave_the_rest_alone) {
