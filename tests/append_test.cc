@@ -18,19 +18,9 @@ namespace ledger {
 namespace {
 
 using testing::FreshDatabase;
+using testing::OpenSql;
+using testing::OpenStore;
 using testing::Scalar;
-
-std::unique_ptr<pg::LogStore> OpenStore(const std::string& conn) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
-  BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
-  return *std::move(store);
-}
-
-std::unique_ptr<pg::SqlSession> OpenSql(const std::string& conn) {
-  absl::StatusOr<std::unique_ptr<pg::SqlSession>> s = pg::SqlSession::Open(conn);
-  BOOST_REQUIRE_MESSAGE(s.ok(), s.status().ToString());
-  return *std::move(s);
-}
 
 struct AppendRun {
   absl::Status status;

@@ -17,12 +17,7 @@ namespace ledger {
 namespace {
 
 using testing::FreshDatabase;
-
-std::unique_ptr<pg::LogStore> Open(const std::string& conn) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
-  BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
-  return *std::move(store);
-}
+constexpr auto& Open = testing::OpenStore;
 
 void Append(pg::LogStore* store, const std::string& lines) {
   Appender appender(store, AppendOptions{});

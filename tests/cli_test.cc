@@ -24,6 +24,7 @@
 namespace ledger {
 namespace {
 
+using testing::DumpProjections;
 using testing::FreshDatabase;
 using testing::LedgerBinary;
 using testing::ProcessSpec;
@@ -229,16 +230,6 @@ BOOST_AUTO_TEST_CASE(killed_appender_rerun_writes_each_event_exactly_once) {
   BOOST_TEST(Scalar(conn, "SELECT count(DISTINCT \"identityKey\") FROM \"BetHistory\"") ==
              std::to_string(kEvents));
   VerifyChain(conn, kEvents);
-}
-
-// Every row of the four projection tables as text, in a fixed order.
-std::string DumpProjections(const std::string& conn) {
-  std::string out;
-  for (const char* table : {"Market", "Bet", "FlaggedWallet", "PoolSnapshot"}) {
-    out += Scalar(conn, std::string("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), "
-                                    "'') FROM \"") + table + "\" t") + "\n";
-  }
-  return out;
 }
 
 BOOST_AUTO_TEST_CASE(follower_killed_and_restarted_under_concurrent_appends_never_skips_or_doubles) {

@@ -20,12 +20,8 @@ namespace {
 
 using testing::FreshDatabase;
 using testing::Scalar;
-
-std::unique_ptr<pg::LogStore> Open(const std::string& conn) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
-  BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
-  return *std::move(store);
-}
+constexpr auto& Open = testing::OpenStore;
+constexpr auto& Dump = testing::DumpProjections;
 
 AppendSummary AppendLines(pg::LogStore* store, const std::string& input, bool inline_projection,
                           int64_t batch = kBatchEventsDefault) {
@@ -53,17 +49,6 @@ void CatchUp(pg::LogStore* store) {
 void RebuildAll(pg::LogStore* store) {
   absl::Status s = Rebuild(store, ProjectorOptions{}, {});
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
-}
-
-// Every row of the four tables as text, in a fixed order: equal dumps mean identical tables.
-std::string Dump(const std::string& conn) {
-  std::string out;
-  for (const char* table : {"Market", "Bet", "FlaggedWallet", "PoolSnapshot"}) {
-    out += std::string("== ") + table + "\n";
-    out += Scalar(conn, std::string("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '') "
-                                    "FROM \"") + table + "\" t") + "\n";
-  }
-  return out;
 }
 
 std::string GeneratedStream(int64_t events, uint64_t seed, int32_t bad, int32_t dup) {

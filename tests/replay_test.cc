@@ -20,13 +20,8 @@ namespace ledger {
 namespace {
 
 using testing::FreshDatabase;
+constexpr auto& Open = testing::OpenStore;
 using testing::Scalar;
-
-std::unique_ptr<pg::LogStore> Open(const std::string& conn) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
-  BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
-  return *std::move(store);
-}
 
 void AppendInline(pg::LogStore* store, const std::string& lines) {
   InlineProjection projection{ProjectorOptions{}};

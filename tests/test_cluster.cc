@@ -71,4 +71,27 @@ std::string Scalar(const std::string& conn, const std::string& sql) {
   return *value;
 }
 
+std::unique_ptr<pg::LogStore> OpenStore(const std::string& conn) {
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+  BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  return *std::move(store);
+}
+
+std::unique_ptr<pg::SqlSession> OpenSql(const std::string& conn) {
+  absl::StatusOr<std::unique_ptr<pg::SqlSession>> session = pg::SqlSession::Open(conn);
+  BOOST_REQUIRE_MESSAGE(session.ok(), session.status().ToString());
+  return *std::move(session);
+}
+
+std::string DumpProjections(const std::string& conn) {
+  std::string out;
+  for (const char* table : {"Market", "Bet", "FlaggedWallet", "PoolSnapshot"}) {
+    out += StrCat("== ", table, "\n",
+                  Scalar(conn, StrCat("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '') "
+                                      "FROM \"", table, "\" t")),
+                  "\n");
+  }
+  return out;
+}
+
 }  // namespace ledger::testing

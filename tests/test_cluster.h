@@ -8,7 +8,11 @@
 
 #include <string>
 
+#include <memory>
+
 #include "engine/pg/embedded_db.h"
+#include "engine/pg/log_store.h"
+#include "engine/pg/sql_session.h"
 
 namespace ledger::testing {
 
@@ -28,6 +32,14 @@ std::string FreshDatabase(bool migrate = true);
 
 // The first value of `sql` on `conn`; fails the test on error.
 std::string Scalar(const std::string& conn, const std::string& sql);
+
+// Connections to `conn`; fail the test when they cannot be opened.
+std::unique_ptr<pg::LogStore> OpenStore(const std::string& conn);
+std::unique_ptr<pg::SqlSession> OpenSql(const std::string& conn);
+
+// Every row of Market, Bet, FlaggedWallet and PoolSnapshot as text, in a fixed order: equal dumps
+// mean identical tables.
+std::string DumpProjections(const std::string& conn);
 
 }  // namespace ledger::testing
 
