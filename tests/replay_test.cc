@@ -100,9 +100,9 @@ BOOST_AUTO_TEST_CASE(replay_at_every_position_equals_the_projections_after_that_
     BOOST_REQUIRE_EQUAL(replayed->head_seq(), int64_t(k + 1));
     std::vector<Drift> drift;
     BOOST_REQUIRE(CompareWithLive(store.get(), *replayed, &drift).ok());
-    BOOST_TEST_REQUIRE(drift.empty(), "drift after prefix " << k + 1 << ": " << drift[0].table
-                                                            << " " << drift[0].key << " "
-                                                            << drift[0].kind);
+    const std::string first =
+        drift.empty() ? "" : drift[0].table + " " + drift[0].key + " " + drift[0].kind;
+    BOOST_TEST_REQUIRE(drift.empty(), "drift after prefix " << k + 1 << ": " << first);
   }
   // By time: the last row recorded at or before a moment.
   absl::StatusOr<LoggedEvent> row = store->Read(150);
