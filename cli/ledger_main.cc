@@ -93,6 +93,9 @@ bool IsSwitch(std::string_view name) {
 std::atomic<bool> g_stop{false};
 void OnStopSignal(int) { g_stop = true; }
 
+// The longest --snapshot-interval: a year. Longer would put a market's whole life in one row.
+constexpr int64_t kDurationSecondsMax = 366LL * 24 * 3600;
+
 // "300", "300s", "5m", "1h": seconds, minutes or hours.
 std::optional<TimeMicros> ParseDuration(const std::string& text) {
   if (text.empty()) return std::nullopt;
@@ -105,7 +108,7 @@ std::optional<TimeMicros> ParseDuration(const std::string& text) {
     default: break;
   }
   int64_t value = 0;
-  if (!absl::SimpleAtoi(digits, &value) || value < 1 || value > 366 * 24 * 3600 / unit) {
+  if (!absl::SimpleAtoi(digits, &value) || value < 1 || value > kDurationSecondsMax / unit) {
     return std::nullopt;
   }
   return value * unit * 1000000;

@@ -116,7 +116,6 @@ class LedgerState {
   const std::string& WalletOf(const BetState& bet) const { return wallets_by_index_[bet.wallet]; }
   std::optional<std::string> TxHashOf(const BetState& bet) const;
   std::optional<std::string> RefundTxHashOf(const BetState& bet) const;
-  size_t bet_count() const { return bets_.size(); }
 
  private:
   std::optional<Rejection> ValidateMarketAction(const Event& event) const;

@@ -217,13 +217,4 @@ void Projector::ForEachRow(Projection p, const pg::RowSink& sink) const {
   }
 }
 
-ProjectionRows Projector::AllRows() const {
-  ProjectionRows out = Tables();
-  for (int i = 0; i < kProjectionCount; ++i) {
-    ForEachRow(static_cast<Projection>(i),
-               [&out, i](const Row& row) { out[static_cast<size_t>(i)].rows.push_back(row); });
-  }
-  return out;
-}
-
 }  // namespace ledger

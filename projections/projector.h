@@ -8,7 +8,7 @@
 //   Projector p(ProjectorOptions{}, checkpoints);
 //   for (const LoggedEvent& row : log) RETURN_IF_ERROR(p.Apply(row));
 //   ProjectionRows changed = p.TakeChanges();     // upserts for the live tables
-//   ProjectionRows all = p.AllRows();             // a rebuild's tables
+//   p.ForEachRow(Projection::kBet, sink);         // a rebuild's rows, streamed
 #ifndef LEDGER_PROJECTIONS_PROJECTOR_H_
 #define LEDGER_PROJECTIONS_PROJECTOR_H_
 
@@ -39,7 +39,7 @@ inline constexpr TimeMicros kSnapshotIntervalDefault = 5LL * 60 * 1000000;
 
 struct ProjectorOptions {
   TimeMicros snapshot_interval = kSnapshotIntervalDefault;
-  // Keep every PoolSnapshot row in memory for AllRows() (rebuild only): rows grow with markets x
+  // Keep every PoolSnapshot row in memory for ForEachRow() (rebuild, replay): rows grow with markets x
   // intervals, not with bets, but a catch-up has no use for them.
   bool keep_all_snapshots = false;
 };
@@ -53,7 +53,7 @@ class Projector {
   Projector(ProjectorOptions options, std::array<int64_t, kProjectionCount> checkpoints);
 
   // Replaces the checkpoints: changes are tracked from now on for rows past them. A rebuild folds with
-  // every checkpoint at "infinity" (tracking nothing: AllRows covers it) and then tracks the tail.
+  // every checkpoint at "infinity" (tracking nothing: ForEachRow covers it) and then tracks the tail.
   void SetCheckpoints(std::array<int64_t, kProjectionCount> checkpoints) {
     checkpoints_ = checkpoints;
   }
@@ -64,9 +64,7 @@ class Projector {
   // The rows that events past each checkpoint changed since the last call, and forgets them.
   ProjectionRows TakeChanges();
 
-  // Every row of every table, as a rebuild writes them.
-  ProjectionRows AllRows() const;
-  // The same rows of one table, one at a time (a rebuild streams them into COPY).
+  // Every row of one table as a rebuild writes it, one at a time (streamed into COPY).
   void ForEachRow(Projection p, const pg::RowSink& sink) const;
 
   int64_t head_seq() const { return head_seq_; }

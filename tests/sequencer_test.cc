@@ -120,6 +120,25 @@ BOOST_AUTO_TEST_CASE(every_field_is_covered_by_the_hash) {
   BOOST_TEST((ChainHash(row.prev_hash, empty_reason) != original));
 }
 
+BOOST_AUTO_TEST_CASE(fingerprint_encodes_exactly_the_identity_payload) {
+  // PayloadFingerprint encodes StripDerived(event) without copying it: the two must agree on what
+  // is derived, or duplicates would be taken for conflicts.
+  Sequencer s;
+  std::vector<LoggedEvent> rows =
+      AcceptAll(s, {kMarket, kPlace, R"({"action":"CONFIRMED","betId":"b1"})"});
+  for (const LoggedEvent& row : rows) {
+    std::string stripped;
+    AppendCanonicalEvent(StripDerived(row.event), &stripped);
+    BOOST_TEST((PayloadFingerprint(row.event) == Sha256Of(stripped)));
+  }
+  BOOST_TEST(rows[2].event.market_id.has_value());  // Derived, yet not part of the fingerprint:
+  Event bare = rows[2].event;
+  bare.market_id.reset();
+  bare.wallet.reset();
+  bare.created_at += 7;
+  BOOST_TEST((PayloadFingerprint(bare) == PayloadFingerprint(rows[2].event)));
+}
+
 BOOST_AUTO_TEST_CASE(hex_round_trip_and_row_ids_are_deterministic) {
   const Sha256 digest = Sha256Of("abc");
   // FIPS 180-2 test vector for SHA-256("abc").
