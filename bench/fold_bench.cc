@@ -92,6 +92,7 @@ void BM_ProjectorFold(benchmark::State& state) {
     ProjectorOptions options;
     options.keep_all_snapshots = true;
     Projector p(options, {kNone, kNone, kNone, kNone});
+    p.ReserveForEvents(static_cast<int64_t>(c.rows.size()));
     for (const LoggedEvent& row : c.rows) {
       if (!p.Apply(row).ok()) state.SkipWithError("fold failed");
     }

@@ -1,5 +1,6 @@
 #include "engine/ledger_state.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,12 @@ std::optional<std::string> LedgerState::TxHashOf(const BetState& bet) const {
 
 std::optional<std::string> LedgerState::RefundTxHashOf(const BetState& bet) const {
   return HashText(bet.refunded, bet.refund_tx_hash);
+}
+
+void LedgerState::ReserveForEvents(int64_t events) {
+  const size_t bets = static_cast<size_t>(std::max<int64_t>(events, 0) / 2);
+  bets_.reserve(bets);
+  bet_numbers_.reserve(bets);
 }
 
 uint32_t LedgerState::InternWallet(const std::string& wallet) {

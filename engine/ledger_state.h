@@ -95,6 +95,10 @@ class LedgerState {
   static std::string StreamId(const Event& event);
   int32_t NextStreamVersion(const Event& event) const;
 
+  // Sizes the maps for a fold of about `events` log rows (about half of them bets), so that folding
+  // a known log does not rehash and re-fault its maps as they grow.
+  void ReserveForEvents(int64_t events);
+
   const absl::flat_hash_map<std::string, WalletFlagState>& wallets() const { return wallets_; }
 
   const MarketState* FindMarket(std::string_view market_id) const;

@@ -58,6 +58,9 @@ class Projector {
     checkpoints_ = checkpoints;
   }
 
+  // See LedgerState::ReserveForEvents.
+  void ReserveForEvents(int64_t events) { state_.ReserveForEvents(events); }
+
   // Folds the next row of the log. kDataLoss when it breaks a rule (the log was altered).
   absl::Status Apply(const LoggedEvent& row);
 

@@ -93,6 +93,7 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
   options.keep_all_snapshots = true;
   constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
   Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+  projector.ReserveForEvents(head.first);
   RebuildProgress state{0, head.first};
   constexpr int64_t kProgressEvery = 100000;
   LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {

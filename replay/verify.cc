@@ -60,6 +60,8 @@ absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Dig
   constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
   options.keep_all_snapshots = true;
   Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+  LEDGER_ASSIGN_OR_RETURN(auto head, store->Head());
+  projector.ReserveForEvents(head.first);
   int64_t expected_seq = 1;
   Sha256 prev = kGenesisHash;
   bool digest_seen = false;
