@@ -18,6 +18,7 @@ namespace ledger {
 namespace {
 
 using testing::FreshDatabase;
+using testing::GeneratedStream;
 using testing::OpenSql;
 using testing::OpenStore;
 using testing::Scalar;
@@ -39,17 +40,6 @@ AppendRun Append(pg::LogStore* store, const std::string& input, int64_t batch = 
   std::istringstream in(input);
   run.status = appender.Run(in, &run.summary);
   return run;
-}
-
-std::string Stream(int64_t events, uint64_t seed, int32_t bad_every = 0, int32_t dup_every = 0) {
-  StreamOptions options;
-  options.events = events;
-  options.seed = seed;
-  options.bad_line_every = bad_every;
-  options.duplicate_every = dup_every;
-  std::ostringstream out;
-  GenerateStream(options, out);
-  return out.str();
 }
 
 // Replays the whole stored log through a fresh Sequencer, which checks every row's hash, continuity
@@ -138,7 +128,7 @@ BOOST_AUTO_TEST_CASE(append_counts_accepted_duplicates_and_rejected_exactly_once
   const std::string conn = FreshDatabase();
   auto store = OpenStore(conn);
   // 3000 events with a bad line every 200 and a duplicate every 150: several batches of 500.
-  const std::string input = Stream(3000, 7, 200, 150);
+  const std::string input = GeneratedStream(3000, 7, 200, 150);
   AppendRun first = Append(store.get(), input, 500);
   BOOST_REQUIRE_MESSAGE(first.status.ok(), first.status.ToString());
   BOOST_TEST(first.summary.accepted == 3000);
@@ -218,7 +208,7 @@ BOOST_AUTO_TEST_CASE(the_database_refuses_update_delete_and_truncate_of_the_log)
 BOOST_AUTO_TEST_CASE(stored_hash_chain_is_continuous_and_matches_the_digest) {
   const std::string conn = FreshDatabase();
   auto store = OpenStore(conn);
-  BOOST_REQUIRE(Append(store.get(), Stream(5000, 11), 999).status.ok());
+  BOOST_REQUIRE(Append(store.get(), GeneratedStream(5000, 11), 999).status.ok());
   BOOST_TEST(VerifyChain(store.get()) == 5000);
   // Each row's prevHash is the previous row's hash, in the database itself.
   BOOST_TEST(Scalar(conn,

@@ -19,6 +19,7 @@ namespace ledger {
 namespace {
 
 using testing::FreshDatabase;
+using testing::GeneratedStream;
 using testing::Scalar;
 constexpr auto& Open = testing::OpenStore;
 constexpr auto& Dump = testing::DumpProjections;
@@ -49,17 +50,6 @@ void CatchUp(pg::LogStore* store) {
 void RebuildAll(pg::LogStore* store) {
   absl::Status s = Rebuild(store, ProjectorOptions{}, {});
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
-}
-
-std::string GeneratedStream(int64_t events, uint64_t seed, int32_t bad, int32_t dup) {
-  StreamOptions options;
-  options.events = events;
-  options.seed = seed;
-  options.bad_line_every = bad;
-  options.duplicate_every = dup;
-  std::ostringstream out;
-  GenerateStream(options, out);
-  return out.str();
 }
 
 const std::string kW1 = "0x1111111111111111111111111111111111111111";

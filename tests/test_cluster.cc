@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 
 #include "engine/pg/log_store.h"
 #include "engine/pg/sql_session.h"
+#include "engine/stream_generator.h"
 #include "engine/str_cat.h"
 
 namespace ledger::testing {
@@ -81,6 +83,18 @@ std::unique_ptr<pg::SqlSession> OpenSql(const std::string& conn) {
   absl::StatusOr<std::unique_ptr<pg::SqlSession>> session = pg::SqlSession::Open(conn);
   BOOST_REQUIRE_MESSAGE(session.ok(), session.status().ToString());
   return *std::move(session);
+}
+
+std::string GeneratedStream(int64_t events, uint64_t seed, int32_t bad_every,
+                            int32_t duplicate_every) {
+  StreamOptions options;
+  options.events = events;
+  options.seed = seed;
+  options.bad_line_every = bad_every;
+  options.duplicate_every = duplicate_every;
+  std::ostringstream out;
+  GenerateStream(options, out);
+  return out.str();
 }
 
 std::string DumpProjections(const std::string& conn) {
