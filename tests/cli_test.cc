@@ -335,6 +335,41 @@ BOOST_AUTO_TEST_CASE(audit_commands_exit_codes_and_outputs) {
   BOOST_TEST(rc.at("clawbacks").as_int64() >= rc.at("refunds").as_int64());
 }
 
+BOOST_AUTO_TEST_CASE(database_url_from_the_environment_is_used) {
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  Generate(dir / "in.jsonl", {"--events", "50", "--seed", "2"});
+  BOOST_REQUIRE_EQUAL(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "a")), 0);
+  ProcessSpec spec;
+  spec.argv = {LedgerBinary(), "digest"};
+  spec.env = {{"DATABASE_URL", conn}, {"LEDGER_HOME", dir / "unused-home"}};
+  spec.stdout_path = dir / "digest.out";
+  BOOST_TEST(testing::Run(spec) == 0);
+  BOOST_TEST(Summary(dir / "digest.out").at("seq").as_int64() == 50);
+  BOOST_TEST(!std::filesystem::exists(dir / "unused-home"));  // No embedded cluster was started.
+}
+
+BOOST_AUTO_TEST_CASE(rebuild_shows_progress_only_on_a_terminal) {
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  Generate(dir / "in.jsonl", {"--events", "2000", "--seed", "3"});
+  BOOST_REQUIRE_EQUAL(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "a")), 0);
+  // Not a terminal: stderr stays quiet.
+  ProcessSpec plain;
+  plain.argv = {LedgerBinary(), "--db", conn, "rebuild"};
+  plain.stderr_path = dir / "plain.err";
+  BOOST_TEST(testing::Run(plain) == 0);
+  BOOST_TEST(ReadFile(dir / "plain.err").empty());
+  // On a terminal (script(1) gives it a pseudo-terminal): events/s and an ETA.
+  ProcessSpec tty;
+  tty.argv = {"/usr/bin/script", "-qec", LedgerBinary() + " --db '" + conn + "' rebuild",
+              dir / "typescript"};
+  BOOST_TEST(testing::Run(tty) == 0);
+  const std::string shown = ReadFile(dir / "typescript");
+  BOOST_TEST(shown.find("rebuild: 2000/2000 events") != std::string::npos, shown);
+  BOOST_TEST(shown.find("events/s, ETA") != std::string::npos, shown);
+}
+
 BOOST_AUTO_TEST_CASE(embedded_database_runs_for_a_normal_user_too) {
   // The same binary started by an unprivileged user runs its own cluster as that user. (When the
   // suite itself runs as a normal user, every other test already does exactly this.)
