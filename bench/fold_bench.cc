@@ -87,11 +87,8 @@ BENCHMARK(BM_ReplayChainAndFold)->Unit(benchmark::kMillisecond);
 // Replay's and rebuild's per-row work: rules and the projection fold (PoolSnapshot included).
 void BM_ProjectorFold(benchmark::State& state) {
   const Corpus& c = GetCorpus();
-  constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
   for (auto _ : state) {
-    ProjectorOptions options;
-    options.keep_all_snapshots = true;
-    Projector p(options, {kNone, kNone, kNone, kNone});
+    Projector p = Projector::ForFullFold(ProjectorOptions{});
     p.ReserveForEvents(static_cast<int64_t>(c.rows.size()));
     for (const LoggedEvent& row : c.rows) {
       if (!p.Apply(row).ok()) state.SkipWithError("fold failed");

@@ -1,5 +1,7 @@
 #include "projections/projector.h"
 
+#include <limits>
+
 #include "engine/sequencer.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
@@ -106,6 +108,12 @@ const pg::TableRows& EmptyTable(Projection p) { return Tables()[static_cast<size
 
 Projector::Projector(ProjectorOptions options, std::array<int64_t, kProjectionCount> checkpoints)
     : options_(options), checkpoints_(checkpoints) {}
+
+Projector Projector::ForFullFold(ProjectorOptions options) {
+  constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
+  options.keep_all_snapshots = true;
+  return Projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+}
 
 void Projector::Touch(Projection p, int64_t seq, const std::string& key) {
   if (seq > checkpoints_[static_cast<size_t>(p)]) changed_[static_cast<size_t>(p)].insert(key);

@@ -18,7 +18,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "engine/event.h"
 #include "engine/ledger_state.h"
@@ -51,6 +50,10 @@ class Projector {
  public:
   // `checkpoints[p]` is the last position already in projection p's table (0: empty).
   Projector(ProjectorOptions options, std::array<int64_t, kProjectionCount> checkpoints);
+
+  // A Projector for a fold of the whole log whose output is read with ForEachRow (rebuild, replay,
+  // verify, audit): it tracks no changes and keeps every PoolSnapshot row.
+  static Projector ForFullFold(ProjectorOptions options);
 
   // Replaces the checkpoints: changes are tracked from now on for rows past them. A rebuild folds with
   // every checkpoint at "infinity" (tracking nothing: ForEachRow covers it) and then tracks the tail.

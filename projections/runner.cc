@@ -90,9 +90,7 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
                 Projection::kPoolSnapshot};
   }
   LEDGER_ASSIGN_OR_RETURN(auto head, store->Head());
-  options.keep_all_snapshots = true;
-  constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
-  Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+  Projector projector = Projector::ForFullFold(options);
   projector.ReserveForEvents(head.first);
   RebuildProgress state{0, head.first};
   constexpr int64_t kProgressEvery = 100000;

@@ -145,9 +145,7 @@ absl::StatusOr<AuditReport> Audit(pg::LogStore* store, const std::optional<std::
                                   ProjectorOptions options) {
   AuditReport report;
   report.subject = market_id ? StrCat("market ", *market_id) : StrCat("wallet ", *wallet);
-  constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
-  options.keep_all_snapshots = true;
-  Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+  Projector projector = Projector::ForFullFold(options);
   absl::flat_hash_set<std::string> wallet_markets;
   LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(projector.Apply(row));

@@ -17,9 +17,7 @@ std::optional<ReplayPoint> ReplayPoint::Parse(const std::string& text) {
 
 absl::StatusOr<Projector> ReplayUntil(pg::LogStore* store, const ReplayPoint& point,
                                       ProjectorOptions options) {
-  constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
-  options.keep_all_snapshots = true;
-  Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+  Projector projector = Projector::ForFullFold(options);
   absl::Status status = store->Scan(0, [&](const LoggedEvent& row) {
     if ((point.seq && row.seq > *point.seq) || (point.time && row.recorded_at > *point.time)) {
       return absl::CancelledError("reached the replay point");

@@ -57,9 +57,7 @@ absl::Status CompareWithLive(pg::LogStore* store, const Projector& projector,
 absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Digest>& digest,
                                     ProjectorOptions options) {
   VerifyReport report;
-  constexpr int64_t kTrackNothing = std::numeric_limits<int64_t>::max();
-  options.keep_all_snapshots = true;
-  Projector projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
+  Projector projector = Projector::ForFullFold(options);
   LEDGER_ASSIGN_OR_RETURN(auto head, store->Head());
   projector.ReserveForEvents(head.first);
   int64_t expected_seq = 1;
