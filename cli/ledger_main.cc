@@ -22,12 +22,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "boost/json.hpp"
+#include "cli/common.h"
 #include "engine/appender.h"
 #include "engine/conn_string.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/embedded_db.h"
 #include "engine/pg/log_store.h"
-#include "engine/str_cat.h"
 #include "engine/stream_generator.h"
 #include "engine/time_format.h"
 #include "projections/runner.h"
@@ -40,9 +40,16 @@
 namespace ledger {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRejected = 1;
-constexpr int kExitError = 2;
+using cli::Args;
+using cli::Fail;
+using cli::kExitError;
+using cli::kExitFindings;
+using cli::kExitOk;
+using cli::kExitRejected;
+using cli::OpenStore;
+using cli::PrintTable;
+using cli::ProjectorFlags;
+using cli::ResolveDatabase;
 
 constexpr char kUsage[] = R"(usage: ledger [--db URL] COMMAND [ARGS]
 
@@ -55,8 +62,10 @@ Commands:
   append [FILE|-] [--rejects FILE] [--batch-size N] [--inline]
                                  validate and append JSON Lines events; prints a JSON summary;
                                  --inline also updates the projections in the same transactions
-  project [--follow]             bring Bet, Market, FlaggedWallet, PoolSnapshot up to the log;
-                                 --follow keeps them up to date until SIGINT/SIGTERM
+  project [--follow] [--snapshot-retention 30d]
+                                 bring Bet, Market, FlaggedWallet, PoolSnapshot up to the log;
+                                 --follow keeps them up to date until SIGINT/SIGTERM;
+                                 --snapshot-retention keeps only recent PoolSnapshot rows
   rebuild [--projection NAME]    rebuild projections from the whole log (market, bet,
                                  flagged_wallet, pool_snapshot; default all) and swap them in
   (append --inline, project and rebuild take --snapshot-interval DURATION, e.g. 300s, 5m, 1h;
@@ -70,115 +79,25 @@ Commands:
                                  timeline, statistics and (resolved market) parimutuel settlement
   reconcile [--chain FILE.csv]   clawbacks vs refunds, and refunds vs on-chain transfers
                                  (CSV: txHash,from,to,amount,timestamp); exit 3 unless reconciled
+  rules run [--velocity 3/1h|off] [--concentration 0.25|off] [--min-pool MICROS] [--dry-run]
+                                 flag (append FLAGGED for) the confirmed bets of high-velocity and
+                                 concentrated wallets; --dry-run only prints them
+  markets close-expired [--dry-run]
+                                 append MARKET_CLOSED for every ACTIVE market past its endDate
+  stats --market ID              the seed's market statistics, from the projections
+  history --wallet ADDR          the seed's bet history of a wallet, from the projections
+  (rules, markets, stats and history print a table on a terminal, else JSON; --format json|table;
+   rules and markets take --now RFC3339-TIME to decide as of another time)
+  demo [--events N]              the main job on the embedded database: generate a realistic stream,
+                                 append it, run the rules, project, verify, reconcile, report
   generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K] [--duplicate-every K]
+           [--burst-every K]
            [--id-prefix P]
                                  write a deterministic sample stream of events to stdout
 )";
 
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
-
-  std::string Flag(const std::string& name, const std::string& fallback = "") const {
-    auto it = flags.find(name);
-    return it == flags.end() ? fallback : it->second;
-  }
-};
-
-// Flags that take no value.
-bool IsSwitch(std::string_view name) {
-  return name == "help" || name == "inline" || name == "follow";
-}
-
 std::atomic<bool> g_stop{false};
 void OnStopSignal(int) { g_stop = true; }
-
-// The longest --snapshot-interval: a year. Longer would put a market's whole life in one row.
-constexpr int64_t kDurationSecondsMax = 366LL * 24 * 3600;
-
-// "300", "300s", "5m", "1h": seconds, minutes or hours.
-std::optional<TimeMicros> ParseDuration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  int64_t unit = 1;
-  std::string digits = text;
-  switch (text.back()) {
-    case 's': digits.pop_back(); break;
-    case 'm': unit = 60; digits.pop_back(); break;
-    case 'h': unit = 3600; digits.pop_back(); break;
-    default: break;
-  }
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(digits, &value) || value < 1 || value > kDurationSecondsMax / unit) {
-    return std::nullopt;
-  }
-  return value * unit * 1000000;
-}
-
-// Projector options from the flags; nullopt (after a message) on a bad flag.
-std::optional<ProjectorOptions> ProjectorFlags(const Args& args) {
-  ProjectorOptions options;
-  if (std::string text = args.Flag("snapshot-interval"); !text.empty()) {
-    std::optional<TimeMicros> interval = ParseDuration(text);
-    if (!interval) {
-      std::cerr << "ledger: --snapshot-interval must be like 300s, 5m or 1h, got " << text << "\n";
-      return std::nullopt;
-    }
-    options.snapshot_interval = *interval;
-  }
-  return options;
-}
-
-std::optional<Args> ParseArgs(int argc, char** argv) {
-  Args args;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) == 0 && arg.size() > 2) {
-      std::string name = arg.substr(2);
-      if (size_t eq = name.find('='); eq != std::string::npos) {
-        args.flags[name.substr(0, eq)] = name.substr(eq + 1);
-      } else if (IsSwitch(name)) {
-        args.flags[name] = "true";
-      } else if (i + 1 < argc) {
-        args.flags[name] = argv[++i];
-      } else {
-        std::cerr << "ledger: flag --" << name << " needs a value\n";
-        return std::nullopt;
-      }
-    } else {
-      args.positional.push_back(arg);
-    }
-  }
-  return args;
-}
-
-int Fail(const absl::Status& status) {
-  std::cerr << "ledger: " << MaskPassword(status.ToString()) << "\n";
-  return kExitError;
-}
-
-// Resolves the connection: --db, $DATABASE_URL, or the embedded cluster (started and migrated).
-absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded) {
-  *embedded = false;
-  if (std::string db = args.Flag("db"); !db.empty()) return db;
-  if (const char* env = std::getenv("DATABASE_URL"); env != nullptr && *env != '\0') {
-    return std::string(env);
-  }
-  pg::EmbeddedDb db(pg::EmbeddedDb::DefaultHome());
-  if (absl::Status s = db.Start(); !s.ok()) return s;
-  *embedded = true;
-  return db.ConnectionString();
-}
-
-absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenStore(const Args& args) {
-  bool embedded = false;
-  absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
-  if (!conn.ok()) return conn.status();
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(*conn);
-  if (!store.ok() || !embedded) return store;
-  pg::MigrateReport report;
-  if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return s;
-  return store;
-}
 
 int RunDb(const Args& args) {
   if (args.positional.size() != 2) {
@@ -320,7 +239,9 @@ int RunProject(const Args& args) {
     cps[ProjectionName(static_cast<Projection>(i))] = (*checkpoints)[static_cast<size_t>(i)];
   }
   std::cout << boost::json::serialize(boost::json::object{{"applied", *applied},
-                                                          {"checkpoints", cps}})
+                                                          {"checkpoints", cps},
+                                                          {"snapshotsTrimmed",
+                                                           runner.snapshots_trimmed()}})
             << "\n";
   return kExitOk;
 }
@@ -364,8 +285,6 @@ int RunRebuild(const Args& args) {
   return kExitOk;
 }
 
-constexpr int kExitFindings = 3;
-
 // Rows of one projection as JSON objects keyed by column, filtered by `keep`.
 boost::json::array RowsAsJson(const Projector& projector, Projection p,
                               const std::function<bool(const pg::Row&)>& keep) {
@@ -383,31 +302,6 @@ boost::json::array RowsAsJson(const Projector& projector, Projection p,
     return a.at("id").as_string() < b.at("id").as_string();
   });
   return out;
-}
-
-void PrintTable(const std::string& title, const boost::json::array& rows,
-                const std::vector<std::string>& columns) {
-  std::cout << "== " << title << " (" << rows.size() << ")\n";
-  std::vector<size_t> width;
-  for (const std::string& c : columns) width.push_back(c.size());
-  auto cell = [](const boost::json::value& v) {
-    return v.is_string() ? std::string(v.get_string()) : std::string("-");
-  };
-  for (const boost::json::value& r : rows) {
-    for (size_t i = 0; i < columns.size(); ++i) {
-      width[i] = std::max(width[i], cell(r.at(columns[i])).size());
-    }
-  }
-  for (size_t i = 0; i < columns.size(); ++i) {
-    std::cout << absl::StrFormat("%-*s ", static_cast<int>(width[i]), columns[i]);
-  }
-  std::cout << "\n";
-  for (const boost::json::value& r : rows) {
-    for (size_t i = 0; i < columns.size(); ++i) {
-      std::cout << absl::StrFormat("%-*s ", static_cast<int>(width[i]), cell(r.at(columns[i])));
-    }
-    std::cout << "\n";
-  }
 }
 
 int RunReplay(const Args& args) {
@@ -624,7 +518,8 @@ int RunGenerate(const Args& args) {
   if (!number("events", &options.events) || !number("seed", &options.seed) ||
       !number("markets", &options.markets) || !number("wallets", &options.wallets) ||
       !number("bad-every", &options.bad_line_every) ||
-      !number("duplicate-every", &options.duplicate_every)) {
+      !number("duplicate-every", &options.duplicate_every) ||
+      !number("burst-every", &options.burst_every)) {
     return kExitError;
   }
   options.id_prefix = args.Flag("id-prefix");
@@ -639,7 +534,7 @@ int RunGenerate(const Args& args) {
 }
 
 int Main(int argc, char** argv) {
-  std::optional<Args> args = ParseArgs(argc, argv);
+  std::optional<Args> args = cli::ParseArgs(argc, argv);
   if (!args) return kExitError;
   if (args->positional.empty() || args->flags.contains("help")) {
     std::cerr << kUsage;
@@ -657,6 +552,11 @@ int Main(int argc, char** argv) {
   if (command == "audit") return RunAudit(*args);
   if (command == "reconcile") return RunReconcile(*args);
   if (command == "generate") return RunGenerate(*args);
+  if (command == "rules") return cli::RunRules(*args);
+  if (command == "markets") return cli::RunMarkets(*args);
+  if (command == "stats") return cli::RunStats(*args);
+  if (command == "history") return cli::RunHistory(*args);
+  if (command == "demo") return cli::RunDemo(*args);
   std::cerr << "ledger: unknown command " << command << "\n" << kUsage;
   return kExitError;
 }

@@ -121,6 +121,7 @@ absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummar
   if (options_.on_reject) {
     for (const LineRejection& r : rejections) options_.on_reject(r.number, r.rejection, r.text);
   }
+  if (options_.on_batch) options_.on_batch(*summary);
   return absl::OkStatus();
 }
 

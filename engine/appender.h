@@ -37,10 +37,14 @@ class AppendObserver {
   virtual absl::Status BeforeCommit(pg::LogStore* store) = 0;
 };
 
+struct AppendSummary;
+
 struct AppendOptions {
   int64_t batch_events = kBatchEventsDefault;
   // Called once per rejected line, after the batch it belongs to has committed.
   std::function<void(int64_t line_number, const Rejection&, std::string_view line)> on_reject;
+  // Called after each batch has committed, with the totals so far (progress bars).
+  std::function<void(const AppendSummary&)> on_batch;
   // Optional; must outlive the appender.
   AppendObserver* observer = nullptr;
 };
@@ -62,6 +66,15 @@ class Appender {
   // committed); kUnknown means the last commit's outcome is unknown: re-run the same input.
   absl::Status Run(std::istream& in, AppendSummary* summary);
 
+  // Folds the rows committed since the last call (Run does this first, and again under the lock in
+  // every batch). Callers that decide what to append from the state (engine/automation.h) call it,
+  // read state(), then Run: one fold of the log serves both.
+  absl::Status CatchUp();
+  // The log as folded so far. Valid until the next call to CatchUp or Run.
+  const LedgerState& state() const { return sequencer_.state(); }
+  // The last position folded into state().
+  int64_t head_seq() const { return sequencer_.head_seq(); }
+
  private:
   struct PendingLine {
     int64_t number = 0;
@@ -75,7 +88,6 @@ class Appender {
     std::string text;
   };
 
-  absl::Status CatchUp();
   absl::Status AppendBatch(std::vector<PendingLine>& lines, AppendSummary* summary);
   absl::StatusOr<Rejection> ConflictRejection(const Sequencer::Offered& offered, const Event& event,
                                               const std::vector<LoggedEvent>& rows);

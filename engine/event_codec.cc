@@ -37,7 +37,7 @@ struct FieldSpec {
 const FieldSpec& SpecFor(Action action) {
   static const std::array<FieldSpec, kActionCount> kSpecs = {{
       {{"marketId", "question", "endDate", "contractAddress", "gnosisSafeAddress"}, {"startDate"}},
-      {{"marketId"}, {}},
+      {{"marketId"}, {"reason"}},
       {{"marketId", "winner"}, {}},
       {{"betId", "marketId", "wallet", "choice", "amount", "betNumber"}, {"txHash"}},
       {{"betId"}, {"txHash"}},

@@ -11,6 +11,10 @@
 
 namespace ledger {
 
+// For products and sums of amounts that may leave int64 range (shares of a pool, totals of many
+// stakes). `__extension__` keeps -Wpedantic quiet about the GCC builtin.
+__extension__ typedef __int128 Int128;
+
 class Micros {
  public:
   static constexpr int64_t kMax = std::numeric_limits<int64_t>::max();

@@ -21,6 +21,10 @@ constexpr TimeMicros kStreamStart = 1768435200LL * 1000000;
 constexpr TimeMicros kMarketLifetime = 365LL * 24 * 3600 * 1000000;
 // Mean gap between events: one every ~2 s gives a realistic day-scale stream for 10^5 events.
 constexpr int64_t kMeanGapMicros = 2000000;
+// The seed market's endDate (its example data): 2026-02-16T09:00:00Z.
+constexpr TimeMicros kSeedMarketEnd = 1771232400LL * 1000000;
+// Bets in one burst: past the velocity rule's default 3 within an hour.
+constexpr int kBurstBets = 5;
 
 struct GenBet {
   std::string id;
@@ -39,6 +43,7 @@ class Generator {
     for (int32_t m = 0; m < options_.markets && emitted_ < options_.events; ++m) CreateMarket(m);
     // The last third of the markets close and resolve at the end of the stream.
     const int64_t settling = 2 * (options_.markets / 3);
+    burst_limit_ = options_.events - settling;
     while (emitted_ < options_.events - settling) Step();
     for (size_t m = markets_.size() - static_cast<size_t>(settling / 2); m < markets_.size(); ++m) {
       Settle(markets_[m]);
@@ -98,7 +103,7 @@ class Generator {
       e.question = absl::StrFormat("Will outcome #%d happen before the deadline?", index);
     }
     e.start_date = kStreamStart;
-    e.end_date = kStreamStart + kMarketLifetime;
+    e.end_date = index == 0 ? kSeedMarketEnd : kStreamStart + kMarketLifetime;
     e.contract_address = Hex(40);
     e.gnosis_safe_address = Hex(40);
     markets_.push_back(*e.market_id);
@@ -108,9 +113,16 @@ class Generator {
   void Place() {
     const std::string& market = markets_[Zipf(markets_.size())];
     const int64_t wallet_index = static_cast<int64_t>(rng_() % static_cast<uint64_t>(options_.wallets));
+    PlaceFor(market, wallet_index);
+    ++placements_;
+    if (options_.burst_every > 0 && placements_ % options_.burst_every == 0) Burst();
+  }
+
+  // Places one bet of `wallet_index` on `market`; false when the wallet has its ten there already.
+  bool PlaceFor(const std::string& market, int64_t wallet_index) {
     const std::string wallet = Wallet(wallet_index);
     int& count = bets_per_wallet_[StrCat(market, "|", wallet_index)];
-    if (count >= 10) return;  // The seed's limit: ten bets per wallet per market.
+    if (count >= 10) return false;  // The seed's limit: ten bets per wallet per market.
     ++count;
     Event e;
     e.action = Action::kPlaced;
@@ -125,6 +137,22 @@ class Generator {
     if (rng_() % 2 == 0) e.tx_hash = Hex(64);
     open_.push_back(GenBet{*e.bet_id, market, absl::AsciiStrToLower(wallet), amount, 0});
     Emit(std::move(e));
+    return true;
+  }
+
+  // One wallet places kBurstBets bets on one market seconds apart, each confirmed at once: what the
+  // velocity rule (`ledger rules run`) exists to catch.
+  void Burst() {
+    const std::string& market = markets_[Zipf(markets_.size())];
+    const int64_t wallet_index = static_cast<int64_t>(rng_() % static_cast<uint64_t>(options_.wallets));
+    for (int b = 0; b < kBurstBets && emitted_ + 2 <= burst_limit_; ++b) {
+      if (!PlaceFor(market, wallet_index)) return;
+      Event confirm;
+      confirm.action = Action::kConfirmed;
+      confirm.bet_id = open_.back().id;
+      open_.back().stage = 1;
+      Emit(std::move(confirm));
+    }
   }
 
   // Skewed market choice: a few markets get most bets, as in life.
@@ -213,6 +241,8 @@ class Generator {
   int64_t emitted_ = 0;
   int64_t lines_ = 0;
   int64_t next_bet_ = 1;
+  int64_t placements_ = 0;
+  int64_t burst_limit_ = 0;
   size_t bad_index_ = 0;
   std::string last_line_;
   std::vector<std::string> markets_;

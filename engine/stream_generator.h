@@ -20,6 +20,9 @@ struct StreamOptions {
   int32_t bad_line_every = 0;
   // Every this many events, the previous line is repeated (a duplicate); 0 for none.
   int32_t duplicate_every = 0;
+  // Every this many placements, one wallet bursts five confirmed bets on one market within seconds
+  // (what the velocity rule catches); 0 for none.
+  int32_t burst_every = 0;
   // Prefixed to every market and bet id, so that several streams can share one log.
   std::string id_prefix;
 };

@@ -1,5 +1,6 @@
 #include "engine/time_format.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/str_cat.h"
@@ -36,5 +37,41 @@ std::optional<TimeMicros> ParsePgTimestamp(std::string_view text) {
 }
 
 TimeMicros NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+namespace {
+constexpr int64_t kMicrosPerSecond = 1000000;
+struct DurationUnit {
+  char suffix;
+  int64_t seconds;
+};
+// Largest first, for FormatDuration.
+constexpr DurationUnit kDurationUnits[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+}  // namespace
+
+std::optional<TimeMicros> ParseDuration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t unit_seconds = 1;
+  for (const DurationUnit& unit : kDurationUnits) {
+    if (text.back() == unit.suffix) {
+      unit_seconds = unit.seconds;
+      text.remove_suffix(1);
+      break;
+    }
+  }
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(AbslView(text), &value) || value < 1 ||
+      value > kDurationSecondsMax / unit_seconds) {
+    return std::nullopt;
+  }
+  return value * unit_seconds * kMicrosPerSecond;
+}
+
+std::string FormatDuration(TimeMicros micros) {
+  const int64_t seconds = micros / kMicrosPerSecond;
+  for (const DurationUnit& unit : kDurationUnits) {
+    if (seconds % unit.seconds == 0) return StrCat(seconds / unit.seconds, std::string(1, unit.suffix));
+  }
+  return StrCat(seconds, "s");
+}
 
 }  // namespace ledger

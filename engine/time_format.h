@@ -26,6 +26,17 @@ std::string FormatRfc3339(TimeMicros t);
 std::string FormatPgTimestamp(TimeMicros t);
 std::optional<TimeMicros> ParsePgTimestamp(std::string_view text);
 
+// The longest duration the command line takes (--snapshot-interval, --snapshot-retention, rule
+// windows): a year. Longer would put a market's whole life in one snapshot or one window.
+inline constexpr int64_t kDurationSecondsMax = 366LL * 24 * 3600;
+
+// "300", "300s", "5m", "1h", "30d": seconds, minutes, hours or days, at least one second and at most
+// kDurationSecondsMax; nullopt otherwise.
+std::optional<TimeMicros> ParseDuration(std::string_view text);
+
+// The shortest text ParseDuration reads back to `micros` ("1h", "90s"). REQUIRES: whole seconds.
+std::string FormatDuration(TimeMicros micros);
+
 // The current time, truncated to microseconds.
 TimeMicros NowMicros();
 

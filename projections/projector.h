@@ -41,6 +41,10 @@ struct ProjectorOptions {
   // Keep every PoolSnapshot row in memory for ForEachRow() (rebuild, replay): rows grow with markets x
   // intervals, not with bets, but a catch-up has no use for them.
   bool keep_all_snapshots = false;
+  // Catch-up only (CatchUpRunner; the fold itself ignores it): keep only the PoolSnapshot rows
+  // created in the last `snapshot_retention` (wall clock, as the seed's "Clean Old Snapshots"); 0
+  // keeps every row.
+  TimeMicros snapshot_retention = 0;
 };
 
 // Rows per projection table, in the order tables must be written (Market before Bet: foreign key).

@@ -5,6 +5,7 @@
 
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
+#include "engine/time_format.h"
 
 namespace ledger {
 
@@ -33,9 +34,20 @@ absl::Status WriteChanges(pg::LogStore* store, Projector& projector) {
 CatchUpRunner::CatchUpRunner(pg::LogStore* store, ProjectorOptions options)
     : store_(store), options_(options) {}
 
+absl::Status CatchUpRunner::Trim() {
+  if (options_.snapshot_retention == 0) return absl::OkStatus();
+  const TimeMicros kept_from = NowMicros() - options_.snapshot_retention;
+  LEDGER_ASSIGN_OR_RETURN(int64_t deleted, store_->TrimSnapshots(kept_from));
+  snapshots_trimmed_ += deleted;
+  trimmed_to_ = kept_from;
+  return absl::OkStatus();
+}
+
 absl::Status CatchUpRunner::Flush() {
   LEDGER_RETURN_IF_ERROR(store_->BeginProjection());
-  if (absl::Status s = WriteChanges(store_, *projector_); !s.ok()) {
+  absl::Status s = WriteChanges(store_, *projector_);
+  if (s.ok()) s = Trim();
+  if (!s.ok()) {
     store_->Abort();
     return s;
   }
@@ -55,7 +67,17 @@ absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
     ++applied;
     return ++pending_ >= kProjectBatchEvents ? Flush() : absl::OkStatus();
   }));
-  if (pending_ > 0) LEDGER_RETURN_IF_ERROR(Flush());
+  if (pending_ > 0) {
+    LEDGER_RETURN_IF_ERROR(Flush());
+  } else if (options_.snapshot_retention > 0 &&
+             NowMicros() - options_.snapshot_retention - trimmed_to_ >= kRetentionStepMicros) {
+    LEDGER_RETURN_IF_ERROR(store_->BeginProjection());
+    if (absl::Status s = Trim(); !s.ok()) {
+      store_->Abort();
+      return s;
+    }
+    LEDGER_RETURN_IF_ERROR(store_->Commit());
+  }
   return applied;
 }
 

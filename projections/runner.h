@@ -30,6 +30,9 @@ inline constexpr int64_t kProjectBatchEvents = 20000;
 // How long a follower waits for a notification before polling the log anyway (the fallback for
 // poolers that drop LISTEN, and for lost notifications).
 inline constexpr int kFollowPollMs = 500;
+// A follower re-applies snapshot retention when its horizon has moved by this much: snapshots are
+// minutes apart, so trimming more often would only take the projection lock for nothing.
+inline constexpr TimeMicros kRetentionStepMicros = 60LL * 1000000;
 
 // Checkpoints of all four projections (0 where never run).
 absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::LogStore* store);
@@ -49,8 +52,15 @@ class CatchUpRunner {
   // RunOnce, then waits for appends and repeats until `stop` becomes true.
   absl::Status Follow(const std::atomic<bool>& stop);
 
+  // PoolSnapshot rows deleted by retention (options.snapshot_retention) so far.
+  int64_t snapshots_trimmed() const { return snapshots_trimmed_; }
+
  private:
   absl::Status Flush();
+  // Inside the open projection transaction: deletes the snapshots older than the retention horizon.
+  absl::Status Trim();
+  TimeMicros trimmed_to_ = 0;
+  int64_t snapshots_trimmed_ = 0;
   pg::LogStore* store_;
   ProjectorOptions options_;
   std::optional<Projector> projector_;

@@ -16,9 +16,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Products of two amounts exceed int64; GCC's 128-bit integer holds them exactly.
-__extension__ typedef __int128 Int128;
-
 std::string MarketStateText(const MarketState& m) {
   return StrCat(MarketStatusName(m.status), " yesPool=", m.yes_pool.value(),
                 " noPool=", m.no_pool.value());

@@ -433,6 +433,79 @@ BOOST_AUTO_TEST_CASE(embedded_database_commands) {
   std::filesystem::remove_all(home, ec);
 }
 
+BOOST_AUTO_TEST_CASE(demo_runs_the_main_job_and_is_safe_to_run_again) {
+  // Proves: `ledger demo` on a fresh embedded database appends the stream, refuses its bad lines,
+  // flags the bursts, closes the expired seed market, verifies clean and writes the HTML report of
+  // the largest market; a second run appends nothing and flags nothing new. Then the operations
+  // commands on the same database: rules (dry run: nothing left), stats and history as JSON, and
+  // project with retention.
+  TempDir home;
+  // As root the cluster runs as 'postgres', which must reach LEDGER_HOME.
+  BOOST_REQUIRE(chmod(home.path().c_str(), 0755) == 0);
+  auto ledger = [&](std::vector<std::string> args, const std::string& tag) {
+    ProcessSpec spec;
+    spec.argv = {LedgerBinary()};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = {{"LEDGER_HOME", home / "db"}, {"DATABASE_URL", ""}};
+    spec.stdout_path = home / (tag + ".out");
+    spec.stderr_path = home / (tag + ".err");
+    return testing::Run(spec);
+  };
+  BOOST_TEST(ledger({"demo", "--events", "6000"}, "demo1") == 0, ReadFile(home / "demo1.err"));
+  const std::string first = ReadFile(home / "demo1.out");
+  BOOST_TEST(first.find("6000 appended, 1 already in the log, 2 refused") != std::string::npos,
+             first);
+  BOOST_TEST(first.find("eden-haus-hackathon: endDate 2026-02-16T09:00:00Z has passed") !=
+                 std::string::npos);
+  BOOST_TEST(first.find("verify         clean") != std::string::npos);
+  const std::string report = home / "db/audit-eden-haus-hackathon.html";
+  BOOST_TEST(first.find("HTML audit report: " + report) != std::string::npos);
+  BOOST_TEST(ReadFile(report).find("<svg") != std::string::npos);
+  const size_t flagged_at = first.find("risk rules     ");
+  BOOST_REQUIRE(flagged_at != std::string::npos);
+  BOOST_TEST(first.substr(flagged_at).rfind("risk rules     0 ", 0) != 0u);  // Something flagged.
+
+  BOOST_TEST(ledger({"demo", "--events", "6000"}, "demo2") == 0, ReadFile(home / "demo2.err"));
+  const std::string second = ReadFile(home / "demo2.out");
+  BOOST_TEST(second.find("0 appended, 6001 already in the log, 2 refused") != std::string::npos,
+             second);
+  BOOST_TEST(second.find("risk rules     0 new FLAGGED events") != std::string::npos);
+  BOOST_TEST(second.find("expiry         0 markets closed") != std::string::npos);
+
+  BOOST_TEST(ledger({"rules", "run", "--dry-run", "--format", "json"}, "rules") == 0);
+  BOOST_TEST(Summary(home / "rules.out").at("hits").as_array().empty());
+  BOOST_TEST(ledger({"rules", "run", "--velocity", "1/1h"}, "bad-rule") == 2);
+  BOOST_TEST(ReadFile(home / "bad-rule.err").find("--velocity must be") != std::string::npos);
+
+  BOOST_TEST(ledger({"stats", "--market", "eden-haus-hackathon", "--format", "json"}, "stats") == 0);
+  boost::json::object stats = Summary(home / "stats.out");
+  BOOST_TEST(stats.at("status").as_string() == "CLOSED");
+  BOOST_TEST(stats.at("totalPool").as_int64() ==
+             stats.at("yesPool").as_int64() + stats.at("noPool").as_int64());
+  BOOST_TEST(stats.at("totalBets").as_int64() > 0);
+  BOOST_TEST(ledger({"stats", "--market", "no-such-market"}, "nostats") == 2);
+
+  BOOST_TEST(ledger({"db", "url"}, "url") == 0);
+  std::string url = ReadFile(home / "url.out");
+  url.erase(url.find_last_not_of('\n') + 1);
+  const std::string wallet = Scalar(url, R"(SELECT "walletAddress" FROM "Bet" ORDER BY id LIMIT 1)");
+  std::string shouted = wallet;
+  for (size_t i = 2; i < shouted.size(); ++i) shouted[i] = static_cast<char>(std::toupper(shouted[i]));
+  BOOST_TEST(ledger({"history", "--wallet", shouted, "--format", "json"}, "history") == 0);
+  boost::json::object history = Summary(home / "history.out");
+  BOOST_TEST(history.at("wallet").as_string() == wallet);
+  BOOST_TEST(history.at("bets").as_array().size() ==
+             std::stoul(Scalar(url, R"(SELECT count(*) FROM "Bet" WHERE "walletAddress" = ')" +
+                                        wallet + "'")));
+  BOOST_TEST(ledger({"history", "--wallet", "0xnot-a-wallet"}, "badwallet") == 2);
+
+  BOOST_TEST(ledger({"project", "--snapshot-retention", "30d"}, "retention") == 0,
+             ReadFile(home / "retention.err"));
+  BOOST_TEST(Summary(home / "retention.out").at("snapshotsTrimmed").as_int64() > 0);
+  BOOST_TEST(ledger({"verify"}, "verify") == 0, ReadFile(home / "verify.out"));
+  BOOST_TEST(ledger({"db", "stop"}, "stop") == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace ledger

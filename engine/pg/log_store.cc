@@ -256,6 +256,13 @@ struct LogStore::Impl {
 
   explicit Impl(const std::string& conn_string)
       : masked_conn(MaskPassword(conn_string)), conn(conn_string) {}
+
+  // Runs a constant query inside the open transaction, or in a read-only one of its own.
+  pqxx::result Read(const char* query) {
+    if (batch) return batch->exec(query);
+    pqxx::read_transaction tx(conn);
+    return tx.exec(query);
+  }
 };
 
 LogStore::LogStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -422,18 +429,47 @@ absl::Status LogStore::SetCheckpoint(const std::string& projection, int64_t seq)
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> LogStore::ReadCheckpoints() {
   const char* query = "SELECT projection, seq FROM projection_checkpoint ORDER BY projection";
   try {
-    pqxx::result r;
-    if (impl_->batch) {
-      r = impl_->batch->exec(query);
-    } else {
-      pqxx::read_transaction tx(impl_->conn);
-      r = tx.exec(query);
-    }
+    pqxx::result r = impl_->Read(query);
     std::vector<std::pair<std::string, int64_t>> out;
     for (const pqxx::row& row : r) out.emplace_back(row[0].as<std::string>(), row[1].as<int64_t>());
     return out;
   } catch (const std::exception& e) {
     return TranslateException(e, "read checkpoints");
+  }
+}
+
+absl::StatusOr<int64_t> LogStore::TrimSnapshots(TimeMicros kept_from) {
+  if (!impl_->batch || !impl_->projection_locked) {
+    return absl::FailedPreconditionError("TrimSnapshots outside a projection transaction");
+  }
+  const std::string horizon = FormatPgTimestamp(kept_from);
+  try {
+    pqxx::result deleted = impl_->batch->exec_params(
+        "DELETE FROM \"PoolSnapshot\" WHERE \"createdAt\" < $1::timestamp", horizon);
+    impl_->batch->exec_params(
+        "INSERT INTO projection_retention (projection, \"keptFrom\") "
+        "VALUES ('pool_snapshot', $1::timestamp) ON CONFLICT (projection) DO UPDATE SET "
+        "\"keptFrom\" = GREATEST(projection_retention.\"keptFrom\", EXCLUDED.\"keptFrom\"), "
+        "\"updatedAt\" = clock_timestamp() AT TIME ZONE 'UTC'",
+        horizon);
+    return static_cast<int64_t>(deleted.affected_rows());
+  } catch (const std::exception& e) {
+    return TranslateException(e, "trim snapshots");
+  }
+}
+
+absl::StatusOr<std::optional<TimeMicros>> LogStore::SnapshotHorizon() {
+  const char* query =
+      "SELECT to_char(\"keptFrom\", 'YYYY-MM-DD HH24:MI:SS.US') FROM projection_retention "
+      "WHERE projection = 'pool_snapshot'";
+  try {
+    pqxx::result r = impl_->Read(query);
+    if (r.empty()) return std::optional<TimeMicros>();
+    std::optional<TimeMicros> t = ParsePgTimestamp(r[0][0].as<std::string>());
+    if (!t) return absl::DataLossError("projection_retention.keptFrom is not a timestamp");
+    return t;
+  } catch (const std::exception& e) {
+    return TranslateException(e, "read the snapshot horizon");
   }
 }
 
@@ -492,6 +528,9 @@ absl::Status LogStore::SwapShadowTables(const std::vector<TableSource>& tables) 
     }
     for (const TableSource& t : tables) {
       tx.exec0(StrCat("DROP TABLE ", Quote(StrCat("ledger_shadow_", t.table))));
+      if (t.table == "PoolSnapshot") {
+        tx.exec0("DELETE FROM projection_retention WHERE projection = 'pool_snapshot'");
+      }
     }
     return absl::OkStatus();
   } catch (const std::exception& e) {

@@ -1,0 +1,153 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "engine/conn_string.h"
+#include "engine/pg/embedded_db.h"
+#include "engine/str_cat.h"
+#include "engine/time_format.h"
+
+namespace ledger::cli {
+namespace {
+
+// Flags that take no value.
+bool IsSwitch(std::string_view name) {
+  return name == "help" || name == "inline" || name == "follow" || name == "dry-run";
+}
+
+}  // namespace
+
+std::optional<Args> ParseArgs(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) == 0 && arg.size() > 2) {
+      std::string name = arg.substr(2);
+      if (size_t eq = name.find('='); eq != std::string::npos) {
+        args.flags[name.substr(0, eq)] = name.substr(eq + 1);
+      } else if (IsSwitch(name)) {
+        args.flags[name] = "true";
+      } else if (i + 1 < argc) {
+        args.flags[name] = argv[++i];
+      } else {
+        std::cerr << "ledger: flag --" << name << " needs a value\n";
+        return std::nullopt;
+      }
+    } else {
+      args.positional.push_back(arg);
+    }
+  }
+  return args;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "ledger: " << MaskPassword(status.ToString()) << "\n";
+  return kExitError;
+}
+
+absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded) {
+  *embedded = false;
+  if (std::string db = args.Flag("db"); !db.empty()) return db;
+  if (const char* env = std::getenv("DATABASE_URL"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  pg::EmbeddedDb db(pg::EmbeddedDb::DefaultHome());
+  if (absl::Status s = db.Start(); !s.ok()) return s;
+  *embedded = true;
+  return db.ConnectionString();
+}
+
+absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenStore(const Args& args) {
+  bool embedded = false;
+  absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
+  if (!conn.ok()) return conn.status();
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(*conn);
+  if (!store.ok() || !embedded) return store;
+  pg::MigrateReport report;
+  if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return s;
+  return store;
+}
+
+std::optional<ProjectorOptions> ProjectorFlags(const Args& args) {
+  ProjectorOptions options;
+  auto duration = [&args](const char* name, TimeMicros* out) {
+    std::string text = args.Flag(name);
+    if (text.empty()) return true;
+    std::optional<TimeMicros> value = ParseDuration(text);
+    if (!value) {
+      std::cerr << "ledger: --" << name << " must be like 300s, 5m, 1h or 30d, got " << text
+                << "\n";
+      return false;
+    }
+    *out = *value;
+    return true;
+  };
+  if (!duration("snapshot-interval", &options.snapshot_interval) ||
+      !duration("snapshot-retention", &options.snapshot_retention)) {
+    return std::nullopt;
+  }
+  return options;
+}
+
+std::optional<std::string> OutputFormat(const Args& args, const std::vector<std::string>& allowed,
+                                        const std::string& fallback) {
+  std::string format = args.Flag("format");
+  if (format.empty()) {
+    if (!fallback.empty()) return fallback;
+    return isatty(STDOUT_FILENO) != 0 ? "table" : "json";
+  }
+  if (std::find(allowed.begin(), allowed.end(), format) != allowed.end()) return format;
+  std::string list;
+  for (const std::string& a : allowed) list += StrCat(list.empty() ? "" : ", ", a);
+  std::cerr << "ledger: --format must be one of " << list << ", got " << format << "\n";
+  return std::nullopt;
+}
+
+std::optional<TimeMicros> NowFlag(const Args& args) {
+  std::string text = args.Flag("now");
+  if (text.empty()) return NowMicros();
+  std::optional<TimeMicros> now = ParseRfc3339(text);
+  if (!now) std::cerr << "ledger: --now must be an RFC 3339 time with a zone, got " << text << "\n";
+  return now;
+}
+
+void PrintTable(const std::string& title, const boost::json::array& rows,
+                const std::vector<std::string>& columns) {
+  std::cout << "== " << title << " (" << rows.size() << ")\n";
+  auto cell = [](const boost::json::value& v) -> std::string {
+    if (v.is_string()) return std::string(v.get_string());
+    if (v.is_null()) return "-";
+    return boost::json::serialize(v);
+  };
+  std::vector<size_t> width;
+  for (const std::string& c : columns) width.push_back(c.size());
+  for (const boost::json::value& r : rows) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      width[i] = std::max(width[i], cell(r.at(columns[i])).size());
+    }
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    std::cout << absl::StrFormat("%-*s ", static_cast<int>(width[i]), columns[i]);
+  }
+  std::cout << "\n";
+  for (const boost::json::value& r : rows) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      std::cout << absl::StrFormat("%-*s ", static_cast<int>(width[i]), cell(r.at(columns[i])));
+    }
+    std::cout << "\n";
+  }
+}
+
+std::string UsdtText(int64_t micros) {
+  constexpr int64_t kMicrosPerUsdt = 1000000;
+  const char* sign = micros < 0 ? "-" : "";
+  const uint64_t magnitude = micros < 0 ? -static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  return absl::StrFormat("%s%d.%06d", sign, magnitude / kMicrosPerUsdt, magnitude % kMicrosPerUsdt);
+}
+
+}  // namespace ledger::cli

@@ -1,0 +1,78 @@
+// What every `ledger` command shares: flags, exit codes, the database to use, error reporting, and
+// tables for terminals. The commands themselves live in ledger_main.cc (log and projections),
+// operations_commands.cc (the seed's operations) and demo.cc.
+#ifndef LEDGER_CLI_COMMON_H_
+#define LEDGER_CLI_COMMON_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "boost/json.hpp"
+#include "engine/pg/log_store.h"
+#include "projections/projector.h"
+
+namespace ledger::cli {
+
+// docs/cli.md: 0 success, 1 some input refused, 2 usage, I/O or database error, 3 findings (tampering,
+// drift, unreconciled clawbacks).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRejected = 1;
+inline constexpr int kExitError = 2;
+inline constexpr int kExitFindings = 3;
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;
+
+  std::string Flag(const std::string& name, const std::string& fallback = "") const {
+    auto it = flags.find(name);
+    return it == flags.end() ? fallback : it->second;
+  }
+  bool Has(const std::string& name) const { return flags.contains(name); }
+};
+
+// "--name value", "--name=value" and switches (flags without a value); nullopt after a message.
+std::optional<Args> ParseArgs(int argc, char** argv);
+
+// Prints the error (password masked) and returns kExitError.
+int Fail(const absl::Status& status);
+
+// The connection: --db, $DATABASE_URL, or the embedded cluster (started; *embedded set).
+absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded);
+// A LogStore on that connection; the embedded cluster is migrated on first use.
+absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenStore(const Args& args);
+
+// Projector options from --snapshot-interval and --snapshot-retention; nullopt after a message.
+std::optional<ProjectorOptions> ProjectorFlags(const Args& args);
+
+// --format: `allowed` values; when absent, "table" on a terminal and "json" otherwise (or
+// `fallback` when given). nullopt after a message.
+std::optional<std::string> OutputFormat(const Args& args, const std::vector<std::string>& allowed,
+                                        const std::string& fallback = "");
+
+// An RFC 3339 --now (tests, catching up after downtime), else the current time; nullopt after a
+// message.
+std::optional<TimeMicros> NowFlag(const Args& args);
+
+// A titled, column-aligned table of JSON objects (strings and numbers shown as is, null as "-").
+void PrintTable(const std::string& title, const boost::json::array& rows,
+                const std::vector<std::string>& columns);
+
+// 1234567 -> "1.234567" USDT, for people; JSON keeps the integer micro-USDT.
+std::string UsdtText(int64_t micros);
+
+// Commands outside ledger_main.cc; each returns the process's exit code.
+int RunRules(const Args& args);     // operations_commands.cc
+int RunMarkets(const Args& args);   // operations_commands.cc
+int RunStats(const Args& args);     // operations_commands.cc
+int RunHistory(const Args& args);   // operations_commands.cc
+int RunDemo(const Args& args);      // demo.cc
+
+}  // namespace ledger::cli
+
+#endif  // LEDGER_CLI_COMMON_H_
