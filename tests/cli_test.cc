@@ -15,6 +15,7 @@
 #include <thread>
 #include <atomic>
 
+#include "absl/strings/str_format.h"
 #include "engine/pg/log_store.h"
 #include "engine/pg/sql_session.h"
 #include "engine/sequencer.h"
@@ -484,6 +485,11 @@ BOOST_AUTO_TEST_CASE(demo_runs_the_main_job_and_is_safe_to_run_again) {
              stats.at("yesPool").as_int64() + stats.at("noPool").as_int64());
   BOOST_TEST(stats.at("totalBets").as_int64() > 0);
   BOOST_TEST(ledger({"stats", "--market", "no-such-market"}, "nostats") == 2);
+  BOOST_TEST(ledger({"stats", "--market", "eden-haus-hackathon", "--format", "table"}, "st") == 0);
+  const std::string table = ReadFile(home / "st.out");
+  BOOST_TEST(table.find("eden-haus-hackathon: Will Eden Haus win the Cronos x402 Hackathon?") == 0u);
+  BOOST_TEST(table.find(absl::StrFormat("confirmed bets %d from", stats.at("totalBets").as_int64())) !=
+             std::string::npos, table);
 
   BOOST_TEST(ledger({"db", "url"}, "url") == 0);
   std::string url = ReadFile(home / "url.out");

@@ -53,7 +53,11 @@ std::string BurstStream() {
 }
 
 void Append(pg::LogStore* store, const std::string& lines) {
-  Appender appender(store, AppendOptions{});
+  AppendOptions options;
+  options.on_reject = [](int64_t line, const Rejection& r, std::string_view) {
+    BOOST_TEST_MESSAGE("line " << line << ": " << ErrorCodeName(r.code) << ": " << r.message);
+  };
+  Appender appender(store, std::move(options));
   std::istringstream in(lines);
   AppendSummary summary;
   absl::Status s = appender.Run(in, &summary);
@@ -120,6 +124,60 @@ BOOST_AUTO_TEST_CASE(rules_run_flags_each_offending_bet_once_with_its_reason) {
   BOOST_TEST(again->outcome.appended.accepted == 0);
   BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "BetHistory")") == "12");
   ExpectClean(store.get());
+}
+
+BOOST_AUTO_TEST_CASE(rules_on_the_log_below_at_and_above_each_threshold) {
+  // Proves, through the log and `rules run`: velocity with 2 (below), 3 (at) and 5 (above) bets
+  // within the hour flags the second and third wallets, LOW and MEDIUM; concentration on a second
+  // market with stakes of exactly 25% (below: not more than), 25% + 1 micro-USDT (at: just past)
+  // and 60% (above, HIGH) flags the last two.
+  const std::string conn = FreshDatabase();
+  auto store = testing::OpenStore(conn);
+  std::string lines = MarketLine("m1", "2099-01-01T00:00:00Z") + "\n";
+  int bet = 0;
+  auto place = [&](const std::string& wallet, int n, const std::string& market, int64_t amount,
+                   const std::string& at) {
+    const std::string id = "t" + std::to_string(++bet);
+    lines += R"({"action":"PLACED","betId":")" + id + R"(","marketId":")" + market +
+             R"(","wallet":")" + wallet + R"(","choice":"YES","amount":)" + std::to_string(amount) +
+             R"(,"betNumber":)" + std::to_string(n) + R"(,"createdAt":")" + at + "\"}\n" +
+             ConfirmLine(id) + "\n";
+  };
+  const std::string below = "0x00000000000000000000000000000000000000b1";
+  const std::string at = "0x00000000000000000000000000000000000000b2";
+  const std::string above = "0x00000000000000000000000000000000000000b3";
+  for (int i = 1; i <= 2; ++i) place(below, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
+  for (int i = 1; i <= 3; ++i) place(at, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
+  for (int i = 1; i <= 5; ++i) place(above, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
+  Append(store.get(), lines);
+  const TimeMicros now = *ParseRfc3339("2026-02-16T10:00:00Z");
+  absl::StatusOr<RulesOutcome> velocity = RunRiskRules(store.get(), kVelocityOnly, now, false);
+  BOOST_REQUIRE(velocity.ok());
+  BOOST_TEST(Scalar(conn, R"(SELECT string_agg(DISTINCT wallet || '=' || severity, ',') FROM
+      "BetHistory" WHERE action = 'FLAGGED')") == at + "=LOW," + above + "=MEDIUM");
+  BOOST_TEST(velocity->outcome.appended.accepted == 8);
+
+  // Concentration on m2, whose YES side is 100 USDT + 1 micro-USDT in the first case.
+  lines = MarketLine("m2", "2099-01-01T00:00:00Z") + "\n";
+  const std::string quarter = "0x00000000000000000000000000000000000000c1";
+  const std::string past = "0x00000000000000000000000000000000000000c2";
+  place(quarter, 1, "m2", 25000000, "2026-02-16T01:00:00Z");
+  place(past, 1, "m2", 25000001, "2026-02-16T02:00:00Z");
+  for (int i = 0; i < 2; ++i) {
+    place("0x00000000000000000000000000000000000000d" + std::to_string(i), 1, "m2", 25000000,
+          "2026-02-16T0" + std::to_string(3 + i) + ":00:00Z");
+  }
+  lines += MarketLine("m3", "2099-01-01T00:00:00Z") + "\n";
+  const std::string whale = "0x00000000000000000000000000000000000000e1";
+  place(whale, 1, "m3", 60000000, "2026-02-16T01:00:00Z");
+  place("0x00000000000000000000000000000000000000e2", 1, "m3", 40000000, "2026-02-16T02:00:00Z");
+  Append(store.get(), lines);
+  absl::StatusOr<RulesOutcome> concentration = RunRiskRules(
+      store.get(), RiskRules{std::nullopt, ConcentrationRule{250000, Micros(0)}}, now, false);
+  BOOST_REQUIRE(concentration.ok());
+  BOOST_TEST(Scalar(conn, R"(SELECT string_agg(wallet || '=' || severity, ',' ORDER BY wallet) FROM
+      "BetHistory" WHERE action = 'FLAGGED' AND "marketId" <> 'm1')") ==
+             past + "=LOW," + whale + "=HIGH,0x00000000000000000000000000000000000000e2=MEDIUM");
 }
 
 BOOST_AUTO_TEST_CASE(concentration_rule_on_the_log_flags_the_whale) {
