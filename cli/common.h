@@ -72,6 +72,8 @@ int RunMarkets(const Args& args);   // operations_commands.cc
 int RunStats(const Args& args);     // operations_commands.cc
 int RunHistory(const Args& args);   // operations_commands.cc
 int RunDemo(const Args& args);      // demo.cc
+int RunFeed(const Args& args);      // feed_commands.cc
+int RunPublish(const Args& args);   // feed_commands.cc
 
 }  // namespace ledger::cli
 

@@ -88,6 +88,11 @@ Commands:
   history --wallet ADDR          the seed's bet history of a wallet, from the projections
   (rules, markets, stats and history print a table on a terminal, else JSON; --format json|table;
    rules and markets take --now RFC3339-TIME to decide as of another time)
+  feed [--from SEQ] [--follow] [--market ID] [--action A,...] [--consumer NAME]
+                                 the log as JSON Lines in position order; --consumer keeps its
+                                 position in the database and resumes from it (at-least-once)
+  publish --nats URL [--stream NAME] [--subject-prefix P] [--replicas N] [--follow]
+                                 publish the log to a NATS JetStream stream, exactly once, in order
   demo [--events N]              the main job on the embedded database: generate a realistic stream,
                                  append it, run the rules, project, verify, reconcile, report
   generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K] [--duplicate-every K]
@@ -557,6 +562,8 @@ int Main(int argc, char** argv) {
   if (command == "stats") return cli::RunStats(*args);
   if (command == "history") return cli::RunHistory(*args);
   if (command == "demo") return cli::RunDemo(*args);
+  if (command == "feed") return cli::RunFeed(*args);
+  if (command == "publish") return cli::RunPublish(*args);
   std::cerr << "ledger: unknown command " << command << "\n" << kUsage;
   return kExitError;
 }

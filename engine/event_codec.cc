@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "boost/json.hpp"
+#include "engine/hash_chain.h"
 #include "engine/time_format.h"
 #include "engine/str_cat.h"
 
@@ -364,8 +365,9 @@ DecodeResult DecodeEventLine(std::string_view line, TimeMicros now) {
   return event;
 }
 
-std::string EncodeEventJson(const Event& e) {
-  json::object o;
+namespace {
+
+void PutEventFields(const Event& e, json::object& o) {
   o["action"] = ActionName(e.action);
   if (e.event_id) o["eventId"] = *e.event_id;
   o["createdAt"] = FormatRfc3339(e.created_at);
@@ -392,6 +394,27 @@ std::string EncodeEventJson(const Event& e) {
   put_time("endDate", e.end_date);
   put_text("contractAddress", e.contract_address);
   put_text("gnosisSafeAddress", e.gnosis_safe_address);
+}
+
+}  // namespace
+
+std::string EncodeEventJson(const Event& e) {
+  json::object o;
+  PutEventFields(e, o);
+  return json::serialize(o);
+}
+
+std::string EncodeLoggedEventJson(const LoggedEvent& row) {
+  json::object o;
+  o["seq"] = row.seq;
+  o["hash"] = ToHex(row.hash);
+  o["prevHash"] = ToHex(row.prev_hash);
+  o["id"] = row.id;
+  o["identityKey"] = row.identity_key;
+  o["streamId"] = row.stream_id;
+  o["streamVersion"] = row.stream_version;
+  o["recordedAt"] = FormatRfc3339(row.recorded_at);
+  PutEventFields(row.event, o);
   return json::serialize(o);
 }
 

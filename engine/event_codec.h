@@ -40,6 +40,11 @@ DecodeResult DecodeEventLine(std::string_view line, TimeMicros now);
 // DecodeEventLine(EncodeEventJson(e)) == e for every event the decoder accepts.
 std::string EncodeEventJson(const Event& event);
 
+// One log row as the change feed carries it (docs/feed.md): its position and chain fields ("seq",
+// "hash", "prevHash", "id", "identityKey", "streamId", "streamVersion", "recordedAt") followed by the
+// event's fields as EncodeEventJson writes them, derived fields included. One line, no newline.
+std::string EncodeLoggedEventJson(const LoggedEvent& row);
+
 }  // namespace ledger
 
 #endif  // LEDGER_ENGINE_EVENT_CODEC_H_

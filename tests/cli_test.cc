@@ -31,24 +31,7 @@ using testing::LedgerBinary;
 using testing::ProcessSpec;
 using testing::ReadFile;
 using testing::Scalar;
-
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/ledger-cli-XXXXXX";
-    BOOST_REQUIRE(mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // Writes a generated stream to `path` with the real binary.
 void Generate(const std::string& path, const std::vector<std::string>& flags) {

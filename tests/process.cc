@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -50,6 +52,17 @@ std::string ReadFile(const std::string& path) {
   std::stringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+TempDir::TempDir() {
+  char dir[] = "/tmp/ledger-test-XXXXXX";
+  BOOST_REQUIRE(mkdtemp(dir) != nullptr);
+  path_ = dir;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace ledger::testing

@@ -29,6 +29,20 @@ int Run(const ProcessSpec& spec);
 // The `ledger` binary under test (build/ledger).
 std::string LedgerBinary();
 
+// A fresh directory under /tmp (mode 0700), removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // Reads a whole file.
 std::string ReadFile(const std::string& path);
 

@@ -574,6 +574,40 @@ absl::Status LogStore::ScanTable(const std::string& table, const std::vector<std
   }
 }
 
+absl::StatusOr<int64_t> LogStore::ReadFeedPosition(const std::string& kind,
+                                                   const std::string& name) {
+  if (impl_->batch) return absl::FailedPreconditionError("ReadFeedPosition inside a transaction");
+  try {
+    pqxx::read_transaction tx(impl_->conn);
+    pqxx::result r = tx.exec_params(
+        "SELECT seq FROM feed_position WHERE kind = $1 AND name = $2", kind, name);
+    return r.empty() ? int64_t{0} : r[0][0].as<int64_t>();
+  } catch (const std::exception& e) {
+    return TranslateException(e, StrCat("read the position of ", kind, " ", name));
+  }
+}
+
+absl::Status LogStore::SetFeedPosition(const std::string& kind, const std::string& name, int64_t seq,
+                                       bool rewind) {
+  if (impl_->batch) return absl::FailedPreconditionError("SetFeedPosition inside a transaction");
+  try {
+    pqxx::work tx(impl_->conn);
+    tx.exec_params(
+        rewind ? "INSERT INTO feed_position (kind, name, seq) VALUES ($1, $2, $3) "
+                 "ON CONFLICT (kind, name) DO UPDATE SET seq = EXCLUDED.seq, "
+                 "\"updatedAt\" = clock_timestamp() AT TIME ZONE 'UTC'"
+               : "INSERT INTO feed_position (kind, name, seq) VALUES ($1, $2, $3) "
+                 "ON CONFLICT (kind, name) DO UPDATE SET "
+                 "seq = GREATEST(feed_position.seq, EXCLUDED.seq), "
+                 "\"updatedAt\" = clock_timestamp() AT TIME ZONE 'UTC'",
+        kind, name, seq);
+    tx.commit();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TranslateException(e, StrCat("store the position of ", kind, " ", name));
+  }
+}
+
 absl::StatusOr<bool> LogStore::WaitForAppend(int timeout_ms) {
   if (impl_->batch) return absl::FailedPreconditionError("WaitForAppend inside a transaction");
   try {

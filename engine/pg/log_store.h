@@ -90,6 +90,13 @@ class LogStore {
                          const std::vector<std::string>& timestamp_columns,
                          const std::function<absl::Status(const Row&)>& fn);
 
+  // Durable feed positions (schema/005): `kind` is "feed" or "publish". 0 when never stored.
+  absl::StatusOr<int64_t> ReadFeedPosition(const std::string& kind, const std::string& name);
+  // Stores a position in its own transaction. Moves forward only, unless `rewind` (an explicit
+  // `feed --from`), so that a slower duplicate of a consumer never moves it back.
+  absl::Status SetFeedPosition(const std::string& kind, const std::string& name, int64_t seq,
+                               bool rewind = false);
+
   // Waits up to `timeout_ms` for a notification that rows were appended; returns whether one came.
   // (Callers poll the log after a timeout anyway: the notification only cuts latency.)
   absl::StatusOr<bool> WaitForAppend(int timeout_ms);

@@ -1,0 +1,101 @@
+#include "replay/feed.h"
+
+#include "absl/strings/str_split.h"
+#include "engine/event_codec.h"
+#include "engine/status_macros.h"
+#include "engine/str_cat.h"
+
+namespace ledger {
+namespace {
+
+constexpr char kFeedKind[] = "feed";
+
+class FeedBatch {
+ public:
+  FeedBatch(pg::LogStore* store, const FeedOptions& options, const FeedSink& sink)
+      : store_(store), options_(options), sink_(sink) {}
+
+  absl::Status Add(const LoggedEvent& row) {
+    if (Wanted(row)) {
+      lines_ += EncodeLoggedEventJson(row);
+      lines_ += '\n';
+    }
+    last_seq_ = row.seq;
+    return ++rows_ >= kFeedBatchEvents ? Flush() : absl::OkStatus();
+  }
+
+  // Writes the pending lines, then (durable consumer) stores the position they reach.
+  absl::Status Flush() {
+    if (rows_ == 0) return absl::OkStatus();
+    if (!lines_.empty()) LEDGER_RETURN_IF_ERROR(sink_(lines_));
+    lines_.clear();
+    rows_ = 0;
+    if (options_.consumer.empty()) return absl::OkStatus();
+    return store_->SetFeedPosition(kFeedKind, options_.consumer, last_seq_);
+  }
+
+  int64_t last_seq() const { return last_seq_; }
+  void set_last_seq(int64_t seq) { last_seq_ = seq; }
+
+ private:
+  bool Wanted(const LoggedEvent& row) const {
+    if (options_.market_id && row.event.market_id != options_.market_id) return false;
+    return options_.actions.empty() || options_.actions.contains(row.event.action);
+  }
+
+  pg::LogStore* store_;
+  const FeedOptions& options_;
+  const FeedSink& sink_;
+  std::string lines_;
+  int64_t rows_ = 0;
+  int64_t last_seq_ = 0;
+};
+
+}  // namespace
+
+absl::Status RunFeed(pg::LogStore* store, const FeedOptions& options, const FeedSink& sink) {
+  if (options.consumer.size() > kConsumerNameBytesMax) {
+    return absl::InvalidArgumentError(
+        StrCat("consumer name is ", options.consumer.size(), " bytes, the limit is ",
+               kConsumerNameBytesMax));
+  }
+  FeedBatch batch(store, options, sink);
+  if (options.from_seq) {
+    batch.set_last_seq(std::max<int64_t>(*options.from_seq - 1, 0));
+    if (!options.consumer.empty()) {
+      LEDGER_RETURN_IF_ERROR(
+          store->SetFeedPosition(kFeedKind, options.consumer, batch.last_seq(), /*rewind=*/true));
+    }
+  } else if (!options.consumer.empty()) {
+    LEDGER_ASSIGN_OR_RETURN(int64_t stored, store->ReadFeedPosition(kFeedKind, options.consumer));
+    batch.set_last_seq(stored);
+  }
+  auto stopping = [&options] { return options.stop != nullptr && options.stop->load(); };
+  for (;;) {
+    absl::Status scanned = store->Scan(batch.last_seq(), [&](const LoggedEvent& row) {
+      // Asked to stop during a long catch-up: deliver what is pending and end cleanly.
+      if (stopping()) return absl::CancelledError("stop");
+      return batch.Add(row);
+    });
+    if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
+    LEDGER_RETURN_IF_ERROR(batch.Flush());
+    if (!options.follow || stopping()) return absl::OkStatus();
+    LEDGER_ASSIGN_OR_RETURN(bool notified, store->WaitForAppend(options.poll_ms));
+    (void)notified;  // Poll the log either way: a notification only cuts the wait short.
+  }
+}
+
+std::optional<std::set<Action>> ParseActionList(std::string_view text, std::string* bad) {
+  std::set<Action> out;
+  for (absl::string_view name : absl::StrSplit(AbslView(text), ',')) {
+    std::optional<Action> action = ParseAction(std::string_view(name.data(), name.size()));
+    if (!action) {
+      *bad = std::string(name);
+      return std::nullopt;
+    }
+    out.insert(*action);
+  }
+  return out;
+}
+
+}  // namespace ledger
