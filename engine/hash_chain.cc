@@ -1,5 +1,7 @@
 #include "engine/hash_chain.h"
 
+#include <array>
+
 #include <openssl/evp.h>
 
 #include <charconv>
@@ -14,12 +16,14 @@ namespace {
 constexpr char kAbsent = '\0';
 constexpr char kPresent = '\1';
 
+// kPresent, the length as 8 bytes big-endian, the bytes (docs/event-format.md). The header is built
+// on the stack and appended at once: a row has ~25 fields, and byte-by-byte push_back dominated.
 void PutBytes(std::string_view value, std::string* out) {
-  out->push_back(kPresent);
-  uint64_t length = value.size();
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out->push_back(static_cast<char>((length >> shift) & 0xff));
-  }
+  char header[9];
+  header[0] = kPresent;
+  const uint64_t length = value.size();
+  for (int i = 0; i < 8; ++i) header[1 + i] = static_cast<char>((length >> (56 - 8 * i)) & 0xff);
+  out->append(header, sizeof(header));
   out->append(value);
 }
 
@@ -152,19 +156,24 @@ std::string ToHex(const Sha256& hash) {
 }
 
 std::optional<Sha256> FromHex(std::string_view hex) {
+  // Lowercase hex digit -> value, anything else -> 0xff. Built once; the fold parses every tx hash.
+  static constexpr std::array<uint8_t, 256> kNibble = [] {
+    std::array<uint8_t, 256> t{};
+    t.fill(0xff);
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'a' + 10);
+    return t;
+  }();
   if (hex.size() != 64) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
   Sha256 out{};
+  uint8_t bad = 0;
   for (size_t i = 0; i < out.size(); ++i) {
-    int hi = nibble(hex[2 * i]);
-    int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
+    const uint8_t hi = kNibble[static_cast<unsigned char>(hex[2 * i])];
+    const uint8_t lo = kNibble[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= static_cast<uint8_t>(hi | lo);
+    out[i] = static_cast<uint8_t>((hi << 4) | (lo & 0x0f));
   }
+  if (bad & 0xf0) return std::nullopt;
   return out;
 }
 

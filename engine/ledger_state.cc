@@ -49,11 +49,31 @@ void LedgerState::ReserveForEvents(int64_t events) {
   bet_numbers_.reserve(bets);
 }
 
-uint32_t LedgerState::InternWallet(const std::string& wallet) {
-  auto [it, inserted] =
-      wallet_index_.try_emplace(wallet, static_cast<uint32_t>(wallets_by_index_.size()));
-  if (inserted) wallets_by_index_.push_back(wallet);
-  return it->second;
+StringArena::~StringArena() {
+  for (const Block& b : blocks_) FreeHugePages(b.data, b.size);
+}
+
+absl::string_view StringArena::Intern(std::string_view text) {
+  if (text.size() > kBlockBytes - used_) {
+    // Strings here are ids of at most kIdBytesMax bytes; a larger one gets a block of its own.
+    const size_t size = std::max(kBlockBytes, text.size());
+    blocks_.push_back(Block{static_cast<char*>(AllocateHugePages(size)), size});
+    used_ = 0;
+  }
+  char* out = blocks_.back().data + used_;
+  std::copy(text.begin(), text.end(), out);
+  used_ += text.size();
+  return absl::string_view(out, text.size());
+}
+
+uint32_t LedgerState::InternWallet(std::string_view wallet) {
+  auto it = wallet_index_.find(AbslView(wallet));
+  if (it != wallet_index_.end()) return it->second;
+  const absl::string_view interned = arena_->Intern(wallet);
+  const uint32_t index = static_cast<uint32_t>(wallets_by_index_.size());
+  wallet_index_.emplace(interned, index);
+  wallets_by_index_.push_back(interned);
+  return index;
 }
 
 const BetState* LedgerState::FindBet(std::string_view bet_id) const {
@@ -75,7 +95,7 @@ std::optional<Rejection> LedgerState::Validate(const Event& e) const {
     if (FindBet(*e.bet_id) != nullptr) {
       return Reject(ErrorCode::kBetExists, StrCat("bet ", *e.bet_id, " exists"));
     }
-    auto wallet = wallet_index_.find(*e.wallet);
+    auto wallet = wallet_index_.find(AbslView(*e.wallet));
     return ValidatePlaced(e, FindMarket(*e.market_id),
                           wallet == wallet_index_.end() ? std::nullopt
                                                         : std::optional<uint32_t>(wallet->second));
@@ -193,7 +213,7 @@ std::optional<Rejection> LedgerState::ValidateBetAction(const Event& e, const Be
 
 void LedgerState::Derive(Event* e) const {
   if (IsBetAction(e->action) && e->action != Action::kPlaced) {
-    const BetState& bet = bets_.at(*e->bet_id);
+    const BetState& bet = bets_.at(AbslView(*e->bet_id));
     e->market_id = MarketIdOf(bet);
     e->wallet = WalletOf(bet);
   } else if (e->action == Action::kWalletUnflagged) {
@@ -227,7 +247,8 @@ void LedgerState::Apply(const Event& e) {
     }
     case Action::kPlaced: {
       const uint32_t wallet = InternWallet(*e.wallet);
-      FillPlaced(e, market_index_.at(*e.market_id), wallet, bets_[*e.bet_id]);
+      BetState& bet = bets_.try_emplace(arena_->Intern(*e.bet_id)).first->second;
+      FillPlaced(e, market_index_.at(*e.market_id), wallet, bet);
       return;
     }
     case Action::kWalletUnflagged: {
@@ -238,7 +259,7 @@ void LedgerState::Apply(const Event& e) {
       return;
     }
     default:
-      ApplyBetAction(e, bets_.at(*e.bet_id));
+      ApplyBetAction(e, bets_.at(AbslView(*e.bet_id)));
   }
 }
 
@@ -260,10 +281,15 @@ void LedgerState::FillPlaced(const Event& e, uint32_t market, uint32_t wallet, B
 std::optional<Rejection> LedgerState::TryApply(
     const Event& e, absl::FunctionRef<void(const BetState*)> before_apply) {
   if (e.action == Action::kPlaced) {
-    auto [it, inserted] = bets_.try_emplace(*e.bet_id);
+    // One probe: the slot is claimed at once (with the id interned), and freed if the event is bad.
+    bool inserted = false;
+    auto it = bets_.lazy_emplace(AbslView(*e.bet_id), [&](const auto& construct) {
+      inserted = true;
+      construct(arena_->Intern(*e.bet_id), BetState{});
+    });
     if (!inserted) return Reject(ErrorCode::kBetExists, StrCat("bet ", *e.bet_id, " exists"));
     auto market = market_index_.find(*e.market_id);
-    auto wallet = wallet_index_.find(*e.wallet);
+    auto wallet = wallet_index_.find(AbslView(*e.wallet));
     const bool known_wallet = wallet != wallet_index_.end();
     std::optional<Rejection> bad = ValidatePlaced(
         e, market == market_index_.end() ? nullptr : &markets_[market->second],
@@ -272,9 +298,10 @@ std::optional<Rejection> LedgerState::TryApply(
       bets_.erase(it);
       return bad;
     }
-    before_apply(&it->second);
+    BetState& bet = it->second;
+    before_apply(&bet);
     const uint32_t wallet_index = known_wallet ? wallet->second : InternWallet(*e.wallet);
-    FillPlaced(e, market->second, wallet_index, it->second);
+    FillPlaced(e, market->second, wallet_index, bet);
     return std::nullopt;
   }
   if (IsBetAction(e.action)) {
@@ -310,7 +337,7 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
     }
     case Action::kFlagged: {
       bet.status = BetStatus::kFlagged;
-      WalletFlagState& w = wallets_[WalletOf(bet)];
+      WalletFlagState& w = wallets_[std::string(WalletOf(bet))];
       w.active = true;
       w.market_id = MarketIdOf(bet);
       w.reason = *e.reason;

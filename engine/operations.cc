@@ -18,7 +18,7 @@ constexpr int kShareDecimals = 6;
 
 struct BetRef {
   TimeMicros created_at;
-  const std::string* id;
+  std::string_view id;
   const BetState* bet;
 };
 
@@ -42,13 +42,13 @@ Micros Stake(const BetState& bet) {
 }
 
 void AddHit(absl::flat_hash_map<std::string, RiskHit>& hits, const LedgerState& state,
-            const std::string& bet_id, const BetState& bet, Severity severity,
+            std::string_view bet_id, const BetState& bet, Severity severity,
             const std::string& reason, bool velocity) {
-  auto [it, inserted] = hits.try_emplace(bet_id);
+  auto [it, inserted] = hits.try_emplace(std::string(bet_id));
   RiskHit& hit = it->second;
   if (inserted) {
-    hit.bet_id = bet_id;
-    hit.wallet = state.WalletOf(bet);
+    hit.bet_id = std::string(bet_id);
+    hit.wallet = std::string(state.WalletOf(bet));
     hit.market_id = state.MarketIdOf(bet);
     hit.severity = severity;
     hit.reason = reason;
@@ -64,13 +64,13 @@ void AddHit(absl::flat_hash_map<std::string, RiskHit>& hits, const LedgerState& 
 void FindVelocityHits(const LedgerState& state, const VelocityRule& rule,
                       absl::flat_hash_map<std::string, RiskHit>& hits) {
   absl::flat_hash_map<uint32_t, std::vector<BetRef>> by_wallet;
-  state.ForEachBet([&](const std::string& id, const BetState& bet) {
-    by_wallet[bet.wallet].push_back(BetRef{bet.created_at, &id, &bet});
+  state.ForEachBet([&](std::string_view id, const BetState& bet) {
+    by_wallet[bet.wallet].push_back(BetRef{bet.created_at, id, &bet});
   });
   for (auto& [wallet, bets] : by_wallet) {
     if (bets.size() < static_cast<size_t>(rule.bets_min)) continue;
     std::sort(bets.begin(), bets.end(), [](const BetRef& a, const BetRef& b) {
-      return std::tie(a.created_at, *a.id) < std::tie(b.created_at, *b.id);
+      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
     });
     // Sliding window [first, j]: every bet inside a window holding bets_min or more offends.
     std::vector<bool> offending(bets.size(), false);
@@ -92,7 +92,7 @@ void FindVelocityHits(const LedgerState& state, const VelocityRule& rule,
                rule.bets_min, " within ", FormatDuration(rule.window), ")");
     for (size_t k = 0; k < bets.size(); ++k) {
       if (offending[k] && Flaggable(state, *bets[k].bet)) {
-        AddHit(hits, state, *bets[k].id, *bets[k].bet, severity, reason, /*velocity=*/true);
+        AddHit(hits, state, bets[k].id, *bets[k].bet, severity, reason, /*velocity=*/true);
       }
     }
   }
@@ -102,7 +102,7 @@ void FindConcentrationHits(const LedgerState& state, const ConcentrationRule& ru
                            absl::flat_hash_map<std::string, RiskHit>& hits) {
   using Position = std::tuple<uint32_t, Choice, uint32_t>;  // market, side, wallet
   absl::flat_hash_map<Position, int64_t> stakes;
-  state.ForEachBet([&](const std::string&, const BetState& bet) {
+  state.ForEachBet([&](std::string_view, const BetState& bet) {
     // Stakes of one side sum to its pool, which the fold keeps within int64.
     stakes[{bet.market, bet.choice, bet.wallet}] += Stake(bet).value();
   });
@@ -126,7 +126,7 @@ void FindConcentrationHits(const LedgerState& state, const ConcentrationRule& ru
                rule.side_pool_min.value() / kMicrosPerUsdt, " USDT)")};
   }
   if (offending.empty()) return;
-  state.ForEachBet([&](const std::string& id, const BetState& bet) {
+  state.ForEachBet([&](std::string_view id, const BetState& bet) {
     if (!Flaggable(state, bet)) return;
     auto it = offending.find(Position{bet.market, bet.choice, bet.wallet});
     if (it == offending.end()) return;

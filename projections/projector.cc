@@ -34,9 +34,9 @@ Row MarketRow(const std::string& market_id, const MarketState& m) {
           Time(m.updated_at)};
 }
 
-Row BetRow(const LedgerState& state, const std::string& bet_id, const BetState& b) {
-  return {bet_id,
-          state.WalletOf(b),
+Row BetRow(const LedgerState& state, std::string_view bet_id, const BetState& b) {
+  return {std::string(bet_id),
+          std::string(state.WalletOf(b)),
           state.MarketIdOf(b),
           std::string(ChoiceName(b.choice)),
           Int(b.amount.value()),
@@ -115,8 +115,8 @@ Projector Projector::ForFullFold(ProjectorOptions options) {
   return Projector(options, {kTrackNothing, kTrackNothing, kTrackNothing, kTrackNothing});
 }
 
-void Projector::Touch(Projection p, int64_t seq, const std::string& key) {
-  if (seq > checkpoints_[static_cast<size_t>(p)]) changed_[static_cast<size_t>(p)].insert(key);
+void Projector::Touch(Projection p, int64_t seq, std::string_view key) {
+  if (seq > checkpoints_[static_cast<size_t>(p)]) changed_[static_cast<size_t>(p)].emplace(key);
 }
 
 void Projector::FlushSnapshots(int64_t before_interval, int64_t seq) {
@@ -212,7 +212,7 @@ void Projector::ForEachRow(Projection p, const pg::RowSink& sink) const {
           [&sink](const std::string& id, const MarketState& market) { sink(MarketRow(id, market)); });
       return;
     case Projection::kBet:
-      state_.ForEachBet([this, &sink](const std::string& id, const BetState& bet) {
+      state_.ForEachBet([this, &sink](std::string_view id, const BetState& bet) {
         sink(BetRow(state_, id, bet));
       });
       return;

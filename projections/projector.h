@@ -96,7 +96,7 @@ class Projector {
 
   void FlushSnapshots(int64_t before_interval, int64_t seq);
   pg::Row SnapshotRow(const SnapshotPoint& point) const;
-  void Touch(Projection p, int64_t seq, const std::string& key);
+  void Touch(Projection p, int64_t seq, std::string_view key);
 
   ProjectorOptions options_;
   std::array<int64_t, kProjectionCount> checkpoints_;

@@ -41,7 +41,7 @@ MarketStats StatsFor(const LedgerState& state, const std::string& market_id) {
   s.total_pool = s.yes_pool + s.no_pool;
   s.yes_percent = YesPercent(s.yes_pool, s.total_pool);
   absl::flat_hash_set<uint32_t> wallets;
-  state.ForEachBet([&](const std::string&, const BetState& b) {
+  state.ForEachBet([&](std::string_view, const BetState& b) {
     if (state.MarketIdOf(b) != market_id || b.status != BetStatus::kConfirmed) return;
     ++s.total_bets;
     wallets.insert(b.wallet);
@@ -55,13 +55,13 @@ Settlement Settle(const LedgerState& state, const std::string& market_id) {
   Settlement s;
   s.winner = std::string(ChoiceName(*m.winner));
   s.total_pool = m.yes_pool.value() + m.no_pool.value();
-  state.ForEachBet([&](const std::string& id, const BetState& b) {
+  state.ForEachBet([&](std::string_view id, const BetState& b) {
     if (state.MarketIdOf(b) != market_id || b.status == BetStatus::kPending) return;
     s.confirmed_stakes += b.amount.value();
     s.clawbacks += b.clawback_amount.value();
     const int64_t stake = b.amount.value() - b.clawback_amount.value();
     if (b.choice == *m.winner && stake > 0) {
-      s.payouts.push_back({id, state.WalletOf(b), stake, 0});
+      s.payouts.push_back({std::string(id), std::string(state.WalletOf(b)), stake, 0});
       s.winning_stakes += stake;
     }
   });
