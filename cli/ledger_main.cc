@@ -58,7 +58,8 @@ started on first use and migrated automatically.
 
 Commands:
   db start|stop|status|url       manage the embedded PostgreSQL cluster
-  migrate                        apply the schema migrations (idempotent)
+  migrate [--roles]              apply the schema migrations (idempotent); --roles also creates the
+                                 ledger_writer, ledger_projector, ledger_auditor roles and grants
   append [FILE|-] [--rejects FILE] [--batch-size N] [--inline]
                                  validate and append JSON Lines events; prints a JSON summary;
                                  --inline also updates the projections in the same transactions
@@ -142,10 +143,18 @@ int RunMigrate(const Args& args) {
   if (!store.ok()) return Fail(store.status());
   pg::MigrateReport report;
   if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return Fail(s);
+  const bool roles = args.Has("roles");
+  if (roles) {
+    if (absl::Status s = (*store)->ApplyRoles(); !s.ok()) return Fail(s);
+  }
   boost::json::array applied;
   for (const std::string& name : report.applied) applied.emplace_back(name);
   std::cout << boost::json::serialize(boost::json::object{
-                   {"applied", applied}, {"alreadyApplied", report.already_applied}})
+                   {"applied", applied},
+                   {"alreadyApplied", report.already_applied},
+                   {"roles", roles ? boost::json::value(boost::json::array{
+                                         "ledger_writer", "ledger_projector", "ledger_auditor"})
+                                   : boost::json::value(nullptr)}})
             << "\n";
   return kExitOk;
 }
@@ -405,7 +414,11 @@ int RunVerify(const Args& args) {
                                                      : boost::json::value(digest ? "ok" : "none")},
                    {"drift", drift},
                    {"seconds", report->total_seconds},
-                   {"engineSeconds", report->engine_seconds}})
+                   {"engineSeconds", report->engine_seconds},
+                   {"scanSeconds", report->scan_seconds},
+                   {"compareSeconds", report->compare_seconds},
+                   {"chainSeconds", report->chain_seconds},
+                   {"foldSeconds", report->fold_seconds}})
             << "\n";
   if (report->clean()) {
     std::cerr << "verify: clean: " << report->rows << " rows, chain intact to seq "
