@@ -17,7 +17,8 @@ namespace {
 
 // Flags that take no value.
 bool IsSwitch(std::string_view name) {
-  return name == "help" || name == "inline" || name == "follow" || name == "dry-run";
+  return name == "help" || name == "inline" || name == "follow" || name == "dry-run" ||
+         name == "roles";
 }
 
 }  // namespace

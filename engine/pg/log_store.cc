@@ -282,6 +282,18 @@ absl::Status LogStore::Migrate(MigrateReport* report) {
   return pg::Migrate(impl_->conn, EmbeddedMigrations(), report);
 }
 
+absl::Status LogStore::ApplyRoles() {
+  if (impl_->batch) return absl::FailedPreconditionError("ApplyRoles inside a transaction");
+  try {
+    pqxx::work tx(impl_->conn);
+    tx.exec0(EmbeddedRolesSql());
+    tx.commit();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TranslateException(e, "create the ledger roles");
+  }
+}
+
 absl::Status LogStore::Scan(int64_t after_seq,
                             const std::function<absl::Status(const LoggedEvent&)>& fn) {
   const std::string query =

@@ -41,6 +41,10 @@ class LogStore {
 
   // Applies the migrations compiled into this binary.
   absl::Status Migrate(MigrateReport* report);
+  // Creates the ledger_writer, ledger_projector and ledger_auditor roles if missing and grants each
+  // exactly its privileges on this database (schema/roles.sql), in one transaction. Needs CREATEROLE
+  // the first time. REQUIRES: migrated.
+  absl::Status ApplyRoles();
 
   // Calls `fn` for every row with after_seq < seq, in position order, until `fn` fails. Reads inside the
   // open append transaction when there is one.
