@@ -21,6 +21,7 @@ namespace ledger {
   X(kMissingAction, "MISSING_ACTION")                                        \
   X(kUnknownAction, "UNKNOWN_ACTION")                                        \
   X(kUnknownField, "UNKNOWN_FIELD")                                          \
+  X(kDuplicateKey, "DUPLICATE_KEY")                                          \
   X(kMissingField, "MISSING_FIELD")                                          \
   X(kFieldType, "FIELD_TYPE")                                                \
   /* Values. */                                                              \

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <initializer_list>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -295,6 +296,45 @@ bool ReadFields(FieldReader& r, Event& e) {
 
 }  // namespace
 
+// The first key of the top-level object that appears twice, unescaped; nullopt when none does.
+// REQUIRES: `line` is valid JSON whose root is an object of `distinct_keys` keys. Boost.JSON keeps one
+// value per key without saying so, so the raw text is scanned: a string at depth 1 that starts where
+// a key is expected (after '{' or ',') is a key. Only when there are more of those than distinct keys
+// are the keys unescaped and compared.
+std::optional<std::string> FirstDuplicateKey(std::string_view line, size_t distinct_keys) {
+  std::vector<std::string_view> keys;
+  int depth = 0;
+  bool expecting_key = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '"') {
+      const size_t start = i;
+      for (++i; i < line.size() && line[i] != '"'; ++i) {
+        if (line[i] == '\\') ++i;
+      }
+      if (depth == 1 && expecting_key) keys.push_back(line.substr(start, i - start + 1));
+      expecting_key = false;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      expecting_key = depth == 1;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == ',' && depth == 1) {
+      expecting_key = true;
+    }
+  }
+  if (keys.size() <= distinct_keys) return std::nullopt;
+  absl::flat_hash_set<std::string> seen;
+  for (std::string_view raw : keys) {
+    json::error_code ec;
+    json::value key = json::parse(raw, ec);
+    if (ec || !key.is_string()) continue;
+    std::string name(key.get_string().data(), key.get_string().size());
+    if (!seen.insert(name).second) return name;
+  }
+  return std::nullopt;
+}
+
 DecodeResult DecodeEventLine(std::string_view line, TimeMicros now) {
   if (line.size() > kLineBytesMax) {
     return Reject(ErrorCode::kLineTooLong,
@@ -311,6 +351,9 @@ DecodeResult DecodeEventLine(std::string_view line, TimeMicros now) {
     return Reject(ErrorCode::kNotAnObject, StrCat("expected a JSON object, got ", Echo(root)));
   }
   const json::object& object = root.get_object();
+  if (std::optional<std::string> key = FirstDuplicateKey(line, object.size())) {
+    return Reject(ErrorCode::kDuplicateKey, StrCat("field ", *key, " appears more than once"));
+  }
   const json::value* action_value = object.if_contains("action");
   if (action_value == nullptr || action_value->is_null()) {
     return Reject(ErrorCode::kMissingAction, "field action is required");

@@ -106,6 +106,10 @@ BOOST_AUTO_TEST_CASE(every_decoder_rejection_has_its_own_code) {
       {R"({"action":7})", ErrorCode::kUnknownAction},
       {R"({"action":"MARKET_CLOSED","marketId":"m1","isAdmin":true})", ErrorCode::kUnknownField},
       {R"({"action":"MARKET_CLOSED"})", ErrorCode::kMissingField},
+      {R"({"action":"MARKET_CLOSED","marketId":"m1","marketId":"m2"})", ErrorCode::kDuplicateKey},
+      {R"({"action":"MARKET_CLOSED","marketId":"m1","market\u0049d":"m2"})",
+       ErrorCode::kDuplicateKey},
+      {Placed(R"(5,"amount":500000000)"), ErrorCode::kDuplicateKey},
       {R"({"action":"MARKET_CLOSED","marketId":null})", ErrorCode::kMissingField},
       {R"({"action":"MARKET_CLOSED","marketId":12})", ErrorCode::kFieldType},
       {Placed("10.5"), ErrorCode::kAmountNotInteger},
@@ -145,6 +149,17 @@ BOOST_AUTO_TEST_CASE(every_decoder_rejection_has_its_own_code) {
     BOOST_TEST(ErrorCodeName(r.code) == ErrorCodeName(c.code), c.line.substr(0, 120));
     BOOST_TEST(!r.message.empty());
   }
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_key_detection_sees_keys_not_text) {
+  // Proves: text that looks like a repeated key inside a value, an array or an escaped quote is not a
+  // duplicate; a real repeat is named in the message.
+  DecodeResult ok = DecodeEventLine(
+      R"({"action":"FLAGGED","betId":"b1","reason":"x\",\"reason\":\"y, {\"betId\":[1]}"})", 0);
+  BOOST_REQUIRE(std::holds_alternative<Event>(ok));
+  BOOST_TEST(*std::get<Event>(ok).reason == R"(x","reason":"y, {"betId":[1]})");
+  Rejection r = MustReject(R"({"action":"FLAGGED","betId":"b1","reason":"a","reason":"b"})");
+  BOOST_TEST(r.message == "field reason appears more than once");
 }
 
 BOOST_AUTO_TEST_CASE(rejection_message_names_field_and_value) {
