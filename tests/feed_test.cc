@@ -32,8 +32,10 @@ using testing::TempDir;
 
 constexpr int64_t kLogEvents = 100000;
 constexpr int kKills = 6;
-constexpr int kKillDelayMsMin = 100;
-constexpr int kKillDelayMsMax = 700;
+// Each run is killed a random 0-150 ms after it has visibly made progress (its position moved), so
+// that the kill lands mid-way whatever this machine's speed; each run resumes where the last stopped.
+constexpr int kKillAfterProgressMsMax = 150;
+constexpr int kProgressWaitMs = 20000;
 constexpr int kCatchUpWaitMs = 60000;
 
 // Generates `events` events with the real binary and appends them; returns the log's length.
@@ -74,15 +76,20 @@ std::vector<int64_t> FeedSeqs(const std::string& text) {
   return out;
 }
 
-// Kills `spec`'s process at random moments kKills times; returns how many kills found the work
-// started but unfinished (`progress()` strictly between 0 and `total`).
+// Runs `spec` kKills times, each killed (SIGKILL) soon after `progress()` moved; returns how many
+// kills found the work started but unfinished (progress strictly between 0 and `total`).
 template <typename Progress>
 int KillRepeatedly(const std::function<ProcessSpec(int)>& spec, std::mt19937& rng, int64_t total,
                    Progress progress) {
-  std::uniform_int_distribution<int> delay(kKillDelayMsMin, kKillDelayMsMax);
+  std::uniform_int_distribution<int> delay(0, kKillAfterProgressMsMax);
   int interrupted = 0;
   for (int i = 0; i < kKills; ++i) {
+    const int64_t before = progress();
     const pid_t pid = testing::Spawn(spec(i));
+    for (int waited = 0; progress() == before && before < total && waited < kProgressWaitMs;
+         waited += 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay(rng)));
     kill(pid, SIGKILL);
     const int code = testing::Wait(pid);
