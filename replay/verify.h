@@ -56,9 +56,9 @@ struct VerifyReport {
   std::optional<std::string> digest_problem;
   std::vector<Drift> drift;
   // Where the time went. Wall clock: the whole run, the log scan (with the chain and the fold
-  // alongside), and the comparison with the live tables. CPU time of the engine's two threads:
-  // recomputing the chain (the scanning thread) and folding (the fold thread); rows / fold_seconds
-  // is the fold rate on one core, engine_seconds their sum; the rest of the scan is PostgreSQL's.
+  // alongside), the comparison with the live tables, and the chain checks on the scanning thread.
+  // CPU time of the fold thread: rows / fold_seconds is the fold rate on one core. engine_seconds is
+  // their sum; the rest of the scan is PostgreSQL's (and the hand-over).
   double total_seconds = 0;
   double scan_seconds = 0;
   double compare_seconds = 0;
