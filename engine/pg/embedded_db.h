@@ -46,10 +46,11 @@ class EmbeddedDb {
   std::string Url() const;
 
   const std::string& home() const { return home_; }
+  // The directory of the server's unix socket (for a pooler in front of it, or psql -h).
+  std::string SocketDir() const;
 
  private:
   std::string DataDir() const;
-  std::string SocketDir() const;
   absl::Status InitCluster() const;
   absl::Status CreateDatabase() const;
 
