@@ -37,7 +37,8 @@ using DecodeResult = std::variant<Event, Rejection>;
 DecodeResult DecodeEventLine(std::string_view line, TimeMicros now);
 
 // Encodes an event in the input format (one line, no newline). Derived fields are included when set.
-// DecodeEventLine(EncodeEventJson(e)) == e for every event the decoder accepts.
+// DecodeEventLine(EncodeEventJson(e)) == e for every event the decoder accepts, except that createdAt
+// is then given (created_at_given): the encoder always writes it. (Checked by fuzz/decode_fuzz.cc.)
 std::string EncodeEventJson(const Event& event);
 
 // One log row as the change feed carries it (docs/feed.md): its position and chain fields ("seq",
