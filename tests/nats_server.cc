@@ -1,9 +1,6 @@
 #include "tests/nats_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -20,31 +17,6 @@ namespace {
 
 constexpr int kStartWaitMs = 10000;
 constexpr int64_t kReadIdleMs = 5000;
-
-// A port the kernel just handed out (and we released): free unless another process races for it.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  BOOST_REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  BOOST_REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  BOOST_REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
 
 struct Js {
   natsConnection* conn = nullptr;
@@ -74,7 +46,7 @@ NatsServer::NatsServer() {
   char dir[] = "/tmp/ledger-nats-XXXXXX";
   BOOST_REQUIRE(mkdtemp(dir) != nullptr);
   dir_ = dir;
-  const int port = FreePort();
+  const int port = FreeLocalPort();
   url_ = "nats://127.0.0.1:" + std::to_string(port);
   ProcessSpec spec;
   spec.argv = {NatsServerBinary(), "--jetstream", "--store_dir", dir_ + "/js", "--addr", "127.0.0.1",
@@ -82,7 +54,7 @@ NatsServer::NatsServer() {
   spec.stdout_path = dir_ + "/server.log";
   spec.stderr_path = dir_ + "/server.err";
   pid_ = Spawn(spec);
-  for (int waited = 0; !Accepts(port); waited += 50) {
+  for (int waited = 0; !AcceptsOnLocalPort(port); waited += 50) {
     BOOST_REQUIRE_MESSAGE(waited < kStartWaitMs, "nats-server did not start: "
                                                      << ReadFile(dir_ + "/server.err"));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

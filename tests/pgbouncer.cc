@@ -1,9 +1,6 @@
 #include "tests/pgbouncer.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,29 +17,6 @@ namespace ledger::testing {
 namespace {
 
 constexpr int kStartWaitMs = 10000;
-
-int FreeLocalPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  BOOST_REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  BOOST_REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Listening(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
 
 }  // namespace
 
@@ -75,7 +49,7 @@ PgBouncer::PgBouncer() {
   if (geteuid() == 0) spec.argv.insert(spec.argv.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
   spec.stderr_path = dir_ + "/stderr.txt";
   pid_ = Spawn(spec);
-  for (int waited = 0; !Listening(port_); waited += 50) {
+  for (int waited = 0; !AcceptsOnLocalPort(port_); waited += 50) {
     BOOST_REQUIRE_MESSAGE(waited < kStartWaitMs, "pgbouncer did not start: "
                                                      << ReadFile(dir_ + "/stderr.txt")
                                                      << ReadFile(dir_ + "/pgbouncer.log"));

@@ -43,6 +43,12 @@ class TempDir {
   std::string path_;
 };
 
+// A TCP port on 127.0.0.1 the kernel just handed out (and we released): free unless another process
+// races for it. For servers the tests start (nats-server, PgBouncer).
+int FreeLocalPort();
+// Whether something accepts connections on 127.0.0.1:`port`.
+bool AcceptsOnLocalPort(int port);
+
 // Reads a whole file.
 std::string ReadFile(const std::string& path);
 
