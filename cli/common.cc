@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -14,6 +15,19 @@
 
 namespace ledger::cli {
 namespace {
+
+std::atomic<bool> g_stop{false};
+void OnStopSignal(int) { g_stop = true; }
+
+// A LogStore on `conn`, migrated when it is the embedded cluster (an explicit database is migrated
+// only by `ledger migrate`).
+absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenAt(const std::string& conn, bool embedded) {
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+  if (!store.ok() || !embedded) return store;
+  pg::MigrateReport report;
+  if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return s;
+  return store;
+}
 
 // Flags that take no value.
 bool IsSwitch(std::string_view name) {
@@ -67,11 +81,24 @@ absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenStore(const Args& args) {
   bool embedded = false;
   absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
   if (!conn.ok()) return conn.status();
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(*conn);
-  if (!store.ok() || !embedded) return store;
-  pg::MigrateReport report;
-  if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return s;
-  return store;
+  return OpenAt(*conn, embedded);
+}
+
+absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args) {
+  bool embedded = false;
+  absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
+  if (!conn.ok()) return conn.status();
+  if (embedded) {
+    absl::StatusOr<std::unique_ptr<pg::LogStore>> migrated = OpenAt(*conn, embedded);
+    if (!migrated.ok()) return migrated.status();
+  }
+  return pg::SqlSession::Open(*conn);
+}
+
+const std::atomic<bool>& StopOnSignals() {
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  return g_stop;
 }
 
 std::optional<ProjectorOptions> ProjectorFlags(const Args& args) {

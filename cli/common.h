@@ -4,6 +4,7 @@
 #ifndef LEDGER_CLI_COMMON_H_
 #define LEDGER_CLI_COMMON_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "boost/json.hpp"
 #include "engine/pg/log_store.h"
+#include "engine/pg/sql_session.h"
 #include "projections/projector.h"
 
 namespace ledger::cli {
@@ -46,6 +48,12 @@ int Fail(const absl::Status& status);
 absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded);
 // A LogStore on that connection; the embedded cluster is migrated on first use.
 absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenStore(const Args& args);
+// A SqlSession on the same connection (the embedded cluster migrated first), for the reports.
+absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args);
+
+// Installs SIGINT/SIGTERM handlers that set the returned flag: long-running commands (`project
+// --follow`, `feed`, `publish`) check it between batches and end cleanly.
+const std::atomic<bool>& StopOnSignals();
 
 // Projector options from --snapshot-interval and --snapshot-retention; nullopt after a message.
 std::optional<ProjectorOptions> ProjectorFlags(const Args& args);

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <iostream>
 
@@ -15,9 +14,6 @@
 namespace ledger::cli {
 namespace {
 
-std::atomic<bool> g_feed_stop{false};
-void OnFeedStop(int) { g_feed_stop = true; }
-
 // Writes all of `text` to stdout and flushes it; an error (closed pipe, full disk) ends the feed.
 absl::Status WriteStdout(std::string_view text) {
   while (!text.empty()) {
@@ -27,11 +23,6 @@ absl::Status WriteStdout(std::string_view text) {
     text.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
-}
-
-void StopOnSignals() {
-  std::signal(SIGINT, OnFeedStop);
-  std::signal(SIGTERM, OnFeedStop);
 }
 
 }  // namespace
@@ -60,14 +51,9 @@ int RunFeed(const Args& args) {
     }
     options.actions = *parsed;
   }
-  if (options.consumer.size() > kConsumerNameBytesMax) {
-    std::cerr << "ledger: --consumer must be at most " << kConsumerNameBytesMax << " bytes\n";
-    return kExitError;
-  }
   absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
-  StopOnSignals();
-  options.stop = &g_feed_stop;
+  options.stop = &StopOnSignals();
   absl::Status status = ledger::RunFeed(store->get(), options, WriteStdout);
   return status.ok() ? kExitOk : Fail(status);
 }
@@ -97,8 +83,7 @@ int RunPublish(const Args& args) {
   }
   absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
-  StopOnSignals();
-  options.stop = &g_feed_stop;
+  options.stop = &StopOnSignals();
   PublishSummary summary;
   absl::Status status = Publish(store->get(), options, &summary);
   std::cout << boost::json::serialize(boost::json::object{{"stream", options.stream},

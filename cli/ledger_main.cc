@@ -3,8 +3,6 @@
 // database error (docs/cli.md).
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -102,8 +100,6 @@ Commands:
                                  write a deterministic sample stream of events to stdout
 )";
 
-std::atomic<bool> g_stop{false};
-void OnStopSignal(int) { g_stop = true; }
 
 int RunDb(const Args& args) {
   if (args.positional.size() != 2) {
@@ -238,9 +234,7 @@ int RunProject(const Args& args) {
   if (!store.ok()) return Fail(store.status());
   CatchUpRunner runner(store->get(), *options);
   if (args.flags.contains("follow")) {
-    std::signal(SIGINT, OnStopSignal);
-    std::signal(SIGTERM, OnStopSignal);
-    if (absl::Status s = runner.Follow(g_stop); !s.ok()) return Fail(s);
+    if (absl::Status s = runner.Follow(cli::StopOnSignals()); !s.ok()) return Fail(s);
     return kExitOk;
   }
   absl::StatusOr<int64_t> applied = runner.RunOnce();

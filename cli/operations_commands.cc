@@ -155,16 +155,6 @@ int RunMarkets(const Args& args) {
 
 namespace {
 
-// A SqlSession on the same database as OpenStore (which migrates the embedded cluster first).
-absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSession(const Args& args) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
-  if (!store.ok()) return store.status();
-  bool embedded = false;
-  absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
-  if (!conn.ok()) return conn.status();
-  return pg::SqlSession::Open(*conn);
-}
-
 boost::json::object FreshnessJson(const Freshness& f) {
   return {{"projectedSeq", f.projected_seq}, {"logSeq", f.log_seq}};
 }
@@ -187,7 +177,7 @@ int RunStats(const Args& args) {
     std::cerr << "usage: ledger stats --market ID [--format json|table]\n";
     return kExitError;
   }
-  absl::StatusOr<std::unique_ptr<pg::SqlSession>> session = OpenSession(args);
+  absl::StatusOr<std::unique_ptr<pg::SqlSession>> session = OpenSqlSession(args);
   if (!session.ok()) return Fail(session.status());
   absl::StatusOr<std::optional<MarketStatsReport>> stats = QueryMarketStats(session->get(), market);
   if (!stats.ok()) return Fail(stats.status());
@@ -228,7 +218,7 @@ int RunHistory(const Args& args) {
     std::cerr << "usage: ledger history --wallet 0x<40 hex digits> [--format json|table]\n";
     return kExitError;
   }
-  absl::StatusOr<std::unique_ptr<pg::SqlSession>> session = OpenSession(args);
+  absl::StatusOr<std::unique_ptr<pg::SqlSession>> session = OpenSqlSession(args);
   if (!session.ok()) return Fail(session.status());
   absl::StatusOr<WalletHistoryReport> report = QueryWalletHistory(session->get(), *wallet);
   if (!report.ok()) return Fail(report.status());

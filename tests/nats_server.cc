@@ -4,9 +4,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include <nats/nats.h>
 
@@ -54,11 +52,8 @@ NatsServer::NatsServer() {
   spec.stdout_path = dir_ + "/server.log";
   spec.stderr_path = dir_ + "/server.err";
   pid_ = Spawn(spec);
-  for (int waited = 0; !AcceptsOnLocalPort(port); waited += 50) {
-    BOOST_REQUIRE_MESSAGE(waited < kStartWaitMs, "nats-server did not start: "
-                                                     << ReadFile(dir_ + "/server.err"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntilAccepting(port, kStartWaitMs, "nats-server",
+                     [this] { return ReadFile(dir_ + "/server.err"); });
 }
 
 NatsServer::~NatsServer() {

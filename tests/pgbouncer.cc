@@ -5,10 +5,8 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "tests/process.h"
 #include "tests/test_cluster.h"
@@ -49,12 +47,9 @@ PgBouncer::PgBouncer() {
   if (geteuid() == 0) spec.argv.insert(spec.argv.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
   spec.stderr_path = dir_ + "/stderr.txt";
   pid_ = Spawn(spec);
-  for (int waited = 0; !AcceptsOnLocalPort(port_); waited += 50) {
-    BOOST_REQUIRE_MESSAGE(waited < kStartWaitMs, "pgbouncer did not start: "
-                                                     << ReadFile(dir_ + "/stderr.txt")
-                                                     << ReadFile(dir_ + "/pgbouncer.log"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntilAccepting(port_, kStartWaitMs, "pgbouncer", [this] {
+    return ReadFile(dir_ + "/stderr.txt") + ReadFile(dir_ + "/pgbouncer.log");
+  });
 }
 
 PgBouncer::~PgBouncer() {

@@ -10,10 +10,12 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace ledger::testing {
 
@@ -90,6 +92,15 @@ bool AcceptsOnLocalPort(int port) {
   const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   close(fd);
   return ok;
+}
+
+void WaitUntilAccepting(int port, int timeout_ms, const std::string& what,
+                        const std::function<std::string()>& logs) {
+  constexpr int kPollMs = 50;
+  for (int waited = 0; !AcceptsOnLocalPort(port); waited += kPollMs) {
+    BOOST_REQUIRE_MESSAGE(waited < timeout_ms, what << " did not start: " << logs());
+    std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+  }
 }
 
 }  // namespace ledger::testing

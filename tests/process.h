@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -48,6 +49,10 @@ class TempDir {
 int FreeLocalPort();
 // Whether something accepts connections on 127.0.0.1:`port`.
 bool AcceptsOnLocalPort(int port);
+// Waits up to `timeout_ms` for a server the test started to accept on `port`; fails the test with
+// `what` and its logs (read only then) otherwise.
+void WaitUntilAccepting(int port, int timeout_ms, const std::string& what,
+                        const std::function<std::string()>& logs);
 
 // Reads a whole file.
 std::string ReadFile(const std::string& path);
