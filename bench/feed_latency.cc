@@ -1,5 +1,7 @@
-// Feed latency under load: commit to visible in a `ledger feed --follow` process, while this program
-// appends at a steady rate (default 10k events/s, in batches of 250, one transaction each (40 commits a second)).
+// Follow latency under load: commit to visible in a `ledger feed --follow` process, and commit to
+// projected by a `ledger project --follow` process (its checkpoints, which move in the same
+// transaction as the projected rows, reach the event), while this program appends at a steady rate
+// (default 10k events/s, in batches of 250, one transaction each (40 commits a second)).
 //
 // Baseline, measured in the same run on the same commits: the least any LISTEN-based reader can do
 // — a second connection in this process that waits for the same NOTIFY and SELECTs the new rows. The
@@ -8,7 +10,9 @@
 // and the server's notification delivery.
 //
 //   feed_latency --db URL --ledger build/ledger [--rate 10000] [--seconds 10]
-// Prints one JSON object: achieved rate, p50/p99/max of both, and the p99 ratio.
+// Prints one JSON object: achieved rate, p50/p99/max of each, and the p99 ratios to the baseline.
+// The projector's figure is sampled by polling its checkpoints every kCheckpointPollMs, so it
+// includes up to that much sampling delay.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +34,7 @@
 #include "boost/json.hpp"
 #include "engine/appender.h"
 #include "engine/pg/log_store.h"
+#include "engine/pg/sql_session.h"
 #include "engine/stream_generator.h"
 
 namespace ledger {
@@ -39,6 +44,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kBatchEvents = 250;
 constexpr int kListenPollMs = 50;
+constexpr int kCheckpointPollMs = 1;
 
 struct Options {
   std::string db;
@@ -74,6 +80,24 @@ pid_t StartFollower(const Options& o, int64_t from, int* read_fd) {
   close(fds[1]);
   *read_fd = fds[0];
   return pid;
+}
+
+// Starts `ledger --db URL project --follow`, its output discarded; returns the pid.
+pid_t StartProjector(const Options& o) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDOUT_FILENO);
+    execl(o.ledger.c_str(), o.ledger.c_str(), "--db", o.db.c_str(), "project", "--follow",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+boost::json::object Summary(const std::vector<double>& ms) {
+  return boost::json::object{
+      {"p50", Percentile(ms, 50)}, {"p99", Percentile(ms, 99)}, {"max", Percentile(ms, 100)}};
 }
 
 int Run(const Options& o) {
@@ -115,7 +139,32 @@ int Run(const Options& o) {
   std::vector<Clock::time_point> committed(static_cast<size_t>(total) + 1);
   std::vector<Clock::time_point> fed(static_cast<size_t>(total) + 1);
   std::vector<Clock::time_point> raw(static_cast<size_t>(total) + 1);
+  std::vector<Clock::time_point> projected(static_cast<size_t>(total) + 1);
   std::atomic<int64_t> appended_through{first - 1};
+
+  // The projector first catches up on the existing log, before the clock starts.
+  absl::StatusOr<std::unique_ptr<pg::SqlSession>> watcher = pg::SqlSession::Open(o.db);
+  if (!watcher.ok()) return 2;
+  const std::string checkpoint_sql = "SELECT coalesce(min(seq), 0) FROM projection_checkpoint";
+  const pid_t projector = StartProjector(o);
+  if (projector < 0) return 2;
+  for (;;) {
+    absl::StatusOr<std::string> cp = (*watcher)->Scalar(checkpoint_sql);
+    if (!cp.ok()) return 2;
+    if (std::stoll(*cp) >= first - 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::thread projection_watcher([&] {
+    int64_t seen = first - 1;
+    while (seen < first + total - 1) {
+      absl::StatusOr<std::string> cp = (*watcher)->Scalar(checkpoint_sql);
+      if (!cp.ok()) return;
+      const int64_t at = std::min(std::stoll(*cp), first + total - 1);
+      const Clock::time_point now = Clock::now();
+      for (; seen < at; ++seen) projected[static_cast<size_t>(seen + 1 - first)] = now;
+      std::this_thread::sleep_for(std::chrono::milliseconds(kCheckpointPollMs));
+    }
+  });
 
   int feed_fd = -1;
   const pid_t follower = StartFollower(o, first, &feed_fd);
@@ -161,6 +210,7 @@ int Run(const Options& o) {
   if (absl::Status s = appender.CatchUp(); !s.ok()) {
     std::cerr << "feed_latency: " << s << "\n";
     kill(follower, SIGTERM);
+    kill(projector, SIGTERM);
     std::_Exit(2);
   }
   const Clock::time_point start = Clock::now();
@@ -172,6 +222,7 @@ int Run(const Options& o) {
     if (absl::Status s = appender.Run(in, &summary); !s.ok() || !summary.last_seq) {
       std::cerr << "feed_latency: append failed or appended nothing: " << s << "\n";
       kill(follower, SIGTERM);
+      kill(projector, SIGTERM);
       std::_Exit(2);  // The reader threads are blocked on the follower and the log.
     }
     const Clock::time_point now = Clock::now();
@@ -183,28 +234,31 @@ int Run(const Options& o) {
   const double append_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   raw_reader.join();
   feed_reader.join();
+  projection_watcher.join();
   kill(follower, SIGTERM);
+  kill(projector, SIGTERM);
   waitpid(follower, nullptr, 0);
+  waitpid(projector, nullptr, 0);
 
-  std::vector<double> feed_ms, raw_ms;
+  std::vector<double> feed_ms, raw_ms, project_ms;
   for (int64_t i = 0; i < total; ++i) {
     const size_t k = static_cast<size_t>(i);
     feed_ms.push_back(Millis(fed[k] - committed[k]));
     raw_ms.push_back(Millis(raw[k] - committed[k]));
+    project_ms.push_back(Millis(projected[k] - committed[k]));
   }
   const double feed_p99 = Percentile(feed_ms, 99);
   const double raw_p99 = Percentile(raw_ms, 99);
+  const double project_p99 = Percentile(project_ms, 99);
   std::cout << boost::json::serialize(boost::json::object{
                    {"events", total},
                    {"target_rate", o.rate},
                    {"achieved_rate", static_cast<double>(total) / append_seconds},
-                   {"feed_ms", boost::json::object{{"p50", Percentile(feed_ms, 50)},
-                                                   {"p99", feed_p99},
-                                                   {"max", Percentile(feed_ms, 100)}}},
-                   {"baseline_listen_select_ms", boost::json::object{{"p50", Percentile(raw_ms, 50)},
-                                                                     {"p99", raw_p99},
-                                                                     {"max", Percentile(raw_ms, 100)}}},
-                   {"p99_ratio", raw_p99 > 0 ? feed_p99 / raw_p99 : 0}})
+                   {"feed_ms", Summary(feed_ms)},
+                   {"project_follow_ms", Summary(project_ms)},
+                   {"baseline_listen_select_ms", Summary(raw_ms)},
+                   {"p99_ratio", raw_p99 > 0 ? feed_p99 / raw_p99 : 0},
+                   {"project_p99_ratio", raw_p99 > 0 ? project_p99 / raw_p99 : 0}})
             << "\n";
   return 0;
 }

@@ -7,11 +7,14 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "engine/conn_string.h"
 #include "engine/pg/embedded_db.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
+#include "engine/utf8.h"
 
 namespace ledger::cli {
 namespace {
@@ -99,6 +102,34 @@ const std::atomic<bool>& StopOnSignals() {
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
   return g_stop;
+}
+
+std::string RejectionJson(int64_t line, const Rejection& rejection, std::string_view text) {
+  boost::json::object entry{
+      {"line", line}, {"code", ErrorCodeName(rejection.code)}, {"message", rejection.message}};
+  if (FirstInvalidUtf8(text)) {
+    entry["inputBase64"] = absl::Base64Escape(absl::string_view(text.data(), text.size()));
+  } else {
+    entry["input"] = text;
+  }
+  return boost::json::serialize(entry);
+}
+
+std::optional<RetryFlags> ParseRetryFlags(const Args& args) {
+  RetryFlags flags;
+  if (std::string text = args.Flag("retries"); !text.empty()) {
+    if (!absl::SimpleAtoi(text, &flags.retries_max) || flags.retries_max < 0 ||
+        flags.retries_max > kOutageRetriesMax) {
+      std::cerr << "ledger: --retries must be 0 to " << kOutageRetriesMax << ", got " << text << "\n";
+      return std::nullopt;
+    }
+  }
+  flags.report = [](const RetryNotice& notice) {
+    std::cerr << absl::StrFormat("ledger: %s; retry %d of %d in %d ms\n",
+                                 MaskPassword(notice.cause.ToString()), notice.attempt,
+                                 notice.attempts_max, notice.delay_ms);
+  };
+  return flags;
 }
 
 std::optional<ProjectorOptions> ProjectorFlags(const Args& args) {

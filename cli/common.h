@@ -14,8 +14,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "boost/json.hpp"
+#include "engine/error_codes.h"
 #include "engine/pg/log_store.h"
 #include "engine/pg/sql_session.h"
+#include "engine/retry.h"
 #include "projections/projector.h"
 
 namespace ledger::cli {
@@ -54,6 +56,19 @@ absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args)
 // Installs SIGINT/SIGTERM handlers that set the returned flag: long-running commands (`project
 // --follow`, `feed`, `publish`) check it between batches and end cleanly.
 const std::atomic<bool>& StopOnSignals();
+
+// How a long-running command rides out an outage (engine/retry.h): --retries N attempts (default
+// kOutageRetriesMax, 0: fail at once), each announced on stderr ("database unavailable ..., retry 2 of
+// 12 in 200 ms"). nullopt after a message.
+struct RetryFlags {
+  int retries_max = kOutageRetriesMax;
+  RetryObserver report;
+};
+std::optional<RetryFlags> ParseRetryFlags(const Args& args);
+
+// One line of a rejects file: {"line", "code", "message", "input"}, the input byte for byte; a line
+// that is not UTF-8 cannot be a JSON string and is kept as "inputBase64" instead.
+std::string RejectionJson(int64_t line, const Rejection& rejection, std::string_view text);
 
 // Projector options from --snapshot-interval and --snapshot-retention; nullopt after a message.
 std::optional<ProjectorOptions> ProjectorFlags(const Args& args);

@@ -102,11 +102,7 @@ absl::Status AppendStream(pg::LogStore* store, const std::string& stream_path,
   AppendOptions options;
   options.on_reject = [&](int64_t line, const Rejection& r, std::string_view text) {
     ++totals->rejected_by_code[std::string(ErrorCodeName(r.code))];
-    rejects << boost::json::serialize(boost::json::object{{"line", line},
-                                                          {"code", ErrorCodeName(r.code)},
-                                                          {"message", r.message},
-                                                          {"input", text}})
-            << "\n";
+    rejects << RejectionJson(line, r, text) << "\n";
   };
   options.on_batch = [&](const AppendSummary& s) {
     progress.Update(s.accepted + s.duplicates + s.rejected);

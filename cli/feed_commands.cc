@@ -81,6 +81,10 @@ int RunPublish(const Args& args) {
     std::cerr << "ledger: " << s.message() << "\n";
     return kExitError;
   }
+  std::optional<RetryFlags> retry = ParseRetryFlags(args);
+  if (!retry) return kExitError;
+  options.retries_max = retry->retries_max;
+  options.on_retry = retry->report;
   absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   options.stop = &StopOnSignals();

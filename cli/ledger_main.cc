@@ -45,9 +45,11 @@ using cli::kExitFindings;
 using cli::kExitOk;
 using cli::kExitRejected;
 using cli::OpenStore;
+using cli::ParseRetryFlags;
 using cli::PrintTable;
 using cli::ProjectorFlags;
 using cli::ResolveDatabase;
+using cli::RetryFlags;
 
 constexpr char kUsage[] = R"(usage: ledger [--db URL] COMMAND [ARGS]
 
@@ -69,6 +71,9 @@ Commands:
                                  flagged_wallet, pool_snapshot; default all) and swap them in
   (append --inline, project and rebuild take --snapshot-interval DURATION, e.g. 300s, 5m, 1h;
    default 5m; use the same value everywhere)
+  (append, project --follow and publish ride out a lost connection or a database restart: they
+   report it, reconnect and redo uncommitted work up to --retries N times, default 12, backoff
+   100 ms doubling to 5 s)
   digest                         print the log head {seq, hash} for safekeeping outside the database
   replay --until SEQ|TIME [--market ID] [--wallet ADDR] [--format json|table]
                                  the state as of a position or a moment (recordedAt), from the log
@@ -185,17 +190,16 @@ int RunAppend(const Args& args) {
   options.on_reject = [&rejects](int64_t line, const Rejection& r, std::string_view text) {
     std::cerr << "line " << line << ": " << ErrorCodeName(r.code) << ": " << r.message << "\n";
     if (rejects.is_open()) {
-      rejects << boost::json::serialize(boost::json::object{
-                     {"line", line},
-                     {"code", ErrorCodeName(r.code)},
-                     {"message", r.message},
-                     {"input", text}})
-              << "\n";
+      rejects << cli::RejectionJson(line, r, text) << "\n";
     }
   };
 
   std::optional<ProjectorOptions> projector_options = ProjectorFlags(args);
   if (!projector_options) return kExitError;
+  std::optional<RetryFlags> retry = ParseRetryFlags(args);
+  if (!retry) return kExitError;
+  options.retries_max = retry->retries_max;
+  options.on_retry = retry->report;
   absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   InlineProjection inline_projection(*projector_options);
@@ -213,13 +217,16 @@ int RunAppend(const Args& args) {
                                                           {"duplicates", summary.duplicates},
                                                           {"rejected", summary.rejected},
                                                           {"firstSeq", seq(summary.first_seq)},
-                                                          {"lastSeq", seq(summary.last_seq)}})
+                                                          {"lastSeq", seq(summary.last_seq)},
+                                                          {"retries", summary.retries},
+                                                          {"recovered", summary.recovered}})
             << "\n";
   if (rejects.is_open()) rejects.flush();
   if (!status.ok()) {
-    if (absl::IsUnknown(status)) {
-      std::cerr << "ledger: the last batch may or may not have committed; re-run the same input: "
-                   "events already written are recognized as duplicates\n";
+    if (IsTransient(status)) {
+      std::cerr << "ledger: gave up after " << summary.retries << " retries; the last batch may or "
+                   "may not have committed: re-run the same input, events already written are "
+                   "recognized as duplicates\n";
     }
     return Fail(status);
   }
@@ -230,11 +237,16 @@ int RunAppend(const Args& args) {
 int RunProject(const Args& args) {
   std::optional<ProjectorOptions> options = ProjectorFlags(args);
   if (!options) return kExitError;
+  std::optional<RetryFlags> retry = ParseRetryFlags(args);
+  if (!retry) return kExitError;
   absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   CatchUpRunner runner(store->get(), *options);
   if (args.flags.contains("follow")) {
-    if (absl::Status s = runner.Follow(cli::StopOnSignals()); !s.ok()) return Fail(s);
+    if (absl::Status s = runner.Follow(cli::StopOnSignals(), retry->report, retry->retries_max);
+        !s.ok()) {
+      return Fail(s);
+    }
     return kExitOk;
   }
   absl::StatusOr<int64_t> applied = runner.RunOnce();

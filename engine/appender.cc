@@ -23,9 +23,31 @@ absl::Status Appender::CatchUp() {
   });
 }
 
+absl::Status Appender::Restart() {
+  LEDGER_RETURN_IF_ERROR(store_->Reconnect());
+  sequencer_ = Sequencer();
+  if (options_.observer) LEDGER_RETURN_IF_ERROR(options_.observer->Reset(store_));
+  return CatchUp();
+}
+
+absl::Status Appender::WithRetry(const std::function<absl::Status()>& step,
+                                 AppendSummary* summary) {
+  Backoff backoff(options_.retries_max);
+  absl::Status status = step();
+  while (!status.ok() && IsTransient(status)) {
+    if (redo_base_seq_ < 0) redo_base_seq_ = batch_base_seq_;
+    if (!backoff.Wait(status, options_.on_retry)) break;
+    ++summary->retries;
+    status = Restart();
+    if (status.ok()) status = step();
+  }
+  redo_base_seq_ = -1;
+  return status;
+}
+
 absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
   // Fold what is already committed before taking the lock, so the lock is held only for the tail.
-  LEDGER_RETURN_IF_ERROR(CatchUp());
+  LEDGER_RETURN_IF_ERROR(WithRetry([this] { return CatchUp(); }, summary));
   LineReader reader(in, kLineBytesMax);
   std::vector<PendingLine> batch;
   batch.reserve(static_cast<size_t>(options_.batch_events));
@@ -41,7 +63,7 @@ absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
     }
     if (!batch.empty() &&
         (!more || static_cast<int64_t>(batch.size()) >= options_.batch_events)) {
-      LEDGER_RETURN_IF_ERROR(AppendBatch(batch, summary));
+      LEDGER_RETURN_IF_ERROR(WithRetry([&] { return AppendBatch(batch, summary); }, summary));
       batch.clear();
     }
   }
@@ -49,24 +71,28 @@ absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
   return absl::OkStatus();
 }
 
-absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummary* summary) {
+absl::Status Appender::AppendBatch(const std::vector<PendingLine>& lines,
+                                   AppendSummary* summary) {
+  batch_base_seq_ = sequencer_.head_seq();
   absl::StatusOr<TimeMicros> now = store_->BeginAppend();
   if (!now.ok()) return now.status();
   if (absl::Status s = CatchUp(); !s.ok()) {
     store_->Abort();
     return s;
   }
+  batch_base_seq_ = sequencer_.head_seq();
   std::vector<LoggedEvent> rows;
   std::vector<LineRejection> rejections;
   int64_t duplicates = 0;
-  for (PendingLine& line : lines) {
+  int64_t recovered = 0;
+  for (const PendingLine& line : lines) {
     DecodeResult decoded =
         line.too_long
             ? DecodeResult(Rejection{ErrorCode::kLineTooLong,
                                      StrCat("line is ", line.length, " bytes, the limit is ", kLineBytesMax)})
             : DecodeEventLine(line.text, *now);
     if (auto* rejection = std::get_if<Rejection>(&decoded)) {
-      rejections.push_back({line.number, std::move(*rejection), std::move(line.text)});
+      rejections.push_back({line.number, std::move(*rejection), line.text});
       continue;
     }
     Event& event = std::get<Event>(decoded);
@@ -76,7 +102,11 @@ absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummar
         rows.push_back(std::move(offered.row));
         break;
       case Sequencer::Outcome::kDuplicate:
-        ++duplicates;
+        if (redo_base_seq_ >= 0 && offered.existing_seq > redo_base_seq_) {
+          ++recovered;
+        } else {
+          ++duplicates;
+        }
         break;
       case Sequencer::Outcome::kConflict: {
         absl::StatusOr<Rejection> conflict = ConflictRejection(offered, event, rows);
@@ -84,11 +114,11 @@ absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummar
           store_->Abort();
           return conflict.status();
         }
-        rejections.push_back({line.number, *std::move(conflict), std::move(line.text)});
+        rejections.push_back({line.number, *std::move(conflict), line.text});
         break;
       }
       case Sequencer::Outcome::kRejected:
-        rejections.push_back({line.number, *std::move(offered.rejection), std::move(line.text)});
+        rejections.push_back({line.number, *std::move(offered.rejection), line.text});
         break;
     }
   }
@@ -117,6 +147,7 @@ absl::Status Appender::AppendBatch(std::vector<PendingLine>& lines, AppendSummar
   }
   summary->accepted += static_cast<int64_t>(rows.size());
   summary->duplicates += duplicates;
+  summary->recovered += recovered;
   summary->rejected += static_cast<int64_t>(rejections.size());
   if (options_.on_reject) {
     for (const LineRejection& r : rejections) options_.on_reject(r.number, r.rejection, r.text);

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "engine/error_codes.h"
 #include "engine/pg/log_store.h"
+#include "engine/retry.h"
 #include "engine/sequencer.h"
 
 namespace ledger {
@@ -35,6 +36,9 @@ class AppendObserver {
   virtual absl::Status OnRow(const LoggedEvent& row) = 0;
   // Called inside each batch transaction after its rows are written, before COMMIT.
   virtual absl::Status BeforeCommit(pg::LogStore* store) = 0;
+  // After an outage, on the new connection: forget every row seen so far (some were never
+  // committed); the log is then replayed from the start through OnRow.
+  virtual absl::Status Reset(pg::LogStore* store) = 0;
 };
 
 struct AppendSummary;
@@ -47,6 +51,10 @@ struct AppendOptions {
   std::function<void(const AppendSummary&)> on_batch;
   // Optional; must outlive the appender.
   AppendObserver* observer = nullptr;
+  // Outages (engine/retry.h): attempts after a lost connection or an unknown commit outcome before
+  // Run gives up (0: none), and who is told about each.
+  int retries_max = kOutageRetriesMax;
+  RetryObserver on_retry;
 };
 
 struct AppendSummary {
@@ -55,6 +63,12 @@ struct AppendSummary {
   int64_t rejected = 0;
   std::optional<int64_t> first_seq;
   std::optional<int64_t> last_seq;
+  // Retries after outages.
+  int64_t retries = 0;
+  // Events of a batch cut off by an outage (often during COMMIT, outcome unknown) that were found in
+  // the log when the batch was redone: that commit had gone through (or another writer wrote the
+  // same events meanwhile). Counted here, not in `duplicates`, and in no other total.
+  int64_t recovered = 0;
 };
 
 class Appender {
@@ -62,8 +76,11 @@ class Appender {
   // `store` must outlive the appender.
   Appender(pg::LogStore* store, AppendOptions options);
 
-  // Appends every line of `in`. On a database error returns it (the summary still counts what was
-  // committed); kUnknown means the last commit's outcome is unknown: re-run the same input.
+  // Appends every line of `in`. A lost connection or an unknown commit outcome is retried
+  // (options.retries_max) on a new connection: the state is re-derived from the committed log and the
+  // batch redone, its committed events recognized by their identities. Other database errors, and an
+  // outage that outlasts the retries, are returned (the summary still counts what was committed);
+  // after kUnknown, re-running the same input resolves the outcome the same way.
   absl::Status Run(std::istream& in, AppendSummary* summary);
 
   // Folds the rows committed since the last call (Run does this first, and again under the lock in
@@ -88,13 +105,23 @@ class Appender {
     std::string text;
   };
 
-  absl::Status AppendBatch(std::vector<PendingLine>& lines, AppendSummary* summary);
+  // Runs `step`; after a transient failure waits, reconnects, re-derives the state (Restart) and runs
+  // it again, within options_.retries_max attempts.
+  absl::Status WithRetry(const std::function<absl::Status()>& step, AppendSummary* summary);
+  // After an outage: a new connection, and the state folded again from the committed log.
+  absl::Status Restart();
+  absl::Status AppendBatch(const std::vector<PendingLine>& lines, AppendSummary* summary);
   absl::StatusOr<Rejection> ConflictRejection(const Sequencer::Offered& offered, const Event& event,
                                               const std::vector<LoggedEvent>& rows);
 
   pg::LogStore* store_;
   AppendOptions options_;
   Sequencer sequencer_;
+  // The head under the lock when the current batch started, and while a batch is being redone after
+  // an outage, the head before its first attempt (-1 otherwise): events found committed past it are
+  // that batch's own.
+  int64_t batch_base_seq_ = 0;
+  int64_t redo_base_seq_ = -1;
 };
 
 }  // namespace ledger

@@ -12,6 +12,7 @@
 #include "boost/json.hpp"
 #include "engine/hash_chain.h"
 #include "engine/time_format.h"
+#include "engine/utf8.h"
 #include "engine/str_cat.h"
 
 namespace ledger {
@@ -345,6 +346,11 @@ DecodeResult DecodeEventLine(std::string_view line, TimeMicros now) {
   json::error_code ec;
   json::value root = json::parse(line, ec, json::storage_ptr(), options);
   if (ec) {
+    if (std::optional<size_t> bad = FirstInvalidUtf8(line)) {
+      return Reject(ErrorCode::kMalformedJson,
+                    absl::StrFormat("not valid JSON: not UTF-8 at byte %d (0x%02X)", *bad + 1,
+                                    static_cast<uint8_t>(line[*bad])));
+    }
     return Reject(ErrorCode::kMalformedJson, StrCat("not valid JSON: ", ec.message()));
   }
   if (!root.is_object()) {

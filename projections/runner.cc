@@ -81,11 +81,23 @@ absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
   return applied;
 }
 
-absl::Status CatchUpRunner::Follow(const std::atomic<bool>& stop) {
+absl::Status CatchUpRunner::Follow(const std::atomic<bool>& stop, const RetryObserver& on_retry,
+                                   int retries_max) {
+  Backoff backoff(retries_max);
   while (!stop.load()) {
-    LEDGER_RETURN_IF_ERROR(RunOnce().status());
-    if (stop.load()) break;
-    LEDGER_RETURN_IF_ERROR(store_->WaitForAppend(kFollowPollMs).status());
+    absl::Status status = RunOnce().status();
+    if (status.ok() && !stop.load()) status = store_->WaitForAppend(kFollowPollMs).status();
+    if (status.ok()) {
+      backoff.Reset();
+      continue;
+    }
+    if (!IsTransient(status)) return status;
+    if (!backoff.Wait(status, on_retry, &stop)) return stop.load() ? absl::OkStatus() : status;
+    // What was folded but not written is re-derived from the checkpoints on the new connection. A
+    // failed reconnect leaves the broken one, and the next RunOnce reports kUnavailable again.
+    projector_.reset();
+    pending_ = 0;
+    store_->Reconnect().IgnoreError();
   }
   return absl::OkStatus();
 }

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "engine/appender.h"
 #include "engine/pg/log_store.h"
+#include "engine/retry.h"
 #include "projections/projector.h"
 
 namespace ledger {
@@ -49,8 +50,11 @@ class CatchUpRunner {
 
   // Applies everything committed so far; returns the rows applied by this call.
   absl::StatusOr<int64_t> RunOnce();
-  // RunOnce, then waits for appends and repeats until `stop` becomes true.
-  absl::Status Follow(const std::atomic<bool>& stop);
+  // RunOnce, then waits for appends and repeats until `stop` becomes true. A lost connection is
+  // retried with backoff (engine/retry.h), `on_retry` told before each wait: the fold is thrown
+  // away and re-derived from the checkpoints, so nothing is applied twice or skipped.
+  absl::Status Follow(const std::atomic<bool>& stop, const RetryObserver& on_retry = {},
+                      int retries_max = kOutageRetriesMax);
 
   // PoolSnapshot rows deleted by retention (options.snapshot_retention) so far.
   int64_t snapshots_trimmed() const { return snapshots_trimmed_; }
@@ -75,6 +79,7 @@ class InlineProjection : public AppendObserver {
   absl::Status Init(pg::LogStore* store);
   absl::Status OnRow(const LoggedEvent& row) override;
   absl::Status BeforeCommit(pg::LogStore* store) override;
+  absl::Status Reset(pg::LogStore* store) override { return Init(store); }
 
  private:
   ProjectorOptions options_;

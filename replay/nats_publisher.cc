@@ -293,9 +293,9 @@ std::string SubjectFor(const std::string& prefix, const std::string& market_id,
 absl::Status Publish(pg::LogStore* store, const PublishOptions& options, PublishSummary* summary) {
   LEDGER_RETURN_IF_ERROR(ValidatePublishOptions(options));
   JetStreamPublisher publisher(store, options, summary);
-  int backoff_ms = kPublishBackoffMsMin;
+  Backoff backoff(options.retries_max);
   bool first = true;
-  for (int attempt = 0;; ++attempt) {
+  for (;;) {
     absl::Status status = publisher.Connect();
     if (status.ok()) status = publisher.EnsureStream();
     absl::StatusOr<int64_t> position = status.ok() ? publisher.StreamPosition() : status;
@@ -317,13 +317,10 @@ absl::Status Publish(pg::LogStore* store, const PublishOptions& options, Publish
     } else {
       status = checkpoint.status();
     }
-    const bool retryable = absl::IsUnavailable(status) || absl::IsAborted(status);
-    if (!retryable || attempt >= kPublishRetriesMax ||
-        (options.stop != nullptr && options.stop->load())) {
-      return status;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min(backoff_ms * 2, kPublishBackoffMsMax);
+    // A refused publish (kAborted: another publisher got there first) is retried like an outage.
+    const bool retryable = IsTransient(status) || absl::IsAborted(status);
+    if (!retryable || !backoff.Wait(status, options.on_retry, options.stop)) return status;
+    store->Reconnect().IgnoreError();
   }
 }
 

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "engine/pg/log_store.h"
+#include "engine/retry.h"
 
 namespace ledger {
 
@@ -30,11 +31,6 @@ namespace ledger {
 // enough to keep the pipe to the server full (each ack is ~50 us of round trip), few enough that a
 // failure re-sends little.
 inline constexpr int64_t kPublishWindow = 1000;
-// Attempts after a failure (connection lost, server restarted, a refused publish) before giving up,
-// with the wait doubling from 100 ms to at most 5 s: about a minute of outage survived.
-inline constexpr int kPublishRetriesMax = 12;
-inline constexpr int kPublishBackoffMsMin = 100;
-inline constexpr int kPublishBackoffMsMax = 5000;
 // JetStream's replicas limit.
 inline constexpr int kStreamReplicasMax = 5;
 // A JetStream stream's duplicate window: Nats-Msg-Id dedup for concurrent publishers (exactly-once
@@ -54,6 +50,10 @@ struct PublishOptions {
   int replicas = 1;  // For a new stream; an existing stream keeps its own.
   bool follow = false;
   const std::atomic<bool>* stop = nullptr;
+  // Failures (NATS or PostgreSQL connection lost, a server restarted, a refused publish) are retried
+  // with engine/retry.h's backoff, at most `retries_max` times; `on_retry` is told before each wait.
+  int retries_max = kOutageRetriesMax;
+  RetryObserver on_retry;
 };
 
 struct PublishSummary {

@@ -18,12 +18,15 @@
 #include "replay/feed.h"
 #include "replay/nats_publisher.h"
 #include "tests/nats_server.h"
+#include "tests/ledger_process.h"
 #include "tests/process.h"
 #include "tests/test_cluster.h"
 
 namespace ledger {
 namespace {
 
+using testing::KillRepeatedly;
+using testing::KillSchedule;
 using testing::LedgerBinary;
 using testing::ProcessSpec;
 using testing::ReadFile;
@@ -31,11 +34,8 @@ using testing::Scalar;
 using testing::TempDir;
 
 constexpr int64_t kLogEvents = 100000;
-constexpr int kKills = 6;
-// Each run is killed a random 0-150 ms after it has visibly made progress (its position moved), so
-// that the kill lands mid-way whatever this machine's speed; each run resumes where the last stopped.
-constexpr int kKillAfterProgressMsMax = 150;
-constexpr int kProgressWaitMs = 20000;
+// Each run is killed soon after it visibly made progress and resumes where the last one stopped.
+constexpr int kKills = KillSchedule{}.kills;
 constexpr int kCatchUpWaitMs = 60000;
 
 // Generates `events` events with the real binary and appends them; returns the log's length.
@@ -74,29 +74,6 @@ std::vector<int64_t> FeedSeqs(const std::string& text) {
     out.push_back(v.at("seq").as_int64());
   }
   return out;
-}
-
-// Runs `spec` kKills times, each killed (SIGKILL) soon after `progress()` moved; returns how many
-// kills found the work started but unfinished (progress strictly between 0 and `total`).
-template <typename Progress>
-int KillRepeatedly(const std::function<ProcessSpec(int)>& spec, std::mt19937& rng, int64_t total,
-                   Progress progress) {
-  std::uniform_int_distribution<int> delay(0, kKillAfterProgressMsMax);
-  int interrupted = 0;
-  for (int i = 0; i < kKills; ++i) {
-    const int64_t before = progress();
-    const pid_t pid = testing::Spawn(spec(i));
-    for (int waited = 0; progress() == before && before < total && waited < kProgressWaitMs;
-         waited += 5) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay(rng)));
-    kill(pid, SIGKILL);
-    const int code = testing::Wait(pid);
-    const int64_t done = progress();
-    if (code == 128 + SIGKILL && done > 0 && done < total) ++interrupted;
-  }
-  return interrupted;
 }
 
 void ExpectStreamHoldsTheLogInOrder(const std::string& url, const std::string& stream,

@@ -8,7 +8,10 @@
 #include "engine/conn_string.h"
 #include "engine/error_codes.h"
 #include "engine/line_reader.h"
+#include "engine/event_codec.h"
+#include "engine/retry.h"
 #include "engine/time_format.h"
+#include "engine/utf8.h"
 
 namespace ledger {
 
@@ -62,6 +65,41 @@ BOOST_AUTO_TEST_CASE(docs_list_every_error_code) {
     const std::string row = "| `" + std::string(ErrorCodeName(code)) + "` |";
     BOOST_TEST(text.str().find(row) != std::string::npos, "not documented: " << ErrorCodeName(code));
   }
+}
+
+BOOST_AUTO_TEST_CASE(utf8_validation_finds_the_first_bad_byte) {
+  BOOST_TEST(!FirstInvalidUtf8("plain ascii").has_value());
+  BOOST_TEST(!FirstInvalidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80").has_value());
+  BOOST_TEST(FirstInvalidUtf8("ab\xFF").value() == 2u);              // Never a UTF-8 byte.
+  BOOST_TEST(FirstInvalidUtf8("a\xC0\xAF").value() == 1u);          // Overlong '/'.
+  BOOST_TEST(FirstInvalidUtf8("\xE0\x80\xAF").value() == 0u);      // Overlong, 3 bytes.
+  BOOST_TEST(FirstInvalidUtf8("x\xED\xA0\x80").value() == 1u);     // A surrogate.
+  BOOST_TEST(FirstInvalidUtf8("\xF4\x90\x80\x80").value() == 0u); // Past U+10FFFF.
+  BOOST_TEST(FirstInvalidUtf8("ok\xE2\x82").value() == 2u);         // Cut short.
+  BOOST_TEST(FirstInvalidUtf8("\xC3(").value() == 0u);               // Bad continuation.
+  // The decoder says where a line stops being text.
+  DecodeResult r = DecodeEventLine("{\"action\":\"x\xFE\"}", 0);
+  const Rejection& rejection = std::get<Rejection>(r);
+  BOOST_TEST(ErrorCodeName(rejection.code) == "MALFORMED_JSON");
+  BOOST_TEST(rejection.message == "not valid JSON: not UTF-8 at byte 13 (0xFE)");
+}
+
+BOOST_AUTO_TEST_CASE(backoff_doubles_to_its_cap_and_stops_after_its_attempts) {
+  // Only the schedule is checked (what the observer is told); the waits are the real ones, short.
+  Backoff backoff(3);
+  std::vector<int> delays;
+  auto observe = [&delays](const RetryNotice& n) { delays.push_back(n.delay_ms); };
+  const absl::Status cause = absl::UnavailableError("gone");
+  BOOST_TEST(backoff.Wait(cause, observe));
+  BOOST_TEST(backoff.Wait(cause, observe));
+  BOOST_TEST(backoff.Wait(cause, observe));
+  BOOST_TEST(!backoff.Wait(cause, observe));  // Used up: no fourth wait.
+  BOOST_TEST((delays == std::vector<int>{100, 200, 400}));
+  backoff.Reset();
+  std::atomic<bool> stop{true};
+  BOOST_TEST(!backoff.Wait(cause, observe, &stop));  // A stop request is not waited out.
+  BOOST_TEST(IsTransient(absl::UnknownError("commit outcome unknown")));
+  BOOST_TEST(!IsTransient(absl::FailedPreconditionError("read-only")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -201,11 +201,12 @@ absl::Status EmbeddedDb::Start() {
   return CreateDatabase();
 }
 
-absl::Status EmbeddedDb::Stop() {
+absl::Status EmbeddedDb::Stop(StopMode mode) {
   absl::StatusOr<bool> running = IsRunning();
   if (!running.ok()) return running.status();
   if (!*running) return absl::OkStatus();
-  if (int code = Run({PgBin("pg_ctl"), "stop", "-D", DataDir(), "-m", "fast", "-w", "-t",
+  const char* mode_name = mode == StopMode::kImmediate ? "immediate" : "fast";
+  if (int code = Run({PgBin("pg_ctl"), "stop", "-D", DataDir(), "-m", mode_name, "-w", "-t",
                       StrCat(kPgCtlWaitSeconds)},
                      "/dev/null");
       code != 0) {

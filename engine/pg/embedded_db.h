@@ -34,8 +34,12 @@ class EmbeddedDb {
 
   // Creates the cluster if missing, starts it if stopped, creates the `ledger` database if missing.
   absl::Status Start();
-  // Stops the server (fast shutdown). OK when it was not running.
-  absl::Status Stop();
+  enum class StopMode {
+    kFast,       // Roll back open transactions, close connections, checkpoint.
+    kImmediate,  // Kill the server at once, as a crash or power loss would; recovery on the next start.
+  };
+  // Stops the server. OK when it was not running.
+  absl::Status Stop(StopMode mode = StopMode::kFast);
   // Whether the server is running.
   absl::StatusOr<bool> IsRunning() const;
 

@@ -248,6 +248,7 @@ void CopyRows(pqxx::work& tx, const std::string& table, const TableRows& rows) {
 }  // namespace
 
 struct LogStore::Impl {
+  std::string conn_string;  // Kept to reconnect; never printed (masked_conn is).
   std::string masked_conn;
   pqxx::connection conn;
   std::unique_ptr<pqxx::work> batch;  // The open transaction, if any.
@@ -255,7 +256,9 @@ struct LogStore::Impl {
   std::unique_ptr<AppendListener> listener;
 
   explicit Impl(const std::string& conn_string)
-      : masked_conn(MaskPassword(conn_string)), conn(conn_string) {}
+      : conn_string(conn_string), masked_conn(MaskPassword(conn_string)), conn(conn_string) {
+    conn.set_client_encoding("UTF8");
+  }
 
   // Runs a constant query inside the open transaction, or in a read-only one of its own.
   pqxx::result Read(const char* query) {
@@ -271,10 +274,19 @@ LogStore::~LogStore() { Abort(); }
 absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& conn_string) {
   try {
     auto impl = std::make_unique<Impl>(conn_string);
-    impl->conn.set_client_encoding("UTF8");
     return std::unique_ptr<LogStore>(new LogStore(std::move(impl)));
   } catch (const std::exception& e) {
     return TranslateException(e, StrCat("connect to ", MaskPassword(conn_string)));
+  }
+}
+
+absl::Status LogStore::Reconnect() {
+  Abort();
+  try {
+    impl_ = std::make_unique<Impl>(impl_->conn_string);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TranslateException(e, StrCat("reconnect to ", impl_->masked_conn));
   }
 }
 

@@ -39,6 +39,11 @@ class LogStore {
   LogStore(const LogStore&) = delete;
   LogStore& operator=(const LogStore&) = delete;
 
+  // Drops the connection (rolling back any open transaction) and opens a new one to the same server:
+  // after an outage (engine/retry.h). On failure the old, broken connection stays and the next call
+  // fails with kUnavailable again.
+  absl::Status Reconnect();
+
   // Applies the migrations compiled into this binary.
   absl::Status Migrate(MigrateReport* report);
   // Creates the ledger_writer, ledger_projector and ledger_auditor roles if missing and grants each

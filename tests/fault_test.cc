@@ -1,0 +1,466 @@
+// The engine's promises on its worst day, with real processes on a real PostgreSQL cluster that the
+// tests stop, crash, fill up and make read-only:
+//   - `ledger append` killed (SIGKILL) many times in a 200k-event input, then re-run: each event once,
+//     chain intact;
+//   - PostgreSQL stopped in immediate mode (a crash) and restarted under `append` and under
+//     `project --follow`: the outage is reported, retried with backoff, and nothing is lost or doubled;
+//   - a commit whose outcome is unknown (the connection dies during COMMIT after the commit record is
+//     durable) is resolved through the idempotency identities;
+//   - a read-only database and a full disk: a clear error, exit 2, nothing half-written;
+//   - 16 concurrent appenders with followers: an Elle-style check of the history.
+// This binary has a cluster of its own, so that restarting it disturbs no other test.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/pg/sql_session.h"
+#include "engine/str_cat.h"
+#include "tests/ledger_process.h"
+#include "tests/process.h"
+#include "tests/test_cluster.h"
+
+namespace ledger {
+namespace {
+
+using testing::AppendSpec;
+using testing::Cluster;
+using testing::DumpProjections;
+using testing::FreshDatabase;
+using testing::Generate;
+using testing::LedgerBinary;
+using testing::ProcessSpec;
+using testing::ReadFile;
+using testing::Scalar;
+using testing::Summary;
+using testing::TempDir;
+using testing::VerifyChain;
+
+// How long a test waits for something that takes seconds at most before it calls it a failure.
+constexpr int kWaitMs = 120000;
+// How long the database stays down in the restart tests: several backoff steps.
+constexpr int kOutageMs = 1500;
+
+// `ledger --db conn args...`, stdout and stderr into dir/tag.out and dir/tag.err.
+ProcessSpec LedgerSpec(const std::string& conn, std::vector<std::string> args, const TempDir& dir,
+                       const std::string& tag) {
+  ProcessSpec spec;
+  spec.argv = {LedgerBinary(), "--db", conn};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.stdout_path = dir / (tag + ".out");
+  spec.stderr_path = dir / (tag + ".err");
+  return spec;
+}
+
+// Polls `done` every 20 ms; fails the test with `what` after kWaitMs.
+void WaitUntil(const std::function<bool()>& done, const std::string& what) {
+  constexpr int kPollMs = 20;
+  for (int waited = 0; !done(); waited += kPollMs) {
+    BOOST_REQUIRE_MESSAGE(waited < kWaitMs, "timed out waiting for " << what);
+    std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+  }
+}
+
+int64_t LogRows(const std::string& conn) {
+  return std::stoll(Scalar(conn, R"(SELECT count(*) FROM "BetHistory")"));
+}
+
+// Exactly `events` rows, one per identity, the chain intact from the first row.
+void ExpectEachEventOnce(const std::string& conn, int64_t events) {
+  BOOST_TEST(LogRows(conn) == events);
+  BOOST_TEST(std::stoll(Scalar(conn, R"(SELECT count(DISTINCT "identityKey") FROM "BetHistory")")) ==
+             events);
+  VerifyChain(conn, events);
+}
+
+// A crash of the whole server (immediate mode: no checkpoint, every connection cut), then recovery.
+void CrashAndRestartCluster() {
+  BOOST_REQUIRE(Cluster().Stop(pg::EmbeddedDb::StopMode::kImmediate).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(kOutageMs));
+  absl::Status started = Cluster().Start();
+  BOOST_REQUIRE_MESSAGE(started.ok(), started.ToString());
+}
+
+// The projections the followers wrote equal a rebuild from the log, and `ledger verify` is clean.
+void ExpectProjectionsEqualRebuild(const std::string& conn, const TempDir& dir) {
+  const std::string followed = DumpProjections(conn);
+  BOOST_TEST(testing::Run(LedgerSpec(conn, {"verify"}, dir, "verify")) == 0,
+             ReadFile(dir / "verify.err"));
+  BOOST_TEST(testing::Run(LedgerSpec(conn, {"rebuild"}, dir, "rebuild")) == 0,
+             ReadFile(dir / "rebuild.err"));
+  BOOST_TEST((DumpProjections(conn) == followed));
+}
+
+void WaitForCheckpoints(const std::string& conn, int64_t head) {
+  WaitUntil(
+      [&] {
+        return Scalar(conn, "SELECT coalesce(min(seq), 0) FROM projection_checkpoint") ==
+               std::to_string(head);
+      },
+      "the follower to reach the log's head");
+}
+
+// Runs SQL as the cluster's superuser on `database`, outside any transaction block.
+void Admin(const std::string& sql, const std::string& database = "postgres") {
+  absl::StatusOr<std::unique_ptr<pg::SqlSession>> session =
+      pg::SqlSession::Open(Cluster().ConnectionString(database));
+  BOOST_REQUIRE_MESSAGE(session.ok(), session.status().ToString());
+  absl::Status s = (*session)->Exec(sql);
+  BOOST_REQUIRE_MESSAGE(s.ok(), sql << ": " << s.ToString());
+}
+
+// A small filesystem for one tablespace: a tmpfs of `bytes`, owned by the server's user. Unmounted
+// (and the tablespace dropped by the test) at scope exit.
+class SmallDisk {
+ public:
+  explicit SmallDisk(int64_t bytes) {
+    char dir[] = "/tmp/ledger-small-disk-XXXXXX";
+    BOOST_REQUIRE(mkdtemp(dir) != nullptr);
+    path_ = dir;
+    BOOST_REQUIRE_MESSAGE(geteuid() == 0, "the full-disk test mounts a tmpfs: run the tests as root");
+    const std::string options = StrCat("size=", bytes, ",mode=0700");
+    BOOST_REQUIRE_MESSAGE(mount("tmpfs", path_.c_str(), "tmpfs", 0, options.c_str()) == 0,
+                          "mount tmpfs on " << path_ << ": " << std::strerror(errno));
+    mounted_ = true;
+    struct stat data {};
+    BOOST_REQUIRE(stat((Cluster().home() + "/pg/data").c_str(), &data) == 0);
+    BOOST_REQUIRE(chown(path_.c_str(), data.st_uid, data.st_gid) == 0);
+    BOOST_REQUIRE(chmod(path_.c_str(), 0700) == 0);
+  }
+  ~SmallDisk() {
+    if (mounted_) umount2(path_.c_str(), MNT_DETACH);
+    rmdir(path_.c_str());
+  }
+  void Grow(int64_t bytes) {
+    const std::string options = StrCat("size=", bytes);
+    BOOST_REQUIRE_MESSAGE(
+        mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, options.c_str()) == 0,
+        "remount: " << std::strerror(errno));
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(faults)
+
+BOOST_AUTO_TEST_CASE(appender_killed_many_times_in_a_200k_event_input_writes_each_event_once) {
+  // Proves: `ledger append` SIGKILLed a dozen times at random moments while it works through a
+  // 200k-event input (each kill a random 0-1 s after the log visibly grew, so the kills land mid-batch,
+  // mid-COPY or mid-COMMIT on any machine), then re-run to the end: each event is in the log exactly
+  // once, the chain is intact, and the final run reports as accepted exactly what was missing.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  constexpr int64_t kEvents = 200000;
+  Generate(dir / "in.jsonl", {"--events", std::to_string(kEvents), "--seed", "9", "--bad-every",
+                              "1000", "--duplicate-every", "500"});
+  std::unique_ptr<pg::SqlSession> sql = testing::OpenSql(conn);
+  auto rows = [&sql]() -> int64_t {
+    absl::StatusOr<std::string> n = sql->Scalar(R"(SELECT count(*) FROM "BetHistory")");
+    BOOST_REQUIRE(n.ok());
+    return std::stoll(*n);
+  };
+  std::mt19937 rng(20261126);  // Fixed seed: the same kill schedule every run.
+  testing::KillSchedule schedule;
+  schedule.kills = 12;
+  schedule.delay_ms_max = 1000;
+  const int interrupted = testing::KillRepeatedly(
+      [&](int i) {
+        return AppendSpec(conn, dir / "in.jsonl", dir, StrCat("k", i), {"--batch-size", "400"});
+      },
+      rng, kEvents, rows, schedule);
+  BOOST_TEST(interrupted >= schedule.kills / 2, "only " << interrupted << " kills landed mid-way");
+  const int64_t before = rows();
+  BOOST_TEST_MESSAGE("rows committed before the final run: " << before);
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "final")) == 1);  // Bad lines.
+  const boost::json::object summary = Summary(dir / "final.out");
+  BOOST_TEST(summary.at("accepted").as_int64() == kEvents - before);
+  ExpectEachEventOnce(conn, kEvents);
+}
+
+BOOST_AUTO_TEST_CASE(database_crash_during_append_is_retried_and_nothing_is_lost_or_doubled) {
+  // Proves: PostgreSQL killed (immediate stop, every connection cut mid-transaction) and restarted
+  // while `ledger append` works: the appender says so on stderr, retries with backoff, redoes the
+  // interrupted batch on a new connection, exits 0, and the log holds each event exactly once.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  constexpr int64_t kEvents = 60000;
+  Generate(dir / "in.jsonl", {"--events", std::to_string(kEvents), "--seed", "31"});
+  const pid_t pid =
+      testing::Spawn(AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", "500"}));
+  WaitUntil([&] { return LogRows(conn) >= 5000; }, "the appender to make progress");
+  CrashAndRestartCluster();
+  BOOST_TEST(testing::Wait(pid) == 0, ReadFile(dir / "a.err"));
+  const std::string err = ReadFile(dir / "a.err");
+  BOOST_TEST(err.find("retry 1 of 12 in 100 ms") != std::string::npos, err);
+  const boost::json::object summary = Summary(dir / "a.out");
+  BOOST_TEST(summary.at("retries").as_int64() >= 1);
+  BOOST_TEST(summary.at("accepted").as_int64() + summary.at("recovered").as_int64() == kEvents);
+  BOOST_TEST(summary.at("duplicates").as_int64() == 0);
+  ExpectEachEventOnce(conn, kEvents);
+}
+
+BOOST_AUTO_TEST_CASE(database_crash_during_project_follow_is_retried_and_nothing_applied_twice) {
+  // Proves: a following projector survives a PostgreSQL crash and restart (twice), reports it,
+  // resumes from its committed checkpoints, and its tables end equal to a rebuild from the log: no
+  // event lost or applied twice. The appender feeding it rides out the same crashes.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  constexpr int64_t kEvents = 40000;
+  Generate(dir / "in.jsonl", {"--events", std::to_string(kEvents), "--seed", "32"});
+  const pid_t follower = testing::Spawn(LedgerSpec(conn, {"project", "--follow"}, dir, "follow"));
+  const pid_t appender =
+      testing::Spawn(AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", "250"}));
+  WaitUntil([&] { return LogRows(conn) >= 4000; }, "the appender to make progress");
+  CrashAndRestartCluster();
+  WaitUntil([&] { return LogRows(conn) >= 12000; }, "the appender to make progress again");
+  CrashAndRestartCluster();
+  BOOST_TEST(testing::Wait(appender) == 0, ReadFile(dir / "a.err"));
+  WaitForCheckpoints(conn, kEvents);
+  kill(follower, SIGTERM);
+  BOOST_TEST(testing::Wait(follower) == 0, ReadFile(dir / "follow.err"));
+  const std::string err = ReadFile(dir / "follow.err");
+  BOOST_TEST(err.find("retry 1 of 12") != std::string::npos, err);
+  ExpectEachEventOnce(conn, kEvents);
+  ExpectProjectionsEqualRebuild(conn, dir);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_commit_outcome_is_resolved_through_the_identities) {
+  // Proves: when the connection dies during COMMIT after the commit record is durable (the server
+  // waits for a synchronous standby that does not exist, and the test terminates that backend, as a
+  // network cut at that instant would), the appender gets "outcome unknown", does not guess: it
+  // reconnects, finds the batch's events in the log by their identities, counts them as recovered,
+  // and goes on. Each event ends in the log exactly once.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  constexpr int64_t kEvents = 3000;
+  constexpr int64_t kBatch = 1000;
+  Generate(dir / "in.jsonl", {"--events", std::to_string(kEvents), "--seed", "33"});
+  Admin("ALTER SYSTEM SET synchronous_standby_names = 'ledger_test_phantom_standby'");
+  Admin("SELECT pg_reload_conf()");
+  const pid_t pid = testing::Spawn(
+      AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", std::to_string(kBatch)}));
+  std::string backend;
+  WaitUntil(
+      [&] {
+        backend = Scalar(conn,
+                         "SELECT coalesce(min(pid)::text, '') FROM pg_stat_activity WHERE "
+                         "wait_event = 'SyncRep' AND datname = current_database()");
+        return !backend.empty();
+      },
+      "the first COMMIT to wait for the standby");
+  Admin(StrCat("SELECT pg_terminate_backend(", backend, ")"));
+  Admin("ALTER SYSTEM RESET synchronous_standby_names");
+  Admin("SELECT pg_reload_conf()");
+  BOOST_TEST(testing::Wait(pid) == 0, ReadFile(dir / "a.err"));
+  const std::string err = ReadFile(dir / "a.err");
+  BOOST_TEST(err.find("commit outcome unknown") != std::string::npos, err);
+  const boost::json::object summary = Summary(dir / "a.out");
+  BOOST_TEST(summary.at("recovered").as_int64() == kBatch);  // The first batch had committed.
+  BOOST_TEST(summary.at("accepted").as_int64() == kEvents - kBatch);
+  BOOST_TEST(summary.at("duplicates").as_int64() == 0);
+  ExpectEachEventOnce(conn, kEvents);
+}
+
+BOOST_AUTO_TEST_CASE(read_only_database_is_a_clear_error_and_nothing_is_written) {
+  // Proves: appending to a database that refuses writes (default_transaction_read_only, as on a hot
+  // standby) exits 2 with PostgreSQL's reason, without retrying, and writes nothing; once writable,
+  // the same input goes in whole.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  const std::string database = Scalar(conn, "SELECT current_database()");
+  Generate(dir / "a.jsonl", {"--events", "1000", "--seed", "34", "--id-prefix", "a-"});
+  Generate(dir / "b.jsonl", {"--events", "1000", "--seed", "35", "--id-prefix", "b-"});
+  BOOST_REQUIRE_EQUAL(testing::Run(AppendSpec(conn, dir / "a.jsonl", dir, "a")), 0);
+  Admin(StrCat("ALTER DATABASE ", database, " SET default_transaction_read_only = on"));
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "b.jsonl", dir, "b")) == 2);
+  const std::string err = ReadFile(dir / "b.err");
+  BOOST_TEST(err.find("read-only transaction") != std::string::npos, err);
+  BOOST_TEST(err.find("retry") == std::string::npos, err);
+  BOOST_TEST(LogRows(conn) == 1000);
+  Admin(StrCat("ALTER DATABASE ", database, " RESET default_transaction_read_only"));
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "b.jsonl", dir, "c")) == 0, ReadFile(dir / "c.err"));
+  ExpectEachEventOnce(conn, 2000);
+}
+
+BOOST_AUTO_TEST_CASE(full_disk_is_a_clear_error_and_nothing_is_half_written) {
+  // Proves: a database whose disk fills up mid-append (its tablespace on a 24 MB tmpfs) makes
+  // `ledger append` exit 2 naming the cause; the log holds only whole batches with an intact chain;
+  // once the disk has room, re-running the same input completes it with each event once.
+  TempDir dir;
+  SmallDisk disk(24LL << 20);
+  const std::string database = StrCat("t_full_disk_", getpid());
+  Admin(StrCat("CREATE TABLESPACE small_disk LOCATION '", disk.path(), "'"));
+  Admin(StrCat("CREATE DATABASE ", database, " TABLESPACE small_disk"));
+  // Sorts spill to the main disk: reading the log back must not need the full one.
+  Admin(StrCat("ALTER DATABASE ", database, " SET temp_tablespaces = 'pg_default'"));
+  const std::string conn = Cluster().ConnectionString(database);
+  {
+    std::unique_ptr<pg::LogStore> store = testing::OpenStore(conn);
+    pg::MigrateReport report;
+    BOOST_REQUIRE(store->Migrate(&report).ok());
+  }
+  constexpr int64_t kEvents = 60000;
+  constexpr int64_t kBatch = 1000;
+  Generate(dir / "in.jsonl", {"--events", std::to_string(kEvents), "--seed", "36"});
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "a",
+                                     {"--batch-size", std::to_string(kBatch)})) == 2);
+  const std::string err = ReadFile(dir / "a.err");
+  BOOST_TEST(err.find("No space left on device") != std::string::npos, err);
+  const int64_t written = LogRows(conn);
+  BOOST_TEST_MESSAGE("rows in the log when the disk filled: " << written);
+  BOOST_TEST(written > 0);
+  BOOST_TEST(written < kEvents);
+  BOOST_TEST(written % kBatch == 0);  // Whole batches only.
+  VerifyChain(conn, written);
+  disk.Grow(512LL << 20);
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "b")) == 0, ReadFile(dir / "b.err"));
+  BOOST_TEST(Summary(dir / "b.out").at("accepted").as_int64() == kEvents - written);
+  ExpectEachEventOnce(conn, kEvents);
+  Admin(StrCat("DROP DATABASE ", database));
+  Admin("DROP TABLESPACE small_disk");
+}
+
+BOOST_AUTO_TEST_CASE(sixteen_appenders_with_followers_pass_an_elle_style_history_check) {
+  // Proves, on the history 16 concurrent appenders leave (12 streams, four of them given to two
+  // processes at once) while a projector, a durable feed consumer and a polling reader follow:
+  //   - positions are gap-free in commit order: no reader ever sees a position before all below it,
+  //     the feed delivers 1..N in order, recordedAt never goes back along seq;
+  //   - each event once; per stream, versions are 1, 2, 3... in position order;
+  //   - no bet has two events of the same action;
+  //   - no pool is ever negative: an oracle in SQL, independent of the engine, sums each pool's
+  //     changes in position order, and its final sums equal the Market table;
+  //   - the followed projections equal a rebuild from the log, and verify is clean.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  constexpr int kStreams = 12;
+  constexpr int kAppenders = 16;
+  constexpr int64_t kEventsPerStream = 3000;
+  constexpr int64_t kEvents = kStreams * kEventsPerStream;
+  for (int i = 0; i < kStreams; ++i) {
+    Generate(dir / StrCat("s", i, ".jsonl"),
+             {"--events", std::to_string(kEventsPerStream), "--seed", std::to_string(100 + i),
+              "--markets", "3", "--id-prefix", StrCat("s", i, "-")});
+  }
+  std::atomic<bool> appending{true};
+  std::string reader_error;
+  std::thread reader([&] {
+    std::unique_ptr<pg::SqlSession> sql = testing::OpenSql(conn);
+    int64_t last = 0;
+    while (reader_error.empty() && (appending.load() || last < kEvents)) {
+      absl::StatusOr<std::vector<pg::SqlRow>> rows = sql->Query(
+          R"(SELECT seq FROM "BetHistory" WHERE seq > $1 ORDER BY seq)", {std::to_string(last)});
+      if (!rows.ok()) {
+        reader_error = rows.status().ToString();
+        break;
+      }
+      for (const pg::SqlRow& row : *rows) {
+        const int64_t seq = std::stoll(*row[0]);
+        if (seq != last + 1) {
+          reader_error = StrCat("saw seq ", seq, " right after ", last);
+          break;
+        }
+        last = seq;
+      }
+      if (!appending.load() && rows->empty()) break;
+    }
+  });
+  const pid_t projector = testing::Spawn(LedgerSpec(conn, {"project", "--follow"}, dir, "project"));
+  const pid_t consumer = testing::Spawn(
+      LedgerSpec(conn, {"feed", "--follow", "--consumer", "elle"}, dir, "feed"));
+  std::vector<pid_t> appenders;
+  for (int i = 0; i < kAppenders; ++i) {
+    appenders.push_back(testing::Spawn(AppendSpec(conn, dir / StrCat("s", i % kStreams, ".jsonl"),
+                                                  dir, StrCat("a", i), {"--batch-size", "100"})));
+  }
+  int64_t accepted = 0;
+  for (int i = 0; i < kAppenders; ++i) {
+    BOOST_TEST(testing::Wait(appenders[static_cast<size_t>(i)]) == 0,
+               ReadFile(dir / StrCat("a", i, ".err")));
+    accepted += Summary(dir / StrCat("a", i, ".out")).at("accepted").as_int64();
+  }
+  appending = false;
+  reader.join();
+  BOOST_TEST(reader_error.empty(), reader_error);
+  WaitForCheckpoints(conn, kEvents);
+  WaitUntil([&] { return Scalar(conn, "SELECT coalesce(max(seq), 0) FROM feed_position") ==
+                         std::to_string(kEvents); },
+            "the feed consumer to reach the log's head");
+  kill(projector, SIGTERM);
+  kill(consumer, SIGTERM);
+  BOOST_TEST(testing::Wait(projector) == 0, ReadFile(dir / "project.err"));
+  BOOST_TEST(testing::Wait(consumer) == 0, ReadFile(dir / "feed.err"));
+
+  BOOST_TEST(accepted == kEvents);
+  ExpectEachEventOnce(conn, kEvents);
+  // The streams were really interleaved (otherwise this proves little).
+  BOOST_TEST(std::stoll(Scalar(conn, R"(SELECT count(*) FROM "BetHistory" a JOIN "BetHistory" b
+                                        ON b.seq = a.seq + 1
+                                        WHERE split_part(a."streamId", '-', 1) <>
+                                              split_part(b."streamId", '-', 1))")) > kStreams);
+  // The feed delivered 1..N in order, each once.
+  std::istringstream feed(ReadFile(dir / "feed.out"));
+  std::string line;
+  int64_t expected = 1;
+  bool in_order = true;
+  while (std::getline(feed, line)) {
+    in_order = in_order && boost::json::parse(line).at("seq").as_int64() == expected;
+    ++expected;
+  }
+  BOOST_TEST(in_order);
+  BOOST_TEST(expected - 1 == kEvents);
+  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "BetHistory" a JOIN "BetHistory" b
+                             ON b.seq = a.seq + 1 WHERE b."recordedAt" < a."recordedAt")") == "0");
+  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM (
+                               SELECT "streamVersion",
+                                      row_number() OVER (PARTITION BY "streamId" ORDER BY seq) AS n
+                               FROM "BetHistory") t WHERE "streamVersion" <> n)") == "0");
+  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM (
+                               SELECT "betId", action FROM "BetHistory" WHERE "betId" IS NOT NULL
+                               GROUP BY 1, 2 HAVING count(*) > 1) t)") == "0");
+  // The pool oracle: each bet's confirmed stake in, its clawbacks out, in position order.
+  const std::string pool_changes = R"(
+      WITH placed AS (SELECT "betId", "marketId", choice, amount FROM "BetHistory"
+                      WHERE action = 'PLACED'),
+      changes AS (SELECT h.seq, p."marketId", p.choice,
+                         CASE h.action WHEN 'CONFIRMED' THEN p.amount
+                                       ELSE -h."clawbackAmount" END AS change
+                  FROM "BetHistory" h JOIN placed p USING ("betId")
+                  WHERE h.action IN ('CONFIRMED', 'CLAWED_BACK')),
+      running AS (SELECT "marketId", choice, seq,
+                         sum(change) OVER (PARTITION BY "marketId", choice ORDER BY seq) AS pool
+                  FROM changes))";
+  BOOST_TEST(Scalar(conn, pool_changes + " SELECT count(*) FROM running WHERE pool < 0") == "0");
+  BOOST_TEST(std::stoll(Scalar(conn, pool_changes +
+                                         " SELECT count(*) FROM running WHERE choice = 'NO'")) > 0);
+  BOOST_TEST(Scalar(conn, pool_changes + R"(,
+      final AS (SELECT "marketId",
+                       sum(change) FILTER (WHERE choice = 'YES') AS yes,
+                       sum(change) FILTER (WHERE choice = 'NO') AS no FROM changes GROUP BY 1)
+      SELECT count(*) FROM "Market" m LEFT JOIN final f USING ("marketId")
+      WHERE m."yesPool" <> coalesce(f.yes, 0) OR m."noPool" <> coalesce(f.no, 0))") == "0");
+  ExpectProjectionsEqualRebuild(conn, dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger
