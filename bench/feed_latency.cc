@@ -159,7 +159,7 @@ int Run(const Options& o) {
     while (seen < first + total - 1) {
       absl::StatusOr<std::string> cp = (*watcher)->Scalar(checkpoint_sql);
       if (!cp.ok()) return;
-      const int64_t at = std::min(std::stoll(*cp), first + total - 1);
+      const int64_t at = std::min<int64_t>(std::stoll(*cp), first + total - 1);
       const Clock::time_point now = Clock::now();
       for (; seen < at; ++seen) projected[static_cast<size_t>(seen + 1 - first)] = now;
       std::this_thread::sleep_for(std::chrono::milliseconds(kCheckpointPollMs));
