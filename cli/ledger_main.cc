@@ -590,4 +590,10 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace ledger
 
-int main(int argc, char** argv) { return ledger::Main(argc, argv); }
+int main(int argc, char** argv) {
+  const int code = ledger::Main(argc, argv);
+  // Flushed here, not by the exit handlers: a summary must reach its reader even when a handler
+  // that runs before the streams' (LeakSanitizer's, in the ASan build) ends the process.
+  std::cout.flush();
+  return code;
+}

@@ -17,7 +17,7 @@ Appender::Appender(pg::LogStore* store, AppendOptions options)
 }
 
 absl::Status Appender::CatchUp() {
-  return store_->Scan(sequencer_.head_seq(), [this](const LoggedEvent& row) {
+  return store_->Stream(sequencer_.head_seq(), [this](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(sequencer_.Replay(row));
     return options_.observer ? options_.observer->OnRow(row) : absl::OkStatus();
   });

@@ -1,5 +1,7 @@
 #include "engine/sequencer.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/hash_chain.h"
@@ -16,8 +18,19 @@ std::string RowIdFor(std::string_view identity_key) {
                       hex.substr(16, 4), "-", hex.substr(20, 12));
 }
 
-void Sequencer::Record(const LoggedEvent& row) {
-  identities_[row.identity_key] = IdentityEntry{row.seq, PayloadFingerprint(row.event)};
+Sequencer::Digest128 Sequencer::Truncate(const Sha256& digest) {
+  Digest128 out;
+  std::memcpy(&out.hi, digest.data(), sizeof(out.hi));
+  std::memcpy(&out.lo, digest.data() + sizeof(out.hi), sizeof(out.lo));
+  return out;
+}
+
+Sequencer::Digest128 Sequencer::KeyDigest(std::string_view identity_key) {
+  return Truncate(Sha256Of(StrCat("identityKey\x1f", identity_key)));
+}
+
+void Sequencer::Record(const Digest128& key, const LoggedEvent& row) {
+  identities_[key] = IdentityEntry{row.seq, Truncate(PayloadFingerprint(row.event))};
   head_seq_ = row.seq;
   head_hash_ = row.hash;
 }
@@ -32,17 +45,19 @@ absl::Status Sequencer::Replay(const LoggedEvent& row) {
     return absl::DataLossError(StrCat("log row at seq ", row.seq, " breaks a rule: ",
                                       ErrorCodeName(bad->code), ": ", bad->message));
   }
-  Record(row);
+  Record(KeyDigest(row.identity_key), row);
   return absl::OkStatus();
 }
 
 Sequencer::Offered Sequencer::Offer(Event event, TimeMicros recorded_at) {
   Offered out;
   const std::string key = state_.IdentityKey(event);
-  if (auto it = identities_.find(key); it != identities_.end()) {
+  const Digest128 key_digest = KeyDigest(key);
+  if (auto it = identities_.find(key_digest); it != identities_.end()) {
     out.existing_seq = it->second.seq;
-    out.outcome = it->second.fingerprint == PayloadFingerprint(event) ? Outcome::kDuplicate
-                                                                       : Outcome::kConflict;
+    out.outcome = it->second.fingerprint == Truncate(PayloadFingerprint(event))
+                      ? Outcome::kDuplicate
+                      : Outcome::kConflict;
     return out;
   }
   if (std::optional<Rejection> bad = state_.Validate(event)) {
@@ -61,7 +76,7 @@ Sequencer::Offered Sequencer::Offer(Event event, TimeMicros recorded_at) {
   row.prev_hash = head_hash_;
   row.hash = ChainHash(row.prev_hash, row);
   state_.Apply(row.event);
-  Record(row);
+  Record(key_digest, row);
   out.outcome = Outcome::kAccepted;
   return out;
 }

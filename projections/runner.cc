@@ -128,7 +128,7 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
   projector.ReserveForEvents(head.first);
   RebuildProgress state{0, head.first};
   constexpr int64_t kProgressEvery = 100000;
-  LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
+  LEDGER_RETURN_IF_ERROR(store->Stream(0, [&](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(projector.Apply(row));
     if (progress && ++state.events % kProgressEvery == 0) progress(state);
     return absl::OkStatus();

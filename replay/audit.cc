@@ -144,7 +144,7 @@ absl::StatusOr<AuditReport> Audit(pg::LogStore* store, const std::optional<std::
   report.subject = market_id ? StrCat("market ", *market_id) : StrCat("wallet ", *wallet);
   Projector projector = Projector::ForFullFold(options);
   absl::flat_hash_set<std::string> wallet_markets;
-  LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
+  LEDGER_RETURN_IF_ERROR(store->Stream(0, [&](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(projector.Apply(row));
     const Event& e = row.event;
     const bool concerns = market_id ? e.market_id == *market_id : e.wallet == *wallet;

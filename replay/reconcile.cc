@@ -84,7 +84,7 @@ absl::StatusOr<ReconcileReport> Reconcile(pg::LogStore* store, std::istream* cha
   ReconcileReport report;
   absl::flat_hash_map<std::string, BetFacts> bets;
   absl::flat_hash_map<std::string, std::string> safes;  // marketId -> gnosisSafeAddress
-  LEDGER_RETURN_IF_ERROR(store->Scan(0, [&](const LoggedEvent& row) {
+  LEDGER_RETURN_IF_ERROR(store->Stream(0, [&](const LoggedEvent& row) {
     const Event& e = row.event;
     if (e.action == Action::kMarketCreated) safes[*e.market_id] = *e.gnosis_safe_address;
     if (!e.bet_id) return absl::OkStatus();

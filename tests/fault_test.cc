@@ -209,7 +209,8 @@ BOOST_AUTO_TEST_CASE(database_crash_during_append_is_retried_and_nothing_is_lost
       testing::Spawn(AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", "500"}));
   WaitUntil([&] { return LogRows(conn) >= 5000; }, "the appender to make progress");
   CrashAndRestartCluster();
-  BOOST_TEST(testing::Wait(pid) == 0, ReadFile(dir / "a.err"));
+  const int code = testing::Wait(pid);
+  BOOST_TEST(code == 0, "exit " << code << ": " << ReadFile(dir / "a.err"));
   const std::string err = ReadFile(dir / "a.err");
   BOOST_TEST(err.find("retry 1 of 12 in 100 ms") != std::string::npos, err);
   const boost::json::object summary = Summary(dir / "a.out");
@@ -271,7 +272,8 @@ BOOST_AUTO_TEST_CASE(unknown_commit_outcome_is_resolved_through_the_identities) 
   Admin(StrCat("SELECT pg_terminate_backend(", backend, ")"));
   Admin("ALTER SYSTEM RESET synchronous_standby_names");
   Admin("SELECT pg_reload_conf()");
-  BOOST_TEST(testing::Wait(pid) == 0, ReadFile(dir / "a.err"));
+  const int code = testing::Wait(pid);
+  BOOST_TEST(code == 0, "exit " << code << ": " << ReadFile(dir / "a.err"));
   const std::string err = ReadFile(dir / "a.err");
   BOOST_TEST(err.find("commit outcome unknown") != std::string::npos, err);
   const boost::json::object summary = Summary(dir / "a.out");

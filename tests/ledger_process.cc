@@ -42,7 +42,7 @@ void VerifyChain(const std::string& conn, int64_t expected_rows) {
   BOOST_REQUIRE(store.ok());
   Sequencer reader;
   absl::Status s =
-      (*store)->Scan(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
+      (*store)->Stream(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
   BOOST_TEST(reader.head_seq() == expected_rows);
 }

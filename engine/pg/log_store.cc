@@ -1,9 +1,12 @@
 #include "engine/pg/log_store.h"
 
 #include <algorithm>
+#include <deque>
 #include <pqxx/pqxx>
+#include <pqxx/stream_from>
 #include <pqxx/tablewriter>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/conn_string.h"
@@ -53,6 +56,20 @@ std::string ColumnList(const std::vector<std::string>& columns) {
   return out;
 }
 
+// The columns, quoted, timestamps as to_char(..., 'YYYY-MM-DD HH24:MI:SS.US') so that they read back
+// like FormatPgTimestamp writes them.
+std::string SelectList(const std::vector<std::string>& columns,
+                       const std::vector<std::string>& timestamp_columns) {
+  std::string select;
+  for (const std::string& c : columns) {
+    if (!select.empty()) select += ", ";
+    const bool is_time = std::find(timestamp_columns.begin(), timestamp_columns.end(), c) !=
+                         timestamp_columns.end();
+    select += is_time ? StrCat("to_char(", Quote(c), ", 'YYYY-MM-DD HH24:MI:SS.US')") : Quote(c);
+  }
+  return select;
+}
+
 // COPYs `rows` into `table` (already quoted) inside `tx`.
 void CopyRows(pqxx::work& tx, const std::string& table, const TableRows& rows);
 
@@ -61,74 +78,199 @@ absl::Status Corrupt(int64_t seq, std::string_view column, std::string_view valu
       StrCat("log row at seq ", seq, " has an unreadable ", column, ": ", value));
 }
 
-std::optional<std::string> Text(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return std::string(f.c_str(), f.size());
-}
+// One row's fields as text, whatever they were read with.
+class Fields {
+ public:
+  virtual ~Fields() = default;
+  virtual bool null(int column) const = 0;
+  virtual std::string_view text(int column) const = 0;
+};
 
-absl::StatusOr<LoggedEvent> ParseRow(const pqxx::row& r) {
+// A row of a pqxx::result.
+class ResultFields : public Fields {
+ public:
+  explicit ResultFields(const pqxx::row& row) : row_(row) {}
+  bool null(int column) const override { return row_[column].is_null(); }
+  std::string_view text(int column) const override {
+    return std::string_view(row_[column].c_str(), row_[column].size());
+  }
+
+ private:
+  const pqxx::row& row_;
+};
+
+// A line of COPY ... TO STDOUT in text format: fields split at tabs, \N is NULL, and backslash
+// escapes (\b \f \n \r \t \v, \digits octal, \xhex, \c for any other c) undone. Views point into the
+// line, or into this object for the (rare) fields that had escapes: valid until the next Parse.
+class CopyLineFields : public Fields {
+ public:
+  // False when the line does not have `columns` fields.
+  bool Parse(std::string_view line, size_t columns) {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    fields_.clear();
+    unescaped_used_ = 0;
+    size_t start = 0;
+    for (;;) {
+      const size_t tab = line.find('\t', start);
+      const std::string_view field =
+          line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+      if (field == "\\N") {
+        fields_.emplace_back(std::nullopt);
+      } else if (field.find('\\') == std::string_view::npos) {
+        fields_.emplace_back(field);
+      } else {
+        fields_.emplace_back(Unescape(field));
+      }
+      if (tab == std::string_view::npos) break;
+      start = tab + 1;
+    }
+    return fields_.size() == columns;
+  }
+  bool null(int column) const override { return !fields_[static_cast<size_t>(column)]; }
+  std::string_view text(int column) const override {
+    return fields_[static_cast<size_t>(column)].value_or(std::string_view());
+  }
+
+ private:
+  std::string_view Unescape(std::string_view field) {
+    if (unescaped_used_ == unescaped_.size()) unescaped_.emplace_back();
+    std::string& out = unescaped_[unescaped_used_++];
+    out.clear();
+    for (size_t i = 0; i < field.size(); ++i) {
+      if (field[i] != '\\' || i + 1 == field.size()) {
+        out.push_back(field[i]);
+        continue;
+      }
+      const char c = field[++i];
+      auto digit = [](char d, int base) -> int {
+        const int v = d >= '0' && d <= '9' ? d - '0'
+                      : d >= 'a' && d <= 'f' ? d - 'a' + 10
+                      : d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                             : 99;
+        return v < base ? v : -1;
+      };
+      switch (c) {
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'v': out.push_back('\v'); break;
+        case 'x': {
+          int value = 0;
+          int n = 0;
+          while (n < 2 && i + 1 < field.size() && digit(field[i + 1], 16) >= 0) {
+            value = value * 16 + digit(field[++i], 16);
+            ++n;
+          }
+          if (n == 0) {
+            out.push_back('x');
+          } else {
+            out.push_back(static_cast<char>(value));
+          }
+          break;
+        }
+        default:
+          if (digit(c, 8) >= 0) {
+            int value = digit(c, 8);
+            for (int n = 1; n < 3 && i + 1 < field.size() && digit(field[i + 1], 8) >= 0; ++n) {
+              value = value * 8 + digit(field[++i], 8);
+            }
+            out.push_back(static_cast<char>(value));
+          } else {
+            out.push_back(c);
+          }
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::optional<std::string_view>> fields_;
+  std::deque<std::string> unescaped_;  // Stable addresses; reused across lines.
+  size_t unescaped_used_ = 0;
+};
+
+absl::StatusOr<LoggedEvent> ParseRow(const Fields& r) {
   LoggedEvent out;
-  out.seq = r[0].as<int64_t>();
-  out.id = r[1].as<std::string>();
-  out.identity_key = r[2].as<std::string>();
-  out.stream_id = r[3].as<std::string>();
-  out.stream_version = r[4].as<int32_t>();
+  auto integer = [&](int column, std::string_view name, auto* dst) -> absl::Status {
+    const std::string_view t = r.text(column);
+    if (!absl::SimpleAtoi(absl::string_view(t.data(), t.size()), dst)) {
+      return Corrupt(out.seq, name, t);
+    }
+    return absl::OkStatus();
+  };
+  auto text = [&](int column) -> std::optional<std::string> {
+    if (r.null(column)) return std::nullopt;
+    return std::string(r.text(column));
+  };
   auto time = [&](int column, std::string_view name) -> absl::StatusOr<TimeMicros> {
-    std::optional<TimeMicros> t = ParsePgTimestamp(r[column].c_str());
-    if (!t) return Corrupt(out.seq, name, r[column].c_str());
+    std::optional<TimeMicros> t = ParsePgTimestamp(r.text(column));
+    if (!t) return Corrupt(out.seq, name, r.text(column));
     return *t;
   };
   auto optional_time = [&](int column, std::string_view name,
                            std::optional<TimeMicros>* dst) -> absl::Status {
-    if (r[column].is_null()) return absl::OkStatus();
-    absl::StatusOr<TimeMicros> t = time(column, name);
-    if (!t.ok()) return t.status();
-    *dst = *t;
+    if (r.null(column)) return absl::OkStatus();
+    LEDGER_ASSIGN_OR_RETURN(*dst, time(column, name));
     return absl::OkStatus();
   };
-  absl::StatusOr<TimeMicros> recorded = time(5, "recordedAt");
-  if (!recorded.ok()) return recorded.status();
-  out.recorded_at = *recorded;
+  auto micros = [&](int column, std::string_view name, std::optional<Micros>* dst) -> absl::Status {
+    if (r.null(column)) return absl::OkStatus();
+    int64_t v = 0;
+    LEDGER_RETURN_IF_ERROR(integer(column, name, &v));
+    *dst = Micros(v);
+    return absl::OkStatus();
+  };
+  auto hash = [&](int column, std::string_view name, Sha256* dst) -> absl::Status {
+    std::optional<Sha256> h = FromHex(r.text(column));
+    if (!h) return Corrupt(out.seq, name, r.text(column));
+    *dst = *h;
+    return absl::OkStatus();
+  };
+  LEDGER_RETURN_IF_ERROR(integer(0, "seq", &out.seq));
+  out.id = std::string(r.text(1));
+  out.identity_key = std::string(r.text(2));
+  out.stream_id = std::string(r.text(3));
+  LEDGER_RETURN_IF_ERROR(integer(4, "streamVersion", &out.stream_version));
+  LEDGER_ASSIGN_OR_RETURN(out.recorded_at, time(5, "recordedAt"));
   Event& e = out.event;
-  e.event_id = Text(r[6]);
-  std::optional<Action> action = ParseAction(r[7].c_str());
-  if (!action) return Corrupt(out.seq, "action", r[7].c_str());
+  e.event_id = text(6);
+  std::optional<Action> action = ParseAction(r.text(7));
+  if (!action) return Corrupt(out.seq, "action", r.text(7));
   e.action = *action;
-  absl::StatusOr<TimeMicros> created = time(8, "createdAt");
-  if (!created.ok()) return created.status();
-  e.created_at = *created;
-  e.bet_id = Text(r[9]);
-  e.market_id = Text(r[10]);
-  e.wallet = Text(r[11]);
-  if (!r[12].is_null()) {
-    e.choice = ParseChoice(r[12].c_str());
-    if (!e.choice) return Corrupt(out.seq, "choice", r[12].c_str());
+  LEDGER_ASSIGN_OR_RETURN(e.created_at, time(8, "createdAt"));
+  e.bet_id = text(9);
+  e.market_id = text(10);
+  e.wallet = text(11);
+  if (!r.null(12)) {
+    e.choice = ParseChoice(r.text(12));
+    if (!e.choice) return Corrupt(out.seq, "choice", r.text(12));
   }
-  if (!r[13].is_null()) e.amount = Micros(r[13].as<int64_t>());
-  if (!r[14].is_null()) e.bet_number = r[14].as<int32_t>();
-  e.tx_hash = Text(r[15]);
-  e.reason = Text(r[16]);
-  if (!r[17].is_null()) {
-    e.severity = ParseSeverity(r[17].c_str());
-    if (!e.severity) return Corrupt(out.seq, "severity", r[17].c_str());
+  LEDGER_RETURN_IF_ERROR(micros(13, "amount", &e.amount));
+  if (!r.null(14)) {
+    int32_t n = 0;
+    LEDGER_RETURN_IF_ERROR(integer(14, "betNumber", &n));
+    e.bet_number = n;
   }
-  if (!r[18].is_null()) e.clawback_amount = Micros(r[18].as<int64_t>());
-  e.clawback_tx_hash = Text(r[19]);
-  if (!r[20].is_null()) {
-    e.winner = ParseChoice(r[20].c_str());
-    if (!e.winner) return Corrupt(out.seq, "winner", r[20].c_str());
+  e.tx_hash = text(15);
+  e.reason = text(16);
+  if (!r.null(17)) {
+    e.severity = ParseSeverity(r.text(17));
+    if (!e.severity) return Corrupt(out.seq, "severity", r.text(17));
   }
-  e.question = Text(r[21]);
-  if (absl::Status s = optional_time(22, "startDate", &e.start_date); !s.ok()) return s;
-  if (absl::Status s = optional_time(23, "endDate", &e.end_date); !s.ok()) return s;
-  e.contract_address = Text(r[24]);
-  e.gnosis_safe_address = Text(r[25]);
-  std::optional<Sha256> prev = FromHex(r[26].c_str());
-  std::optional<Sha256> hash = FromHex(r[27].c_str());
-  if (!prev) return Corrupt(out.seq, "prevHash", r[26].c_str());
-  if (!hash) return Corrupt(out.seq, "hash", r[27].c_str());
-  out.prev_hash = *prev;
-  out.hash = *hash;
+  LEDGER_RETURN_IF_ERROR(micros(18, "clawbackAmount", &e.clawback_amount));
+  e.clawback_tx_hash = text(19);
+  if (!r.null(20)) {
+    e.winner = ParseChoice(r.text(20));
+    if (!e.winner) return Corrupt(out.seq, "winner", r.text(20));
+  }
+  e.question = text(21);
+  LEDGER_RETURN_IF_ERROR(optional_time(22, "startDate", &e.start_date));
+  LEDGER_RETURN_IF_ERROR(optional_time(23, "endDate", &e.end_date));
+  e.contract_address = text(24);
+  e.gnosis_safe_address = text(25);
+  LEDGER_RETURN_IF_ERROR(hash(26, "prevHash", &out.prev_hash));
+  LEDGER_RETURN_IF_ERROR(hash(27, "hash", &out.hash));
   return out;
 }
 
@@ -260,6 +402,17 @@ struct LogStore::Impl {
     conn.set_client_encoding("UTF8");
   }
 
+  // TranslateException, and a connection found closed afterwards is an outage whatever libpqxx
+  // raised (a COPY cut short by a server crash comes as a plain pqxx::failure): kUnavailable, or
+  // kUnknown while committing, so that callers retry (engine/retry.h) instead of giving up.
+  absl::Status Error(const std::exception& e, std::string_view context, bool committing = false) {
+    absl::Status status = TranslateException(e, context);
+    if (absl::IsUnavailable(status) || absl::IsUnknown(status) || conn.is_open()) return status;
+    const std::string message = StrCat(status.message(), " (connection lost)");
+    return committing ? absl::UnknownError(StrCat(message, ": commit outcome unknown"))
+                      : absl::UnavailableError(message);
+  }
+
   // Runs a constant query inside the open transaction, or in a read-only one of its own.
   pqxx::result Read(const char* query) {
     if (batch) return batch->exec(query);
@@ -302,15 +455,14 @@ absl::Status LogStore::ApplyRoles() {
     tx.commit();
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    return TranslateException(e, "create the ledger roles");
+    return impl_->Error(e, "create the ledger roles");
   }
 }
 
 absl::Status LogStore::Scan(int64_t after_seq,
                             const std::function<absl::Status(const LoggedEvent&)>& fn) {
   const std::string query =
-      StrCat("SELECT ", kColumns,
-                   " FROM \"BetHistory\" WHERE seq > $1 ORDER BY seq LIMIT $2");
+      StrCat("SELECT ", kColumns, " FROM \"BetHistory\" WHERE seq > $1 ORDER BY seq LIMIT $2");
   try {
     for (;;) {
       pqxx::result page;
@@ -321,16 +473,67 @@ absl::Status LogStore::Scan(int64_t after_seq,
         page = tx.exec_params(query, after_seq, kScanPageRows);
       }
       for (const pqxx::row& r : page) {
-        absl::StatusOr<LoggedEvent> row = ParseRow(r);
-        if (!row.ok()) return row.status();
-        if (absl::Status s = fn(*row); !s.ok()) return s;
-        after_seq = row->seq;
+        LEDGER_ASSIGN_OR_RETURN(LoggedEvent row, ParseRow(ResultFields(r)));
+        LEDGER_RETURN_IF_ERROR(fn(row));
+        after_seq = row.seq;
       }
       if (static_cast<int64_t>(page.size()) < kScanPageRows) return absl::OkStatus();
     }
   } catch (const std::exception& e) {
-    return TranslateException(e, "scan the log");
+    return impl_->Error(e, "scan the log");
   }
+}
+
+absl::Status LogStore::Stream(int64_t after_seq,
+                              const std::function<absl::Status(const LoggedEvent&)>& fn) {
+  // One COPY (text) of everything after `after_seq`, parsed line by line as it arrives: the server
+  // produces rows while this thread folds them (docs/performance.md). Sorting is disabled for the
+  // statement so that the plan is the index scan on the seq key whatever the statistics say (a
+  // fresh table's "seq scan + sort" would spill the whole log to disk first). COPY takes no
+  // parameters: the query holds only an integer formatted here.
+  constexpr size_t kColumnCount = 28;
+  const std::string select = StrCat("(SELECT ", kColumns, " FROM \"BetHistory\" WHERE seq > ",
+                                    after_seq, " ORDER BY seq)");
+  CopyLineFields fields;
+  std::string line;
+  absl::Status status;
+  auto read = [&](pqxx::transaction_base& tx) {
+    tx.exec("SET LOCAL enable_sort = off");
+    pqxx::stream_from copy(tx, select);
+    while (copy.get_raw_line(line)) {
+      if (!fields.Parse(line, kColumnCount)) {
+        status = absl::DataLossError(StrCat("a log row after seq ", after_seq,
+                                            " has an unexpected shape: ", line.substr(0, 200)));
+      } else if (absl::StatusOr<LoggedEvent> row = ParseRow(fields); !row.ok()) {
+        status = row.status();
+      } else {
+        status = fn(*row);
+        after_seq = row->seq;
+      }
+      // Stopping early (an error, or `fn` has seen enough): the server is told to stop sending;
+      // the COPY then ends with an error, caught below, and the transaction is rolled back.
+      if (!status.ok()) {
+        impl_->conn.cancel_query();
+        while (copy.get_raw_line(line)) {
+        }
+        return;
+      }
+    }
+    copy.complete();
+    tx.exec("SET LOCAL enable_sort = on");
+  };
+  try {
+    if (impl_->batch) {
+      read(*impl_->batch);
+    } else {
+      pqxx::read_transaction tx(impl_->conn);
+      read(tx);
+    }
+  } catch (const std::exception& e) {
+    if (!status.ok()) return status;  // The cancelled COPY's own error.
+    return impl_->Error(e, "stream the log");
+  }
+  return status;
 }
 
 absl::StatusOr<LoggedEvent> LogStore::Read(int64_t seq) {
@@ -353,7 +556,7 @@ absl::StatusOr<std::pair<int64_t, Sha256>> LogStore::Head() {
     if (!hash) return Corrupt(r[0][0].as<int64_t>(), "hash", r[0][1].c_str());
     return std::make_pair(r[0][0].as<int64_t>(), *hash);
   } catch (const std::exception& e) {
-    return TranslateException(e, "read the log head");
+    return impl_->Error(e, "read the log head");
   }
 }
 
@@ -369,7 +572,7 @@ absl::StatusOr<TimeMicros> LogStore::BeginAppend() {
     return *now;
   } catch (const std::exception& e) {
     impl_->batch.reset();
-    return TranslateException(e, "begin append");
+    return impl_->Error(e, "begin append");
   }
 }
 
@@ -391,7 +594,7 @@ absl::Status LogStore::Write(std::span<const LoggedEvent> rows) {
     }
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    return TranslateException(e, "write log rows");
+    return impl_->Error(e, "write log rows");
   }
 }
 
@@ -405,7 +608,7 @@ absl::Status LogStore::BeginProjection() {
     return absl::OkStatus();
   } catch (const std::exception& e) {
     Abort();
-    return TranslateException(e, "begin projection");
+    return impl_->Error(e, "begin projection");
   }
 }
 
@@ -432,7 +635,7 @@ absl::Status LogStore::Upsert(const TableRows& rows) {
     tx.exec0(StrCat("TRUNCATE ", stage));
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    return TranslateException(e, StrCat("upsert ", rows.table));
+    return impl_->Error(e, StrCat("upsert ", rows.table));
   }
 }
 
@@ -446,7 +649,7 @@ absl::Status LogStore::SetCheckpoint(const std::string& projection, int64_t seq)
         projection, seq);
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    return TranslateException(e, "set checkpoint");
+    return impl_->Error(e, "set checkpoint");
   }
 }
 
@@ -458,7 +661,7 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> LogStore::ReadCheck
     for (const pqxx::row& row : r) out.emplace_back(row[0].as<std::string>(), row[1].as<int64_t>());
     return out;
   } catch (const std::exception& e) {
-    return TranslateException(e, "read checkpoints");
+    return impl_->Error(e, "read checkpoints");
   }
 }
 
@@ -478,7 +681,7 @@ absl::StatusOr<int64_t> LogStore::TrimSnapshots(TimeMicros kept_from) {
         horizon);
     return static_cast<int64_t>(deleted.affected_rows());
   } catch (const std::exception& e) {
-    return TranslateException(e, "trim snapshots");
+    return impl_->Error(e, "trim snapshots");
   }
 }
 
@@ -493,7 +696,7 @@ absl::StatusOr<std::optional<TimeMicros>> LogStore::SnapshotHorizon() {
     if (!t) return absl::DataLossError("projection_retention.keptFrom is not a timestamp");
     return t;
   } catch (const std::exception& e) {
-    return TranslateException(e, "read the snapshot horizon");
+    return impl_->Error(e, "read the snapshot horizon");
   }
 }
 
@@ -512,7 +715,7 @@ absl::Status LogStore::FillShadowTables(const std::vector<TableSource>& tables) 
     tx.commit();
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    return TranslateException(e, "fill shadow tables");
+    return impl_->Error(e, "fill shadow tables");
   }
 }
 
@@ -558,44 +761,56 @@ absl::Status LogStore::SwapShadowTables(const std::vector<TableSource>& tables) 
     }
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    return TranslateException(e, "swap shadow tables");
+    return impl_->Error(e, "swap shadow tables");
   }
 }
 
-absl::Status LogStore::ScanTable(const std::string& table, const std::vector<std::string>& columns,
-                                 const std::vector<std::string>& timestamp_columns,
-                                 const std::function<absl::Status(const Row&)>& fn) {
-  std::string select;
-  for (const std::string& c : columns) {
-    if (!select.empty()) select += ", ";
-    const bool is_time = std::find(timestamp_columns.begin(), timestamp_columns.end(), c) !=
-                         timestamp_columns.end();
-    select += is_time ? StrCat("to_char(", Quote(c), ", 'YYYY-MM-DD HH24:MI:SS.US')") : Quote(c);
-  }
-  const std::string key = Quote(columns.front());
-  const std::string query = StrCat("SELECT ", select, " FROM ", Quote(table), " WHERE ", key,
-                                   " > $1 ORDER BY ", key, " LIMIT $2");
+absl::Status LogStore::StreamTable(const std::string& table,
+                                   const std::vector<std::string>& columns,
+                                   const std::vector<std::string>& timestamp_columns,
+                                   const std::function<absl::Status(const Row&)>& fn) {
+  // No parameters: the table and column names are the projections' own constants, quoted.
+  const std::string query =
+      StrCat("(SELECT ", SelectList(columns, timestamp_columns), " FROM ", Quote(table),
+             " ORDER BY ", Quote(columns.front()), " COLLATE \"C\")");
+  CopyLineFields fields;
+  std::string line;
+  Row row(columns.size());
+  absl::Status status;
   try {
-    std::string after;  // Every id sorts after the empty string.
-    for (;;) {
-      pqxx::read_transaction tx(impl_->conn);
-      pqxx::result page = tx.exec_params(query, after, kScanPageRows);
-      tx.commit();
-      for (const pqxx::row& r : page) {
-        Row row;
-        row.reserve(columns.size());
-        for (const pqxx::field& f : r) {
-          row.push_back(f.is_null() ? std::nullopt
-                                    : std::optional<std::string>(std::string(f.c_str(), f.size())));
+    pqxx::read_transaction tx(impl_->conn);
+    pqxx::stream_from copy(tx, query);
+    while (copy.get_raw_line(line)) {
+      if (!fields.Parse(line, columns.size())) {
+        status = absl::DataLossError(StrCat("a row of ", table, " has an unexpected shape"));
+      } else {
+        for (size_t c = 0; c < columns.size(); ++c) {
+          if (fields.null(static_cast<int>(c))) {
+            row[c].reset();
+          } else {
+            const std::string_view text = fields.text(static_cast<int>(c));
+            if (row[c]) {
+              row[c]->assign(text.data(), text.size());
+            } else {
+              row[c].emplace(text);
+            }
+          }
         }
-        after = *row.front();
-        LEDGER_RETURN_IF_ERROR(fn(row));
+        status = fn(row);
       }
-      if (static_cast<int64_t>(page.size()) < kScanPageRows) return absl::OkStatus();
+      if (!status.ok()) {
+        impl_->conn.cancel_query();
+        while (copy.get_raw_line(line)) {
+        }
+        return status;
+      }
     }
+    copy.complete();
   } catch (const std::exception& e) {
-    return TranslateException(e, StrCat("scan ", table));
+    if (!status.ok()) return status;
+    return impl_->Error(e, StrCat("stream ", table));
   }
+  return status;
 }
 
 absl::StatusOr<int64_t> LogStore::ReadFeedPosition(const std::string& kind,
@@ -607,7 +822,7 @@ absl::StatusOr<int64_t> LogStore::ReadFeedPosition(const std::string& kind,
         "SELECT seq FROM feed_position WHERE kind = $1 AND name = $2", kind, name);
     return r.empty() ? int64_t{0} : r[0][0].as<int64_t>();
   } catch (const std::exception& e) {
-    return TranslateException(e, StrCat("read the position of ", kind, " ", name));
+    return impl_->Error(e, StrCat("read the position of ", kind, " ", name));
   }
 }
 
@@ -628,7 +843,7 @@ absl::Status LogStore::SetFeedPosition(const std::string& kind, const std::strin
     tx.commit();
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    return TranslateException(e, StrCat("store the position of ", kind, " ", name));
+    return impl_->Error(e, StrCat("store the position of ", kind, " ", name));
   }
 }
 
@@ -644,7 +859,7 @@ absl::StatusOr<bool> LogStore::WaitForAppend(int timeout_ms) {
     return impl_->listener->notified;
   } catch (const std::exception& e) {
     impl_->listener.reset();
-    return TranslateException(e, "wait for appends");
+    return impl_->Error(e, "wait for appends");
   }
 }
 
@@ -657,7 +872,7 @@ absl::Status LogStore::Commit() {
     return absl::OkStatus();
   } catch (const std::exception& e) {
     impl_->batch.reset();
-    return TranslateException(e, "commit append");
+    return impl_->Error(e, "commit append", /*committing=*/true);
   }
 }
 
