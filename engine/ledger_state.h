@@ -136,10 +136,12 @@ class LedgerState {
 
   const MarketState* FindMarket(std::string_view market_id) const;
   const BetState* FindBet(std::string_view bet_id) const;
-  // Starts loading the memory that folding `e` will look up first (its bet's slot), for a caller
+  // Starts loading the memory that folding `e` will look up first (its bet's and its wallet's
+  // slots), for a caller
   // that knows the next events: a fold of a batch prefetches a few rows ahead.
   void Prefetch(const Event& e) const {
     if (e.bet_id) bets_.prefetch(absl::string_view(e.bet_id->data(), e.bet_id->size()));
+    if (e.wallet) wallet_index_.prefetch(absl::string_view(e.wallet->data(), e.wallet->size()));
   }
 
   // Visits every market (in creation order) or bet (in no particular order).

@@ -164,7 +164,7 @@ void FoldRows(RowPipe& pipe, Projector& projector, std::vector<ChainBreak>* brea
   while (pipe.Pop(&batch)) {
     const double start = ThreadCpuSeconds();
     // The fold waits on memory (a bet's slot per event): start loading a few rows ahead.
-    constexpr size_t kPrefetchAhead = 8;
+    constexpr size_t kPrefetchAhead = 16;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (i + kPrefetchAhead < batch.size()) {
         projector.state().Prefetch(batch[i + kPrefetchAhead].event);
