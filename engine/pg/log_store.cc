@@ -402,21 +402,18 @@ struct LogStore::Impl {
     conn.set_client_encoding("UTF8");
   }
 
-  // TranslateException, and a connection that failed is an outage whatever libpqxx raised (a COPY
-  // cut short by a server crash comes as a plain pqxx::failure or an sql_error without SQLSTATE):
-  // kUnavailable, or kUnknown while committing, so that callers retry (engine/retry.h).
+  // TranslateException, plus what only the connection knows: an error after which the connection
+  // is closed is an outage (kUnavailable), and an outage while committing leaves the outcome unknown
+  // (kUnknown), so that callers retry (engine/retry.h) and resolve through the identities.
   absl::Status Error(const std::exception& e, std::string_view context, bool committing = false) {
     absl::Status status = TranslateException(e, context);
-    if (absl::IsUnavailable(status) || absl::IsUnknown(status)) return status;
-    // libpq's own errors (a lost socket, a COPY cut short) reach us as an sql_error without SQLSTATE
-    // or as a bare pqxx::failure; the server's errors always carry a SQLSTATE.
-    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
-    const bool client_side = sql != nullptr ? sql->sqlstate().empty()
-                                            : dynamic_cast<const pqxx::failure*>(&e) != nullptr;
-    if (!client_side && conn.is_open()) return status;
-    const std::string message = StrCat(status.message(), " (connection lost)");
-    return committing ? absl::UnknownError(StrCat(message, ": commit outcome unknown"))
-                      : absl::UnavailableError(message);
+    if (!absl::IsUnavailable(status) && !absl::IsUnknown(status) && !conn.is_open()) {
+      status = absl::UnavailableError(StrCat(status.message(), " (connection lost)"));
+    }
+    if (committing && absl::IsUnavailable(status)) {
+      return absl::UnknownError(StrCat(status.message(), ": commit outcome unknown"));
+    }
+    return status;
   }
 
   // Runs a constant query inside the open transaction, or in a read-only one of its own.

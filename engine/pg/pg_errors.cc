@@ -37,6 +37,12 @@ absl::Status TranslateException(const std::exception& e, std::string_view contex
       return absl::UnavailableError(message);
     }
     if (state.rfind("23", 0) == 0) return absl::FailedPreconditionError(message);
+    // The server's errors always carry a SQLSTATE; libpq's own (a socket closed, a COPY cut short
+    // by a server crash) do not.
+    if (state.empty()) return absl::UnavailableError(StrCat(message, " (connection lost)"));
+  } else if (dynamic_cast<const pqxx::failure*>(&e) != nullptr) {
+    // libpqxx's own failures outside SQL (writing or reading COPY data) are the connection's.
+    return absl::UnavailableError(StrCat(message, " (connection lost)"));
   }
   return absl::InternalError(message);
 }
