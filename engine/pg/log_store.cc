@@ -416,6 +416,30 @@ struct LogStore::Impl {
     return status;
   }
 
+  // Runs `COPY <query> TO STDOUT` in `tx` and hands each line (with its newline) to `on_line`. When
+  // `on_line` fails, the server is told to stop sending and the rest is drained unread (the COPY then
+  // ends with an error and `tx` is left to be rolled back): returns that failure. Throws what libpqxx
+  // throws otherwise.
+  absl::Status CopyOut(pqxx::transaction_base& tx, const std::string& query,
+                       const std::function<absl::Status(const std::string&)>& on_line) {
+    pqxx::stream_from copy(tx, query);
+    std::string line;
+    while (copy.get_raw_line(line)) {
+      if (absl::Status status = on_line(line); !status.ok()) {
+        conn.cancel_query();
+        try {
+          while (copy.get_raw_line(line)) {
+          }
+        } catch (const std::exception&) {
+          // The cancelled COPY's own error.
+        }
+        return status;
+      }
+    }
+    copy.complete();
+    return absl::OkStatus();
+  }
+
   // Runs a constant query inside the open transaction, or in a read-only one of its own.
   pqxx::result Read(const char* query) {
     if (batch) return batch->exec(query);
@@ -498,32 +522,20 @@ absl::Status LogStore::Stream(int64_t after_seq,
   const std::string select = StrCat("(SELECT ", kColumns, " FROM \"BetHistory\" WHERE seq > ",
                                     after_seq, " ORDER BY seq)");
   CopyLineFields fields;
-  std::string line;
   absl::Status status;
   auto read = [&](pqxx::transaction_base& tx) {
     tx.exec("SET LOCAL enable_sort = off");
-    pqxx::stream_from copy(tx, select);
-    while (copy.get_raw_line(line)) {
+    status = impl_->CopyOut(tx, select, [&](const std::string& line) -> absl::Status {
       if (!fields.Parse(line, kColumnCount)) {
-        status = absl::DataLossError(StrCat("a log row after seq ", after_seq,
-                                            " has an unexpected shape: ", line.substr(0, 200)));
-      } else if (absl::StatusOr<LoggedEvent> row = ParseRow(fields); !row.ok()) {
-        status = row.status();
-      } else {
-        status = fn(*row);
-        after_seq = row->seq;
+        return absl::DataLossError(StrCat("a log row after seq ", after_seq,
+                                          " has an unexpected shape: ", line.substr(0, 200)));
       }
-      // Stopping early (an error, or `fn` has seen enough): the server is told to stop sending;
-      // the COPY then ends with an error, caught below, and the transaction is rolled back.
-      if (!status.ok()) {
-        impl_->conn.cancel_query();
-        while (copy.get_raw_line(line)) {
-        }
-        return;
-      }
-    }
-    copy.complete();
-    tx.exec("SET LOCAL enable_sort = on");
+      LEDGER_ASSIGN_OR_RETURN(LoggedEvent row, ParseRow(fields));
+      absl::Status s = fn(row);
+      after_seq = row.seq;
+      return s;
+    });
+    if (status.ok()) tx.exec("SET LOCAL enable_sort = on");
   };
   try {
     if (impl_->batch) {
@@ -533,7 +545,6 @@ absl::Status LogStore::Stream(int64_t after_seq,
       read(tx);
     }
   } catch (const std::exception& e) {
-    if (!status.ok()) return status;  // The cancelled COPY's own error.
     return impl_->Error(e, "stream the log");
   }
   return status;
@@ -777,43 +788,30 @@ absl::Status LogStore::StreamTable(const std::string& table,
       StrCat("(SELECT ", SelectList(columns, timestamp_columns), " FROM ", Quote(table),
              " ORDER BY ", Quote(columns.front()), " COLLATE \"C\")");
   CopyLineFields fields;
-  std::string line;
   Row row(columns.size());
-  absl::Status status;
   try {
     pqxx::read_transaction tx(impl_->conn);
-    pqxx::stream_from copy(tx, query);
-    while (copy.get_raw_line(line)) {
+    return impl_->CopyOut(tx, query, [&](const std::string& line) -> absl::Status {
       if (!fields.Parse(line, columns.size())) {
-        status = absl::DataLossError(StrCat("a row of ", table, " has an unexpected shape"));
-      } else {
-        for (size_t c = 0; c < columns.size(); ++c) {
-          if (fields.null(static_cast<int>(c))) {
-            row[c].reset();
+        return absl::DataLossError(StrCat("a row of ", table, " has an unexpected shape"));
+      }
+      for (size_t c = 0; c < columns.size(); ++c) {
+        if (fields.null(static_cast<int>(c))) {
+          row[c].reset();
+        } else {
+          const std::string_view text = fields.text(static_cast<int>(c));
+          if (row[c]) {
+            row[c]->assign(text.data(), text.size());
           } else {
-            const std::string_view text = fields.text(static_cast<int>(c));
-            if (row[c]) {
-              row[c]->assign(text.data(), text.size());
-            } else {
-              row[c].emplace(text);
-            }
+            row[c].emplace(text);
           }
         }
-        status = fn(row);
       }
-      if (!status.ok()) {
-        impl_->conn.cancel_query();
-        while (copy.get_raw_line(line)) {
-        }
-        return status;
-      }
-    }
-    copy.complete();
+      return fn(row);
+    });
   } catch (const std::exception& e) {
-    if (!status.ok()) return status;
     return impl_->Error(e, StrCat("stream ", table));
   }
-  return status;
 }
 
 absl::StatusOr<int64_t> LogStore::ReadFeedPosition(const std::string& kind,
