@@ -287,13 +287,8 @@ BOOST_AUTO_TEST_CASE(audit_commands_exit_codes_and_outputs) {
   const std::string conn = FreshDatabase();
   Generate(dir / "in.jsonl", {"--events", "3000", "--seed", "21", "--markets", "4"});
   BOOST_REQUIRE_EQUAL(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--inline"})), 0);
-  auto ledger = [&](std::vector<std::string> args, const std::string& tag) {
-    ProcessSpec spec;
-    spec.argv = {LedgerBinary(), "--db", conn};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.stdout_path = dir / (tag + ".out");
-    spec.stderr_path = dir / (tag + ".err");
-    return testing::Run(spec);
+  auto ledger = [&](const std::vector<std::string>& args, const std::string& tag) {
+    return testing::Run(testing::LedgerSpec(conn, args, dir, tag));
   };
   // digest, then verify against it: clean, exit 0.
   BOOST_TEST(ledger({"digest"}, "digest") == 0);

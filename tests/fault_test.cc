@@ -43,7 +43,7 @@ using testing::Cluster;
 using testing::DumpProjections;
 using testing::FreshDatabase;
 using testing::Generate;
-using testing::LedgerBinary;
+using testing::LedgerSpec;
 using testing::ProcessSpec;
 using testing::ReadFile;
 using testing::Scalar;
@@ -55,17 +55,6 @@ using testing::VerifyChain;
 constexpr int kWaitMs = 120000;
 // How long the database stays down in the restart tests: several backoff steps.
 constexpr int kOutageMs = 1500;
-
-// `ledger --db conn args...`, stdout and stderr into dir/tag.out and dir/tag.err.
-ProcessSpec LedgerSpec(const std::string& conn, std::vector<std::string> args, const TempDir& dir,
-                       const std::string& tag) {
-  ProcessSpec spec;
-  spec.argv = {LedgerBinary(), "--db", conn};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.stdout_path = dir / (tag + ".out");
-  spec.stderr_path = dir / (tag + ".err");
-  return spec;
-}
 
 // Polls `done` every 20 ms; fails the test with `what` after kWaitMs.
 void WaitUntil(const std::function<bool()>& done, const std::string& what) {

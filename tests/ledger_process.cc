@@ -19,14 +19,20 @@ void Generate(const std::string& path, const std::vector<std::string>& flags) {
   BOOST_REQUIRE_EQUAL(Run(spec), 0);
 }
 
-ProcessSpec AppendSpec(const std::string& conn, const std::string& input, const TempDir& dir,
-                       const std::string& tag, std::vector<std::string> extra) {
+ProcessSpec LedgerSpec(const std::string& conn, const std::vector<std::string>& args,
+                       const TempDir& dir, const std::string& tag) {
   ProcessSpec spec;
-  spec.argv = {LedgerBinary(), "--db", conn, "append", input};
-  spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
+  spec.argv = {LedgerBinary(), "--db", conn};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.stdout_path = dir / (tag + ".out");
   spec.stderr_path = dir / (tag + ".err");
   return spec;
+}
+
+ProcessSpec AppendSpec(const std::string& conn, const std::string& input, const TempDir& dir,
+                       const std::string& tag, std::vector<std::string> extra) {
+  extra.insert(extra.begin(), {"append", input});
+  return LedgerSpec(conn, extra, dir, tag);
 }
 
 boost::json::object Summary(const std::string& path) {

@@ -18,7 +18,11 @@ namespace ledger::testing {
 // Writes a generated stream (`ledger generate` with `flags`) to `path`; fails the test otherwise.
 void Generate(const std::string& path, const std::vector<std::string>& flags);
 
-// `ledger --db conn append input extra...`, stdout and stderr to dir/tag.out and dir/tag.err.
+// `ledger --db conn args...`, stdout and stderr to dir/tag.out and dir/tag.err.
+ProcessSpec LedgerSpec(const std::string& conn, const std::vector<std::string>& args,
+                       const TempDir& dir, const std::string& tag);
+
+// LedgerSpec of `append input extra...`.
 ProcessSpec AppendSpec(const std::string& conn, const std::string& input, const TempDir& dir,
                        const std::string& tag, std::vector<std::string> extra = {});
 
