@@ -159,37 +159,7 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
   // Two independent streams and one stream given to two processes at once.
   Generate(dir / "p.jsonl", {"--events", "6000", "--seed", "5", "--id-prefix", "p-"});
   Generate(dir / "q.jsonl", {"--events", "6000", "--seed", "6", "--id-prefix", "q-"});
-  // A reader polling for new positions while the appenders run must never find a hole that fills in
-  // later: whatever it sees past its last position starts right after it and is contiguous.
-  std::atomic<bool> appending{true};
-  std::atomic<int64_t> reader_polls{0};
-  std::string reader_error;
-  std::thread reader([&] {
-    absl::StatusOr<std::unique_ptr<pg::SqlSession>> sql = pg::SqlSession::Open(conn);
-    if (!sql.ok()) {
-      reader_error = sql.status().ToString();
-      return;
-    }
-    int64_t last = 0;
-    while (appending.load() || last < 12000) {
-      absl::StatusOr<std::vector<pg::SqlRow>> rows = (*sql)->Query(
-          "SELECT seq FROM \"BetHistory\" WHERE seq > $1 ORDER BY seq", {std::to_string(last)});
-      if (!rows.ok()) {
-        reader_error = rows.status().ToString();
-        return;
-      }
-      for (const pg::SqlRow& row : *rows) {
-        const int64_t seq = std::stoll(*row[0]);
-        if (seq != last + 1) {
-          reader_error = "saw seq " + std::to_string(seq) + " right after " + std::to_string(last);
-          return;
-        }
-        last = seq;
-      }
-      ++reader_polls;
-      if (!appending.load() && rows->empty()) break;
-    }
-  });
+  testing::GapFreeReader reader(conn, 12000);
   std::vector<pid_t> pids;
   int tag = 0;
   for (const char* input : {"p.jsonl", "q.jsonl", "p.jsonl"}) {
@@ -201,10 +171,9 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
     BOOST_TEST(testing::Wait(pids[i]) == 0, ReadFile(dir / (std::to_string(i) + ".err")));
     accepted += Summary(dir / (std::to_string(i) + ".out")).at("accepted").as_int64();
   }
-  appending = false;
-  reader.join();
-  BOOST_TEST(reader_error.empty(), reader_error);
-  BOOST_TEST(reader_polls.load() > 2);
+  reader.Finish();
+  BOOST_TEST(reader.error().empty(), reader.error());
+  BOOST_TEST(reader.polls() > 2);
   // Each event once, positions gap-free, chain intact, and commit order = position order
   // (recordedAt, taken under the append lock, never goes backwards along seq).
   BOOST_TEST(accepted == 12000);

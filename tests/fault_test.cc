@@ -352,29 +352,7 @@ BOOST_AUTO_TEST_CASE(sixteen_appenders_with_followers_pass_an_elle_style_history
              {"--events", std::to_string(kEventsPerStream), "--seed", std::to_string(100 + i),
               "--markets", "3", "--id-prefix", StrCat("s", i, "-")});
   }
-  std::atomic<bool> appending{true};
-  std::string reader_error;
-  std::thread reader([&] {
-    std::unique_ptr<pg::SqlSession> sql = testing::OpenSql(conn);
-    int64_t last = 0;
-    while (reader_error.empty() && (appending.load() || last < kEvents)) {
-      absl::StatusOr<std::vector<pg::SqlRow>> rows = sql->Query(
-          R"(SELECT seq FROM "BetHistory" WHERE seq > $1 ORDER BY seq)", {std::to_string(last)});
-      if (!rows.ok()) {
-        reader_error = rows.status().ToString();
-        break;
-      }
-      for (const pg::SqlRow& row : *rows) {
-        const int64_t seq = std::stoll(*row[0]);
-        if (seq != last + 1) {
-          reader_error = StrCat("saw seq ", seq, " right after ", last);
-          break;
-        }
-        last = seq;
-      }
-      if (!appending.load() && rows->empty()) break;
-    }
-  });
+  testing::GapFreeReader reader(conn, kEvents);
   const pid_t projector = testing::Spawn(LedgerSpec(conn, {"project", "--follow"}, dir, "project"));
   const pid_t consumer = testing::Spawn(
       LedgerSpec(conn, {"feed", "--follow", "--consumer", "elle"}, dir, "feed"));
@@ -389,9 +367,9 @@ BOOST_AUTO_TEST_CASE(sixteen_appenders_with_followers_pass_an_elle_style_history
                ReadFile(dir / StrCat("a", i, ".err")));
     accepted += Summary(dir / StrCat("a", i, ".out")).at("accepted").as_int64();
   }
-  appending = false;
-  reader.join();
-  BOOST_TEST(reader_error.empty(), reader_error);
+  reader.Finish();
+  BOOST_TEST(reader.error().empty(), reader.error());
+  BOOST_TEST(reader.polls() > 2);
   WaitForCheckpoints(conn, kEvents);
   WaitUntil([&] { return Scalar(conn, "SELECT coalesce(max(seq), 0) FROM feed_position") ==
                          std::to_string(kEvents); },

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "engine/pg/log_store.h"
+#include "engine/pg/sql_session.h"
+#include "engine/str_cat.h"
 #include "engine/sequencer.h"
 
 namespace ledger::testing {
@@ -51,6 +53,45 @@ void VerifyChain(const std::string& conn, int64_t expected_rows) {
       (*store)->Stream(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
   BOOST_TEST(reader.head_seq() == expected_rows);
+}
+
+GapFreeReader::GapFreeReader(const std::string& conn, int64_t rows)
+    : thread_([this, conn, rows] { Run(conn, rows); }) {}
+
+GapFreeReader::~GapFreeReader() {
+  if (thread_.joinable()) Finish();
+}
+
+void GapFreeReader::Finish() {
+  appending_ = false;
+  thread_.join();
+}
+
+void GapFreeReader::Run(const std::string& conn, int64_t rows) {
+  absl::StatusOr<std::unique_ptr<pg::SqlSession>> sql = pg::SqlSession::Open(conn);
+  if (!sql.ok()) {
+    error_ = sql.status().ToString();
+    return;
+  }
+  int64_t last = 0;
+  while (appending_.load() || last < rows) {
+    absl::StatusOr<std::vector<pg::SqlRow>> page = (*sql)->Query(
+        R"(SELECT seq FROM "BetHistory" WHERE seq > $1 ORDER BY seq)", {std::to_string(last)});
+    if (!page.ok()) {
+      error_ = page.status().ToString();
+      return;
+    }
+    for (const pg::SqlRow& row : *page) {
+      const int64_t seq = std::stoll(*row[0]);
+      if (seq != last + 1) {
+        error_ = StrCat("saw seq ", seq, " right after ", last);
+        return;
+      }
+      last = seq;
+    }
+    ++polls_;
+    if (!appending_.load() && page->empty()) return;
+  }
 }
 
 int KillRepeatedly(const std::function<ProcessSpec(int)>& spec, std::mt19937& rng, int64_t total,

@@ -3,10 +3,12 @@
 #ifndef LEDGER_TESTS_LEDGER_PROCESS_H_
 #define LEDGER_TESTS_LEDGER_PROCESS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -32,6 +34,33 @@ boost::json::object Summary(const std::string& path);
 // Folds the whole log of `conn` through a Sequencer (chain, positions and rules checked) and expects
 // `expected_rows` rows.
 void VerifyChain(const std::string& conn, int64_t expected_rows);
+
+// A reader polling `seq > last` on its own connection while appenders run: it must never find a hole
+// that fills in later (whatever it sees past its last position starts right after it and is
+// contiguous), which is "positions are gap-free in commit order" seen from outside.
+class GapFreeReader {
+ public:
+  // Starts polling `conn`'s log until Finish(); it then reads on until it has seen `rows` positions
+  // or a poll finds nothing new.
+  GapFreeReader(const std::string& conn, int64_t rows);
+  ~GapFreeReader();
+  GapFreeReader(const GapFreeReader&) = delete;
+  GapFreeReader& operator=(const GapFreeReader&) = delete;
+
+  // Call once the appenders are done; waits for the last polls.
+  void Finish();
+  // Empty when every poll continued the one before; else the first hole or error.
+  const std::string& error() const { return error_; }
+  int64_t polls() const { return polls_; }
+
+ private:
+  void Run(const std::string& conn, int64_t rows);
+
+  std::atomic<bool> appending_{true};
+  std::string error_;
+  int64_t polls_ = 0;
+  std::thread thread_;
+};
 
 // How KillRepeatedly lands its kills: a random 0..delay_ms_max after `progress()` has visibly moved,
 // so that each kill lands mid-way whatever this machine's speed.
