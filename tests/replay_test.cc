@@ -129,6 +129,20 @@ BOOST_AUTO_TEST_CASE(a_clean_log_verifies_clean) {
   BOOST_TEST((r.head_hash == l.digest.hash));
 }
 
+BOOST_AUTO_TEST_CASE(a_value_no_event_can_hold_stops_verify_with_the_position_and_the_value) {
+  // Proves: a row whose column holds a value no event can have (a choice of 'MAYBE', written by a
+  // tamperer past the triggers) is not folded as something else: reading the log stops with
+  // DATA_LOSS naming the position, the column and the value.
+  Ledger l = MakeLedger(200);
+  const std::string seq = Scalar(l.conn, "SELECT min(seq) FROM \"BetHistory\" WHERE action = 'PLACED'");
+  Tamper(l.conn, "UPDATE \"BetHistory\" SET choice = 'MAYBE' WHERE seq = " + seq);
+  absl::StatusOr<VerifyReport> report = Verify(l.store.get(), std::nullopt);
+  BOOST_REQUIRE(!report.ok());
+  BOOST_TEST(absl::IsDataLoss(report.status()));
+  BOOST_TEST(std::string(report.status().message()) ==
+             "log row at seq " + seq + " has an unreadable choice: MAYBE");
+}
+
 BOOST_AUTO_TEST_CASE(verify_catches_an_altered_amount) {
   Ledger l = MakeLedger(500);
   const std::string seq = Scalar(l.conn, "SELECT seq FROM \"BetHistory\" WHERE action = 'PLACED' "

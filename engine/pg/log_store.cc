@@ -221,6 +221,13 @@ absl::StatusOr<LoggedEvent> ParseRow(const Fields& r) {
     *dst = Micros(v);
     return absl::OkStatus();
   };
+  // A column holding one of an enum's names (`parse` returns nullopt for anything else).
+  auto named = [&](int column, std::string_view name, auto parse, auto* dst) -> absl::Status {
+    if (r.null(column)) return absl::OkStatus();
+    *dst = parse(r.text(column));
+    if (!*dst) return Corrupt(out.seq, name, r.text(column));
+    return absl::OkStatus();
+  };
   auto hash = [&](int column, std::string_view name, Sha256* dst) -> absl::Status {
     std::optional<Sha256> h = FromHex(r.text(column));
     if (!h) return Corrupt(out.seq, name, r.text(column));
@@ -242,10 +249,7 @@ absl::StatusOr<LoggedEvent> ParseRow(const Fields& r) {
   e.bet_id = text(9);
   e.market_id = text(10);
   e.wallet = text(11);
-  if (!r.null(12)) {
-    e.choice = ParseChoice(r.text(12));
-    if (!e.choice) return Corrupt(out.seq, "choice", r.text(12));
-  }
+  LEDGER_RETURN_IF_ERROR(named(12, "choice", ParseChoice, &e.choice));
   LEDGER_RETURN_IF_ERROR(micros(13, "amount", &e.amount));
   if (!r.null(14)) {
     int32_t n = 0;
@@ -254,16 +258,10 @@ absl::StatusOr<LoggedEvent> ParseRow(const Fields& r) {
   }
   e.tx_hash = text(15);
   e.reason = text(16);
-  if (!r.null(17)) {
-    e.severity = ParseSeverity(r.text(17));
-    if (!e.severity) return Corrupt(out.seq, "severity", r.text(17));
-  }
+  LEDGER_RETURN_IF_ERROR(named(17, "severity", ParseSeverity, &e.severity));
   LEDGER_RETURN_IF_ERROR(micros(18, "clawbackAmount", &e.clawback_amount));
   e.clawback_tx_hash = text(19);
-  if (!r.null(20)) {
-    e.winner = ParseChoice(r.text(20));
-    if (!e.winner) return Corrupt(out.seq, "winner", r.text(20));
-  }
+  LEDGER_RETURN_IF_ERROR(named(20, "winner", ParseChoice, &e.winner));
   e.question = text(21);
   LEDGER_RETURN_IF_ERROR(optional_time(22, "startDate", &e.start_date));
   LEDGER_RETURN_IF_ERROR(optional_time(23, "endDate", &e.end_date));
