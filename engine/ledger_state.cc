@@ -40,7 +40,8 @@ std::optional<std::string> LedgerState::TxHashOf(const BetState& bet) const {
 }
 
 std::optional<std::string> LedgerState::RefundTxHashOf(const BetState& bet) const {
-  return HashText(bet.refunded, bet.refund_tx_hash);
+  if (!bet.refunded) return std::nullopt;
+  return HashText(true, refund_tx_hashes_.at(&bet));
 }
 
 void LedgerState::ReserveForEvents(int64_t events) {
@@ -66,6 +67,10 @@ absl::string_view StringArena::Intern(std::string_view text) {
   return absl::string_view(out, text.size());
 }
 
+uint32_t LedgerState::AddBet(absl::string_view id) {
+  return static_cast<uint32_t>(bet_store_->push_back(BetEntry{id, BetState{}}));
+}
+
 uint32_t LedgerState::InternWallet(std::string_view wallet) {
   auto it = wallet_index_.find(AbslView(wallet));
   if (it != wallet_index_.end()) return it->second;
@@ -78,7 +83,7 @@ uint32_t LedgerState::InternWallet(std::string_view wallet) {
 
 const BetState* LedgerState::FindBet(std::string_view bet_id) const {
   auto it = bets_.find(AbslView(bet_id));
-  return it == bets_.end() ? nullptr : &it->second;
+  return it == bets_.end() ? nullptr : &(*bet_store_)[*it].bet;
 }
 
 std::optional<Rejection> LedgerState::Validate(const Event& e) const {
@@ -213,7 +218,7 @@ std::optional<Rejection> LedgerState::ValidateBetAction(const Event& e, const Be
 
 void LedgerState::Derive(Event* e) const {
   if (IsBetAction(e->action) && e->action != Action::kPlaced) {
-    const BetState& bet = bets_.at(AbslView(*e->bet_id));
+    const BetState& bet = *FindBet(*e->bet_id);
     e->market_id = MarketIdOf(bet);
     e->wallet = WalletOf(bet);
   } else if (e->action == Action::kWalletUnflagged) {
@@ -247,7 +252,9 @@ void LedgerState::Apply(const Event& e) {
     }
     case Action::kPlaced: {
       const uint32_t wallet = InternWallet(*e.wallet);
-      BetState& bet = bets_.try_emplace(arena_->Intern(*e.bet_id)).first->second;
+      const uint32_t index = AddBet(arena_->Intern(*e.bet_id));
+      bets_.insert(index);
+      BetState& bet = (*bet_store_)[index].bet;
       FillPlaced(e, market_index_.at(*e.market_id), wallet, bet);
       return;
     }
@@ -259,7 +266,7 @@ void LedgerState::Apply(const Event& e) {
       return;
     }
     default:
-      ApplyBetAction(e, bets_.at(AbslView(*e.bet_id)));
+      ApplyBetAction(e, (*bet_store_)[*bets_.find(AbslView(*e.bet_id))].bet);
   }
 }
 
@@ -285,7 +292,7 @@ std::optional<Rejection> LedgerState::TryApply(
     bool inserted = false;
     auto it = bets_.lazy_emplace(AbslView(*e.bet_id), [&](const auto& construct) {
       inserted = true;
-      construct(arena_->Intern(*e.bet_id), BetState{});
+      construct(AddBet(arena_->Intern(*e.bet_id)));
     });
     if (!inserted) return Reject(ErrorCode::kBetExists, StrCat("bet ", *e.bet_id, " exists"));
     auto market = market_index_.find(*e.market_id);
@@ -296,9 +303,10 @@ std::optional<Rejection> LedgerState::TryApply(
         known_wallet ? std::optional<uint32_t>(wallet->second) : std::nullopt);
     if (bad) {
       bets_.erase(it);
+      bet_store_->pop_back();
       return bad;
     }
-    BetState& bet = it->second;
+    BetState& bet = (*bet_store_)[*it].bet;
     before_apply(&bet);
     const uint32_t wallet_index = known_wallet ? wallet->second : InternWallet(*e.wallet);
     FillPlaced(e, market->second, wallet_index, bet);
@@ -309,9 +317,10 @@ std::optional<Rejection> LedgerState::TryApply(
     if (it == bets_.end()) {
       return Reject(ErrorCode::kBetNotFound, StrCat("bet ", *e.bet_id, " was never placed"));
     }
-    if (std::optional<Rejection> bad = ValidateBetAction(e, it->second)) return bad;
-    before_apply(&it->second);
-    ApplyBetAction(e, it->second);
+    BetState& bet = (*bet_store_)[*it].bet;
+    if (std::optional<Rejection> bad = ValidateBetAction(e, bet)) return bad;
+    before_apply(&bet);
+    ApplyBetAction(e, bet);
     return std::nullopt;
   }
   if (std::optional<Rejection> bad = Validate(e)) return bad;
@@ -359,7 +368,7 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
     }
     case Action::kRefunded:
       bet.refunded = true;
-      bet.refund_tx_hash = HashBytes(*e.clawback_tx_hash);
+      refund_tx_hashes_[&bet] = HashBytes(*e.clawback_tx_hash);
       return;
     default:
       assert(false && "not a bet action");

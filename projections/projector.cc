@@ -220,7 +220,7 @@ void Projector::ForEachRow(Projection p, const pg::RowSink& sink) const {
       for (const auto& [wallet, w] : state_.wallets()) sink(FlaggedWalletRow(wallet, w));
       return;
     case Projection::kPoolSnapshot:
-      for (const SnapshotPoint& point : snapshot_points_) sink(SnapshotRow(point));
+      for (size_t i = 0; i < snapshot_points_.size(); ++i) sink(SnapshotRow(snapshot_points_[i]));
       return;
   }
 }

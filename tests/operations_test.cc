@@ -29,6 +29,10 @@ std::string Wallet(int digit) { return "0x" + std::string(40, static_cast<char>(
 class Book {
  public:
   Book() { Market("m1", kT0 + 24 * kHour); }
+  // A LedgerState cannot be copied: the copy folds the same events into a state of its own.
+  Book(const Book& other) : bets_(other.bets_), numbers_(other.numbers_) {
+    for (const Event& e : other.applied_) Apply(e);
+  }
 
   void Market(const std::string& id, TimeMicros end) {
     Event e;
@@ -81,11 +85,13 @@ class Book {
     BOOST_REQUIRE_MESSAGE(!r, "refused: " << r->message);
     state_.Derive(&e);
     state_.Apply(e);
+    applied_.push_back(std::move(e));
   }
   const LedgerState& state() const { return state_; }
 
  private:
   LedgerState state_;
+  std::vector<Event> applied_;
   int bets_ = 0;
   std::map<std::string, int> numbers_;
 };
