@@ -11,8 +11,8 @@
 //
 //   feed_latency --db URL --ledger build/ledger [--rate 10000] [--seconds 10]
 // Prints one JSON object: achieved rate, p50/p99/max of each, and the p99 ratios to the baseline.
-// The projector's figure is sampled by polling its checkpoints every kCheckpointPollMs, so it
-// includes up to that much sampling delay.
+// The projector's figure: its commits notify `ledger_projected`; a LISTENing connection here reads
+// the checkpoints on each notification.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,7 +44,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kBatchEvents = 250;
 constexpr int kListenPollMs = 50;
-constexpr int kCheckpointPollMs = 1;
 
 struct Options {
   std::string db;
@@ -154,15 +153,19 @@ int Run(const Options& o) {
     if (std::stoll(*cp) >= first - 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // The projector notifies `ledger_projected` in each commit that moves its checkpoints: this
+  // reader waits for it, then reads the checkpoints (the same LISTEN + read as the raw reader).
+  absl::StatusOr<std::unique_ptr<pg::LogStore>> projection_listener = pg::LogStore::Open(o.db);
+  if (!projection_listener.ok()) return 2;
   std::thread projection_watcher([&] {
     int64_t seen = first - 1;
     while (seen < first + total - 1) {
+      if (!(*projection_listener)->WaitForProjection(kListenPollMs).ok()) return;
       absl::StatusOr<std::string> cp = (*watcher)->Scalar(checkpoint_sql);
       if (!cp.ok()) return;
       const int64_t at = std::min<int64_t>(std::stoll(*cp), first + total - 1);
       const Clock::time_point now = Clock::now();
       for (; seen < at; ++seen) projected[static_cast<size_t>(seen + 1 - first)] = now;
-      std::this_thread::sleep_for(std::chrono::milliseconds(kCheckpointPollMs));
     }
   });
 

@@ -21,14 +21,14 @@ absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::LogSto
 absl::Status WriteChanges(pg::LogStore* store, Projector& projector) {
   LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store));
   ProjectionRows changes = projector.TakeChanges();
+  std::vector<std::string> moved;
   for (int i = 0; i < kProjectionCount; ++i) {
     // A projection already at or past this fold's head was written by a fold at least as new.
     if (checkpoints[static_cast<size_t>(i)] >= projector.head_seq()) continue;
     LEDGER_RETURN_IF_ERROR(store->Upsert(changes[static_cast<size_t>(i)]));
-    LEDGER_RETURN_IF_ERROR(store->SetCheckpoint(
-        std::string(ProjectionName(static_cast<Projection>(i))), projector.head_seq()));
+    moved.emplace_back(ProjectionName(static_cast<Projection>(i)));
   }
-  return absl::OkStatus();
+  return store->SetCheckpoints(moved, projector.head_seq());
 }
 
 CatchUpRunner::CatchUpRunner(pg::LogStore* store, ProjectorOptions options)
@@ -156,12 +156,12 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
     LEDGER_RETURN_IF_ERROR(store->Scan(
         projector.head_seq(), [&](const LoggedEvent& row) { return projector.Apply(row); }));
     ProjectionRows tail = projector.TakeChanges();
+    std::vector<std::string> names;
     for (Projection p : selected) {
       LEDGER_RETURN_IF_ERROR(store->Upsert(tail[static_cast<size_t>(p)]));
-      LEDGER_RETURN_IF_ERROR(
-          store->SetCheckpoint(std::string(ProjectionName(p)), projector.head_seq()));
+      names.emplace_back(ProjectionName(p));
     }
-    return absl::OkStatus();
+    return store->SetCheckpoints(names, projector.head_seq());
   }();
   if (!status.ok()) {
     store->Abort();

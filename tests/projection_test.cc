@@ -52,6 +52,30 @@ void RebuildAll(pg::LogStore* store) {
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
 }
 
+// The same input in three fresh databases: projected inline, by catch-up (in two steps, interleaved
+// with the appends) and by a rebuild.
+struct ThreeWays {
+  std::string inline_db = FreshDatabase();
+  std::string catchup_db = FreshDatabase();
+  std::string rebuild_db = FreshDatabase();
+  AppendSummary inline_summary;
+};
+ThreeWays ProjectThreeWays(const std::string& input, int64_t batch = kBatchEventsDefault) {
+  ThreeWays out;
+  auto a = Open(out.inline_db);
+  auto b = Open(out.catchup_db);
+  auto c = Open(out.rebuild_db);
+  out.inline_summary = AppendLines(a.get(), input, /*inline_projection=*/true, batch);
+  const size_t half = input.find('\n', input.size() / 2) + 1;
+  AppendLines(b.get(), input.substr(0, half), false);
+  CatchUp(b.get());
+  AppendLines(b.get(), input.substr(half), false);
+  CatchUp(b.get());
+  AppendLines(c.get(), input, false);
+  RebuildAll(c.get());
+  return out;
+}
+
 const std::string kW1 = "0x1111111111111111111111111111111111111111";
 const std::string kW2 = "0x2222222222222222222222222222222222222222";
 const std::string kTx = "0x" + std::string(64, 'a');
@@ -233,28 +257,13 @@ LIMIT 50;)");
 
 BOOST_AUTO_TEST_CASE(inline_catch_up_and_rebuild_give_identical_tables) {
   // 100k events with rejected and duplicate lines mixed in, three databases, three ways.
-  const std::string input = GeneratedStream(100000, 2026, 997, 1009);
-  const std::string inline_db = FreshDatabase();
-  const std::string catchup_db = FreshDatabase();
-  const std::string rebuild_db = FreshDatabase();
-  auto a = Open(inline_db);
-  auto b = Open(catchup_db);
-  auto c = Open(rebuild_db);
-
-  AppendSummary summary = AppendLines(a.get(), input, /*inline=*/true, 5000);
-  BOOST_TEST(summary.accepted == 100000);
-  BOOST_TEST(summary.rejected > 0);
-  BOOST_TEST(summary.duplicates > 0);
-
-  // Catch-up in several steps, interleaved with the appends.
-  const size_t half = input.find('\n', input.size() / 2) + 1;
-  AppendLines(b.get(), input.substr(0, half), false);
-  CatchUp(b.get());
-  AppendLines(b.get(), input.substr(half), false);
-  CatchUp(b.get());
-
-  AppendLines(c.get(), input, false);
-  RebuildAll(c.get());
+  const ThreeWays ways = ProjectThreeWays(GeneratedStream(100000, 2026, 997, 1009), 5000);
+  BOOST_TEST(ways.inline_summary.accepted == 100000);
+  BOOST_TEST(ways.inline_summary.rejected > 0);
+  BOOST_TEST(ways.inline_summary.duplicates > 0);
+  const std::string& inline_db = ways.inline_db;
+  const std::string& catchup_db = ways.catchup_db;
+  const std::string& rebuild_db = ways.rebuild_db;
 
   const std::string expected = Dump(rebuild_db);
   BOOST_TEST(expected.size() > 1000000u);
@@ -329,6 +338,80 @@ BOOST_AUTO_TEST_CASE(single_projection_rebuild_and_failed_rebuild_leave_the_rest
   BOOST_TEST((Dump(conn) == before));
   BOOST_TEST(Scalar(conn, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'ledger_shadow_%'") ==
              "4");  // Left for inspection; the next rebuild replaces them.
+}
+
+BOOST_AUTO_TEST_CASE(text_with_quotes_escapes_and_unicode_is_written_alike_by_all_three_ways) {
+  // Inline and catch-up send rows as one JSON parameter, rebuild as COPY text: a value that either
+  // encoding could mangle must land byte for byte the same.
+  const std::string odd = R"(He said \"yes\" \\ back\tslash\nnew line, 100% é ü 😀 'quoted' {}[],:)";
+  const std::string input =
+      R"({"action":"MARKET_CREATED","marketId":"m-odd","question":")" + odd +
+      R"(","endDate":"2027-03-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1","createdAt":"2026-02-16T09:00:00Z"})" "\n" +
+      R"({"action":"PLACED","betId":"b\"odd\"\\é","marketId":"m-odd","wallet":")" + kW1 +
+      R"(","choice":"YES","amount":5000000,"betNumber":1,"createdAt":"2026-02-16T09:01:00Z"})" "\n" +
+      R"({"action":"CONFIRMED","betId":"b\"odd\"\\é","createdAt":"2026-02-16T09:01:30Z"})" "\n" +
+      R"({"action":"FLAGGED","betId":"b\"odd\"\\é","reason":")" + odd +
+      R"(","severity":"HIGH","createdAt":"2026-02-16T09:02:00Z"})" "\n";
+  const ThreeWays ways = ProjectThreeWays(input);
+  BOOST_TEST(ways.inline_summary.accepted == 4);
+  const std::string& inline_db = ways.inline_db;
+  const std::string& rebuild_db = ways.rebuild_db;
+  BOOST_TEST(Scalar(rebuild_db, "SELECT question FROM \"Market\"") ==
+             "He said \"yes\" \\ back\tslash\nnew line, 100% é ü 😀 'quoted' {}[],:");
+  BOOST_TEST(Scalar(inline_db, "SELECT id FROM \"Bet\"") == "b\"odd\"\\é");
+  const std::string expected = Dump(rebuild_db);
+  BOOST_TEST((Dump(inline_db) == expected));
+  BOOST_TEST((Dump(ways.catchup_db) == expected));
+}
+
+BOOST_AUTO_TEST_CASE(each_projection_commit_notifies_listeners_and_a_failed_one_does_not) {
+  const std::string conn = FreshDatabase();
+  auto writer = Open(conn);
+  auto listener = Open(conn);
+  BOOST_REQUIRE(listener->WaitForProjection(0).ok());  // LISTEN from now on.
+  // One stream in three parts: 2000 events, 2000 more, the last 100.
+  const std::string input = GeneratedStream(4100, 5, 0, 0);
+  std::vector<size_t> cuts = {0};
+  for (size_t at = 0, lines = 0; (at = input.find('\n', at)) != std::string::npos; ++at) {
+    if (++lines % 2000 == 0) cuts.push_back(at + 1);
+  }
+  BOOST_REQUIRE(cuts.size() == 3u);
+  AppendLines(writer.get(), input.substr(0, cuts[1]), false);
+  absl::StatusOr<bool> appended_only = listener->WaitForProjection(300);
+  BOOST_REQUIRE(appended_only.ok());
+  BOOST_TEST(!*appended_only);  // Appending is not projecting.
+
+  CatchUp(writer.get());
+  absl::StatusOr<bool> caught_up = listener->WaitForProjection(5000);
+  BOOST_REQUIRE(caught_up.ok());
+  BOOST_TEST(*caught_up);
+  BOOST_TEST(Scalar(conn, "SELECT min(seq) FROM projection_checkpoint") == "2000");
+
+  // A projection write that fails is rolled back: no rows, no checkpoint, no notification.
+  auto sql = pg::SqlSession::Open(conn);
+  BOOST_REQUIRE(sql.ok());
+  BOOST_REQUIRE((*sql)->Exec(R"(
+      CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+      CREATE TRIGGER fail_insert BEFORE INSERT OR UPDATE ON "Market" FOR EACH ROW
+        EXECUTE FUNCTION fail_insert();)")
+                    .ok());
+  AppendLines(writer.get(), input.substr(cuts[1], cuts[2] - cuts[1]), false);
+  CatchUpRunner runner(writer.get(), ProjectorOptions{});
+  BOOST_TEST(!runner.RunOnce().ok());
+  absl::StatusOr<bool> failed = listener->WaitForProjection(300);
+  BOOST_REQUIRE(failed.ok());
+  BOOST_TEST(!*failed);
+  BOOST_TEST(Scalar(conn, "SELECT max(seq) FROM projection_checkpoint") == "2000");
+
+  // Inline projections notify in the append's own commit.
+  BOOST_REQUIRE((*sql)->Exec("DROP TRIGGER fail_insert ON \"Market\"").ok());
+  CatchUp(writer.get());
+  BOOST_REQUIRE(listener->WaitForProjection(5000).ok());
+  BOOST_TEST(AppendLines(writer.get(), input.substr(cuts[2]), true).accepted == 100);
+  absl::StatusOr<bool> inline_commit = listener->WaitForProjection(5000);
+  BOOST_REQUIRE(inline_commit.ok());
+  BOOST_TEST(*inline_commit);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

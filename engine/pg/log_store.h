@@ -79,8 +79,9 @@ class LogStore {
   absl::Status BeginProjection();
   // Inserts or updates (by the first column) `rows` inside the open transaction.
   absl::Status Upsert(const TableRows& rows);
-  // Sets a projection's checkpoint inside the open transaction.
-  absl::Status SetCheckpoint(const std::string& projection, int64_t seq);
+  // Sets the checkpoints of `projections` to `seq` inside the open transaction (one statement), and
+  // notifies `ledger_projected` with `seq` (delivered at COMMIT).
+  absl::Status SetCheckpoints(const std::vector<std::string>& projections, int64_t seq);
   // Every projection's checkpoint (absent: never run).
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> ReadCheckpoints();
   // Snapshot retention, inside a projection transaction: deletes the PoolSnapshot rows created
@@ -117,6 +118,9 @@ class LogStore {
   // Waits up to `timeout_ms` for a notification that rows were appended; returns whether one came.
   // (Callers poll the log after a timeout anyway: the notification only cuts latency.)
   absl::StatusOr<bool> WaitForAppend(int timeout_ms);
+  // The same for projection commits: every write of projection checkpoints notifies
+  // `ledger_projected` with the position they reached (docs/architecture.md).
+  absl::StatusOr<bool> WaitForProjection(int timeout_ms);
 
   // COMMIT. kUnknown when the connection dropped during COMMIT: the caller must not guess.
   absl::Status Commit();
