@@ -107,11 +107,12 @@ class Generator {
     e.contract_address = Hex(40);
     e.gnosis_safe_address = Hex(40);
     markets_.push_back(*e.market_id);
+    market_ends_.push_back(*e.end_date);
     Emit(std::move(e));
   }
 
   void Place() {
-    const std::string& market = markets_[Zipf(markets_.size())];
+    const std::string& market = markets_[OpenMarket(Zipf(markets_.size()))];
     const int64_t wallet_index = static_cast<int64_t>(rng_() % static_cast<uint64_t>(options_.wallets));
     PlaceFor(market, wallet_index);
     ++placements_;
@@ -143,7 +144,7 @@ class Generator {
   // One wallet places kBurstBets bets on one market seconds apart, each confirmed at once: what the
   // velocity rule (`ledger rules run`) exists to catch.
   void Burst() {
-    const std::string& market = markets_[Zipf(markets_.size())];
+    const std::string& market = markets_[OpenMarket(Zipf(markets_.size()))];
     const int64_t wallet_index = static_cast<int64_t>(rng_() % static_cast<uint64_t>(options_.wallets));
     for (int b = 0; b < kBurstBets && emitted_ + 2 <= burst_limit_; ++b) {
       if (!PlaceFor(market, wallet_index)) return;
@@ -153,6 +154,19 @@ class Generator {
       open_.back().stage = 1;
       Emit(std::move(confirm));
     }
+  }
+
+  // `pick`, or when that market's endDate is before the next event's time (gaps are at most
+  // 2 * kMeanGapMicros), the next market still open: a bet after the end would be refused
+  // (MARKET_ENDED), and the generator makes valid events unless asked for bad lines. Draws no
+  // randomness, so a stream in which no market has ended yet (under ~1.4M events: the seed market
+  // ends a month in) is what it always was.
+  size_t OpenMarket(size_t pick) const {
+    for (size_t k = 0; k < markets_.size(); ++k) {
+      const size_t m = (pick + k) % markets_.size();
+      if (now_ + 2 * kMeanGapMicros < market_ends_[m]) return m;
+    }
+    return pick;  // Every market has ended: the bet is refused, as it would be in life.
   }
 
   // Skewed market choice: a few markets get most bets, as in life.
@@ -246,6 +260,7 @@ class Generator {
   size_t bad_index_ = 0;
   std::string last_line_;
   std::vector<std::string> markets_;
+  std::vector<TimeMicros> market_ends_;  // endDate of each of markets_.
   std::vector<GenBet> open_;
   std::vector<std::string> flagged_wallets_;
   absl::flat_hash_map<std::string, int> bets_per_wallet_;
