@@ -170,7 +170,7 @@ absl::Status Projector::Apply(const LoggedEvent& row) {
     Touch(Projection::kFlaggedWallet, row.seq, *e.wallet);
     return absl::OkStatus();
   }
-  // The bet's node does not move while the map gains no entries, and this event added at most itself.
+  // Bets never move in their store (engine/chunked_store.h), so the pointer from TryApply holds.
   const BetState& bet = *bet_ptr;
   const std::string& market_id = state_.MarketIdOf(bet);
   Touch(Projection::kBet, row.seq, *e.bet_id);
