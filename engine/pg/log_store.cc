@@ -529,20 +529,20 @@ absl::Status LogStore::Scan(int64_t after_seq,
   // As in Stream: without sorting the plan is the seq index whatever the statistics say. A freshly
   // appended, not yet analyzed log otherwise gets "seq scan + top-N sort", a read of the whole
   // table for every short tail (70 ms a page at 300k rows: a follower's whole latency budget).
-  auto read_page = [&](pqxx::transaction_base& tx) {
+  auto read_page = [&](pqxx::transaction_base& tx, bool restore) {
     tx.exec("SET LOCAL enable_sort = off");
     pqxx::result page = tx.exec_params(query, after_seq, kScanPageRows);
-    tx.exec("SET LOCAL enable_sort = on");
+    if (restore) tx.exec("SET LOCAL enable_sort = on");  // The caller's transaction goes on.
     return page;
   };
   try {
     for (;;) {
       pqxx::result page;
       if (impl_->batch) {
-        page = read_page(*impl_->batch);
+        page = read_page(*impl_->batch, true);
       } else {
         pqxx::read_transaction tx(impl_->conn);
-        page = read_page(tx);
+        page = read_page(tx, false);
       }
       for (const pqxx::row& r : page) {
         LEDGER_ASSIGN_OR_RETURN(LoggedEvent row, ParseRow(ResultFields(r)));
