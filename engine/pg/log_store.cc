@@ -482,6 +482,23 @@ struct LogStore::Impl {
     pqxx::read_transaction tx(conn);
     return tx.exec(query);
   }
+
+  // Runs `read(tx)` inside the open transaction, or in a read-only one of its own, with sorting
+  // disabled for its statements: a read of the log by position then always plans the seq index,
+  // whatever the statistics say (a freshly appended, never analyzed log otherwise gets "seq scan +
+  // sort": a read of the whole table for every short tail, or the whole log spilled to disk first).
+  // Sorting is restored when `read` succeeded inside the caller's transaction, which goes on.
+  absl::Status InSeqOrder(const std::function<absl::Status(pqxx::transaction_base&)>& read) {
+    auto run = [&](pqxx::transaction_base& tx) {
+      tx.exec("SET LOCAL enable_sort = off");
+      absl::Status status = read(tx);
+      if (status.ok() && batch) tx.exec("SET LOCAL enable_sort = on");
+      return status;
+    };
+    if (batch) return run(*batch);
+    pqxx::read_transaction tx(conn);
+    return run(tx);
+  }
 };
 
 LogStore::LogStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -526,24 +543,13 @@ absl::Status LogStore::Scan(int64_t after_seq,
                             const std::function<absl::Status(const LoggedEvent&)>& fn) {
   const std::string query =
       StrCat("SELECT ", kColumns, " FROM \"BetHistory\" WHERE seq > $1 ORDER BY seq LIMIT $2");
-  // As in Stream: without sorting the plan is the seq index whatever the statistics say. A freshly
-  // appended, not yet analyzed log otherwise gets "seq scan + top-N sort", a read of the whole
-  // table for every short tail (70 ms a page at 300k rows: a follower's whole latency budget).
-  auto read_page = [&](pqxx::transaction_base& tx, bool restore) {
-    tx.exec("SET LOCAL enable_sort = off");
-    pqxx::result page = tx.exec_params(query, after_seq, kScanPageRows);
-    if (restore) tx.exec("SET LOCAL enable_sort = on");  // The caller's transaction goes on.
-    return page;
-  };
   try {
     for (;;) {
       pqxx::result page;
-      if (impl_->batch) {
-        page = read_page(*impl_->batch, true);
-      } else {
-        pqxx::read_transaction tx(impl_->conn);
-        page = read_page(tx, false);
-      }
+      LEDGER_RETURN_IF_ERROR(impl_->InSeqOrder([&](pqxx::transaction_base& tx) {
+        page = tx.exec_params(query, after_seq, kScanPageRows);
+        return absl::OkStatus();
+      }));
       for (const pqxx::row& r : page) {
         LEDGER_ASSIGN_OR_RETURN(LoggedEvent row, ParseRow(ResultFields(r)));
         LEDGER_RETURN_IF_ERROR(fn(row));
@@ -559,40 +565,28 @@ absl::Status LogStore::Scan(int64_t after_seq,
 absl::Status LogStore::Stream(int64_t after_seq,
                               const std::function<absl::Status(const LoggedEvent&)>& fn) {
   // One COPY (text) of everything after `after_seq`, parsed line by line as it arrives: the server
-  // produces rows while this thread folds them (docs/performance.md). Sorting is disabled for the
-  // statement so that the plan is the index scan on the seq key whatever the statistics say (a
-  // fresh table's "seq scan + sort" would spill the whole log to disk first). COPY takes no
-  // parameters: the query holds only an integer formatted here.
+  // produces rows while this thread folds them (docs/performance.md), in seq order (Impl::InSeqOrder).
+  // COPY takes no parameters: the query holds only an integer formatted here.
   constexpr size_t kColumnCount = 28;
   const std::string select = StrCat("(SELECT ", kColumns, " FROM \"BetHistory\" WHERE seq > ",
                                     after_seq, " ORDER BY seq)");
   CopyLineFields fields;
-  absl::Status status;
-  auto read = [&](pqxx::transaction_base& tx) {
-    tx.exec("SET LOCAL enable_sort = off");
-    status = impl_->CopyOut(tx, select, [&](const std::string& line) -> absl::Status {
-      if (!fields.Parse(line, kColumnCount)) {
-        return absl::DataLossError(StrCat("a log row after seq ", after_seq,
-                                          " has an unexpected shape: ", line.substr(0, 200)));
-      }
-      LEDGER_ASSIGN_OR_RETURN(LoggedEvent row, ParseRow(fields));
-      absl::Status s = fn(row);
-      after_seq = row.seq;
-      return s;
-    });
-    if (status.ok()) tx.exec("SET LOCAL enable_sort = on");
-  };
   try {
-    if (impl_->batch) {
-      read(*impl_->batch);
-    } else {
-      pqxx::read_transaction tx(impl_->conn);
-      read(tx);
-    }
+    return impl_->InSeqOrder([&](pqxx::transaction_base& tx) {
+      return impl_->CopyOut(tx, select, [&](const std::string& line) -> absl::Status {
+        if (!fields.Parse(line, kColumnCount)) {
+          return absl::DataLossError(StrCat("a log row after seq ", after_seq,
+                                            " has an unexpected shape: ", line.substr(0, 200)));
+        }
+        LEDGER_ASSIGN_OR_RETURN(LoggedEvent row, ParseRow(fields));
+        absl::Status s = fn(row);
+        after_seq = row.seq;
+        return s;
+      });
+    });
   } catch (const std::exception& e) {
     return impl_->Error(e, "stream the log");
   }
-  return status;
 }
 
 absl::StatusOr<LoggedEvent> LogStore::Read(int64_t seq) {
