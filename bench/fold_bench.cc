@@ -13,7 +13,7 @@
 #include "engine/event_codec.h"
 #include "engine/hash_chain.h"
 #include "engine/sequencer.h"
-#include "engine/stream_generator.h"
+#include "sample/stream_generator.h"
 #include "projections/projector.h"
 
 namespace ledger {

@@ -24,44 +24,15 @@ void OnStopSignal(int) { g_stop = true; }
 
 // A LogStore on `conn`, migrated when it is the embedded cluster (an explicit database is migrated
 // only by `ledger migrate`).
-absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenAt(const std::string& conn, bool embedded) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+absl::StatusOr<std::unique_ptr<pg::Database>> OpenAt(const std::string& conn, bool embedded) {
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
   if (!store.ok() || !embedded) return store;
   pg::MigrateReport report;
   if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return s;
   return store;
 }
 
-// Flags that take no value.
-bool IsSwitch(std::string_view name) {
-  return name == "help" || name == "inline" || name == "follow" || name == "dry-run" ||
-         name == "roles";
-}
-
 }  // namespace
-
-std::optional<Args> ParseArgs(int argc, char** argv) {
-  Args args;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) == 0 && arg.size() > 2) {
-      std::string name = arg.substr(2);
-      if (size_t eq = name.find('='); eq != std::string::npos) {
-        args.flags[name.substr(0, eq)] = name.substr(eq + 1);
-      } else if (IsSwitch(name)) {
-        args.flags[name] = "true";
-      } else if (i + 1 < argc) {
-        args.flags[name] = argv[++i];
-      } else {
-        std::cerr << "ledger: flag --" << name << " needs a value\n";
-        return std::nullopt;
-      }
-    } else {
-      args.positional.push_back(arg);
-    }
-  }
-  return args;
-}
 
 int Fail(const absl::Status& status) {
   std::cerr << "ledger: " << MaskPassword(status.ToString()) << "\n";
@@ -80,7 +51,7 @@ absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded) {
   return db.ConnectionString();
 }
 
-absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenStore(const Args& args) {
+absl::StatusOr<std::unique_ptr<pg::Database>> OpenStore(const Args& args) {
   bool embedded = false;
   absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
   if (!conn.ok()) return conn.status();
@@ -92,7 +63,7 @@ absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args)
   absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
   if (!conn.ok()) return conn.status();
   if (embedded) {
-    absl::StatusOr<std::unique_ptr<pg::LogStore>> migrated = OpenAt(*conn, embedded);
+    absl::StatusOr<std::unique_ptr<pg::Database>> migrated = OpenAt(*conn, embedded);
     if (!migrated.ok()) return migrated.status();
   }
   return pg::SqlSession::Open(*conn);
@@ -115,15 +86,9 @@ std::string RejectionJson(int64_t line, const Rejection& rejection, std::string_
   return boost::json::serialize(entry);
 }
 
-std::optional<RetryFlags> ParseRetryFlags(const Args& args) {
+RetryFlags ParseRetryFlags(const Args& args) {
   RetryFlags flags;
-  if (std::string text = args.Flag("retries"); !text.empty()) {
-    if (!absl::SimpleAtoi(text, &flags.retries_max) || flags.retries_max < 0 ||
-        flags.retries_max > kOutageRetriesMax) {
-      std::cerr << "ledger: --retries must be 0 to " << kOutageRetriesMax << ", got " << text << "\n";
-      return std::nullopt;
-    }
-  }
+  flags.retries_max = static_cast<int>(args.Integer("retries", kOutageRetriesMax));
   flags.report = [](const RetryNotice& notice) {
     std::cerr << absl::StrFormat("ledger: %s; retry %d of %d in %d ms\n",
                                  MaskPassword(notice.cause.ToString()), notice.attempt,

@@ -1,6 +1,6 @@
-// What every `ledger` command shares: flags, exit codes, the database to use, error reporting, and
-// tables for terminals. The commands themselves live in ledger_main.cc (log and projections),
-// operations_commands.cc (the seed's operations) and demo.cc.
+// What every `ledger` command shares: exit codes, the database to use, error reporting, the flags
+// several commands read the same way, and tables for terminals. The command table and its parser are
+// in command.h; the commands live one family a file (listed at the end).
 #ifndef LEDGER_CLI_COMMON_H_
 #define LEDGER_CLI_COMMON_H_
 
@@ -14,8 +14,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "boost/json.hpp"
+#include "cli/command.h"
 #include "engine/error_codes.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
 #include "engine/retry.h"
 #include "projections/projector.h"
@@ -29,27 +30,13 @@ inline constexpr int kExitRejected = 1;
 inline constexpr int kExitError = 2;
 inline constexpr int kExitFindings = 3;
 
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
-
-  std::string Flag(const std::string& name, const std::string& fallback = "") const {
-    auto it = flags.find(name);
-    return it == flags.end() ? fallback : it->second;
-  }
-  bool Has(const std::string& name) const { return flags.contains(name); }
-};
-
-// "--name value", "--name=value" and switches (flags without a value); nullopt after a message.
-std::optional<Args> ParseArgs(int argc, char** argv);
-
 // Prints the error (password masked) and returns kExitError.
 int Fail(const absl::Status& status);
 
 // The connection: --db, $DATABASE_URL, or the embedded cluster (started; *embedded set).
 absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded);
 // A LogStore on that connection; the embedded cluster is migrated on first use.
-absl::StatusOr<std::unique_ptr<pg::LogStore>> OpenStore(const Args& args);
+absl::StatusOr<std::unique_ptr<pg::Database>> OpenStore(const Args& args);
 // A SqlSession on the same connection (the embedded cluster migrated first), for the reports.
 absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args);
 
@@ -59,12 +46,12 @@ const std::atomic<bool>& StopOnSignals();
 
 // How a long-running command rides out an outage (engine/retry.h): --retries N attempts (default
 // kOutageRetriesMax, 0: fail at once), each announced on stderr ("database unavailable ..., retry 2 of
-// 12 in 200 ms"). nullopt after a message.
+// 12 in 200 ms"). The parser has checked --retries against its bounds.
 struct RetryFlags {
   int retries_max = kOutageRetriesMax;
   RetryObserver report;
 };
-std::optional<RetryFlags> ParseRetryFlags(const Args& args);
+RetryFlags ParseRetryFlags(const Args& args);
 
 // One line of a rejects file: {"line", "code", "message", "input"}, the input byte for byte; a line
 // that is not UTF-8 cannot be a JSON string and is kept as "inputBase64" instead.
@@ -89,14 +76,13 @@ void PrintTable(const std::string& title, const boost::json::array& rows,
 // 1234567 -> "1.234567" USDT, for people; JSON keeps the integer micro-USDT.
 std::string UsdtText(int64_t micros);
 
-// Commands outside ledger_main.cc; each returns the process's exit code.
-int RunRules(const Args& args);     // operations_commands.cc
-int RunMarkets(const Args& args);   // operations_commands.cc
-int RunStats(const Args& args);     // operations_commands.cc
-int RunHistory(const Args& args);   // operations_commands.cc
-int RunDemo(const Args& args);      // demo.cc
-int RunFeed(const Args& args);      // feed_commands.cc
-int RunPublish(const Args& args);   // feed_commands.cc
+// The command families, one file each; ledger_main.cc puts them in one table.
+std::vector<Command> LogCommands();         // log_commands.cc: db, migrate, append, digest, generate
+std::vector<Command> ProjectionCommands();  // projection_commands.cc: project, rebuild
+std::vector<Command> AuditCommands();       // audit_commands.cc: replay, verify, audit, reconcile
+std::vector<Command> OperationsCommands();  // operations_commands.cc: rules, markets, stats, history
+std::vector<Command> FeedCommands();        // feed_commands.cc: feed, publish
+std::vector<Command> DemoCommands();        // demo.cc: demo
 
 }  // namespace ledger::cli
 

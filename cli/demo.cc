@@ -11,15 +11,16 @@
 #include <map>
 #include <sstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "cli/command.h"
 #include "cli/common.h"
+#include "engine/status_macros.h"
 #include "engine/automation.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/embedded_db.h"
 #include "engine/str_cat.h"
-#include "engine/stream_generator.h"
+#include "sample/stream_generator.h"
 #include "engine/time_format.h"
 #include "projections/runner.h"
 #include "replay/audit.h"
@@ -69,7 +70,7 @@ class Progress {
 void Step(const std::string& text) { std::cout << "== " << text << std::endl; }
 
 // The market with the largest pool, as of the log head.
-absl::StatusOr<std::string> LargestMarket(pg::LogStore* store) {
+absl::StatusOr<std::string> LargestMarket(pg::Database* store) {
   absl::StatusOr<Projector> state = ReplayUntil(store, ReplayPoint::Head());
   if (!state.ok()) return state.status();
   std::string best;
@@ -93,7 +94,7 @@ struct DemoTotals {
   int64_t closed = 0;
 };
 
-absl::Status AppendStream(pg::LogStore* store, const std::string& stream_path,
+absl::Status AppendStream(pg::Database* store, const std::string& stream_path,
                           const std::string& rejects_path, int64_t lines, DemoTotals* totals) {
   std::ifstream in(stream_path, std::ios::binary);
   std::ofstream rejects(rejects_path, std::ios::trunc);
@@ -113,10 +114,133 @@ absl::Status AppendStream(pg::LogStore* store, const std::string& stream_path,
   return status;
 }
 
+// What each step found, for the summary.
+struct DemoRun {
+  std::string home;
+  std::string stream_path;
+  std::string rejects_path;
+  std::string digest_path;
+  std::string report_path;
+  DemoTotals totals;
+  RulesOutcome rules;
+  DecisionOutcome closed;
+  std::pair<int64_t, Sha256> head;
+  VerifyReport verify;
+  ReconcileReport reconcile;
+  std::string largest;
+  MarketStats largest_stats;
+};
+
+absl::Status GenerateAndAppend(pg::Database* store, const StreamOptions& stream, DemoRun* run) {
+  Step(absl::StrFormat("generating %d events: %d markets, %d wallets, bursts, clawbacks, refunds, "
+                       "bad and re-sent lines -> %s",
+                       stream.events, stream.markets, stream.wallets, run->stream_path));
+  int64_t lines = 0;
+  {
+    std::ofstream out(run->stream_path, std::ios::trunc | std::ios::binary);
+    lines = GenerateStream(stream, out);
+    if (!out.flush()) return absl::PermissionDeniedError("cannot write " + run->stream_path);
+  }
+  Step("appending (validated, hash-chained, exactly once)");
+  LEDGER_RETURN_IF_ERROR(
+      AppendStream(store, run->stream_path, run->rejects_path, lines, &run->totals));
+  const AppendSummary& append = run->totals.append;
+  std::cout << absl::StrFormat("   %d appended, %d already in the log, %d refused (-> %s)\n",
+                               append.accepted, append.duplicates, append.rejected,
+                               run->rejects_path);
+  for (const auto& [code, count] : run->totals.rejected_by_code) {
+    std::cout << absl::StrFormat("     %-24s %d\n", code, count);
+  }
+  return absl::OkStatus();
+}
+
+// The seed's cron jobs (risk rules, market expiry), then the projections.
+absl::Status RunOperations(pg::Database* store, DemoRun* run) {
+  Step("risk rules: velocity 3 bets within 1h, concentration above 25% of a side");
+  LEDGER_ASSIGN_OR_RETURN(run->rules,
+                          RunRiskRules(store, RiskRules{VelocityRule{}, ConcentrationRule{}},
+                                       NowMicros(), /*dry_run=*/false));
+  std::cout << absl::StrFormat("   %d bets hit a rule; %d FLAGGED events appended\n",
+                               run->rules.hits.size(), run->rules.outcome.appended.accepted);
+  Step("closing markets past their endDate");
+  LEDGER_ASSIGN_OR_RETURN(run->closed, CloseExpiredMarkets(store, NowMicros(), false));
+  for (const Event& e : run->closed.decided) {
+    std::cout << "   " << *e.market_id << ": " << *e.reason << "\n";
+  }
+  if (run->closed.decided.empty()) std::cout << "   none expired\n";
+  Step("projecting Bet, Market, FlaggedWallet, PoolSnapshot");
+  CatchUpRunner runner(store, ProjectorOptions{});
+  return runner.RunOnce().status();
+}
+
+absl::Status DigestAndVerify(pg::Database* store, DemoRun* run) {
+  Step("taking a digest and verifying chain, digest and projections");
+  LEDGER_ASSIGN_OR_RETURN(run->head, store->log().Head());
+  const LogDigest digest{run->head.first, run->head.second};
+  {
+    std::ofstream file(run->digest_path, std::ios::trunc);
+    file << FormatDigest(digest) << "\n";
+    if (!file.flush()) return absl::PermissionDeniedError("cannot write " + run->digest_path);
+  }
+  LEDGER_ASSIGN_OR_RETURN(run->verify, Verify(store, digest, ProjectorOptions{}));
+  std::cout << absl::StrFormat("   %d rows, head %d %s: %s\n", run->verify.rows,
+                               run->verify.head_seq, ToHex(run->verify.head_hash).substr(0, 16),
+                               run->verify.clean() ? "clean" : "FINDINGS (run ledger verify)");
+  return absl::OkStatus();
+}
+
+absl::Status ReconcileClawbacks(pg::Database* store, DemoRun* run) {
+  Step("reconciling clawbacks and refunds");
+  LEDGER_ASSIGN_OR_RETURN(run->reconcile, Reconcile(store, nullptr, NowMicros()));
+  std::map<std::string, int64_t> findings;
+  for (const Finding& f : run->reconcile.findings) ++findings[f.kind];
+  std::cout << absl::StrFormat("   %d clawbacks (%s USDT), %d refunds\n", run->reconcile.clawbacks,
+                               UsdtText(run->reconcile.clawed_back_micros),
+                               run->reconcile.refunds);
+  for (const auto& [kind, count] : findings) std::cout << "     " << kind << ": " << count << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status WriteLargestMarketReport(pg::Database* store, DemoRun* run) {
+  LEDGER_ASSIGN_OR_RETURN(run->largest, LargestMarket(store));
+  Step(StrCat("audit report of the largest market, ", run->largest));
+  LEDGER_ASSIGN_OR_RETURN(AuditReport audit, Audit(store, run->largest, std::nullopt));
+  if (audit.markets.empty()) return absl::InternalError("audit of a market without statistics");
+  run->largest_stats = audit.markets.front();
+  run->report_path = StrCat(run->home, "/audit-", run->largest, ".html");
+  std::ofstream html(run->report_path, std::ios::trunc);
+  html << AuditHtml(audit);
+  if (!html.flush()) return absl::PermissionDeniedError("cannot write " + run->report_path);
+  return absl::OkStatus();
+}
+
+void PrintSummary(const DemoRun& run) {
+  const AppendSummary& append = run.totals.append;
+  std::cout << "\nSummary\n"
+            << absl::StrFormat("  log            %d events, head %s (digest in %s)\n",
+                               run.head.first, ToHex(run.head.second), run.digest_path)
+            << absl::StrFormat("  this run       %d appended, %d duplicates, %d bad lines refused\n",
+                               append.accepted, append.duplicates, append.rejected)
+            << absl::StrFormat("  risk rules     %d new FLAGGED events\n",
+                               run.rules.outcome.appended.accepted)
+            << absl::StrFormat("  expiry         %d markets closed\n", run.closed.appended.accepted)
+            << absl::StrFormat("  verify         %s\n", run.verify.clean() ? "clean" : "FINDINGS")
+            << absl::StrFormat("  reconcile      %d findings (the sample leaves some clawbacks "
+                               "unrefunded on purpose)\n",
+                               run.reconcile.findings.size())
+            << absl::StrFormat("  largest market %s: %s USDT YES, %s USDT NO\n", run.largest,
+                               UsdtText(run.largest_stats.yes_pool),
+                               UsdtText(run.largest_stats.no_pool))
+            << "\nHTML audit report: " << run.report_path << "\n"
+            << "Next: build/ledger stats --market " << run.largest
+            << ", build/ledger rules run --dry-run, build/ledger verify --digest "
+            << run.digest_path << "\n";
+}
+
 }  // namespace
 
 int RunDemo(const Args& args) {
-  StreamOptions stream{.events = kDemoEventsDefault,
+  StreamOptions stream{.events = args.Integer("events", kDemoEventsDefault),
                        .markets = kDemoMarkets,
                        .wallets = kDemoWallets,
                        .seed = 42,
@@ -124,128 +248,33 @@ int RunDemo(const Args& args) {
                        .duplicate_every = kDemoDuplicateEvery,
                        .burst_every = kDemoBurstEvery,
                        .id_prefix = ""};
-  if (std::string n = args.Flag("events"); !n.empty()) {
-    if (!absl::SimpleAtoi(n, &stream.events) || stream.events < kDemoMarkets ||
-        stream.events > kDemoEventsMax) {
-      std::cerr << "ledger: --events must be " << kDemoMarkets << " to " << kDemoEventsMax
-                << ", got " << n << "\n";
-      return kExitError;
-    }
-  }
   if (const char* url = std::getenv("DATABASE_URL"); args.Has("db") || (url != nullptr && *url)) {
     std::cerr << "ledger: demo runs on the embedded database only (unset DATABASE_URL, no --db)\n";
     return kExitError;
   }
-  pg::EmbeddedDb db(pg::EmbeddedDb::DefaultHome());
-  const std::string home = db.home();
-  Step(StrCat("starting the embedded PostgreSQL under ", home));
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  DemoRun run;
+  run.home = pg::EmbeddedDb(pg::EmbeddedDb::DefaultHome()).home();
+  run.stream_path = StrCat(run.home, "/demo-stream.jsonl");
+  run.rejects_path = StrCat(run.home, "/demo-rejects.jsonl");
+  run.digest_path = StrCat(run.home, "/digest.json");
+  Step(StrCat("starting the embedded PostgreSQL under ", run.home));
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
-
-  const std::string stream_path = StrCat(home, "/demo-stream.jsonl");
-  const std::string rejects_path = StrCat(home, "/demo-rejects.jsonl");
-  Step(absl::StrFormat("generating %d events: %d markets, %d wallets, bursts, clawbacks, refunds, "
-                       "bad and re-sent lines -> %s",
-                       stream.events, stream.markets, stream.wallets, stream_path));
-  int64_t lines = 0;
-  {
-    std::ofstream out(stream_path, std::ios::trunc | std::ios::binary);
-    lines = GenerateStream(stream, out);
-    if (!out.flush()) return Fail(absl::PermissionDeniedError("cannot write " + stream_path));
+  if (absl::Status s = GenerateAndAppend(store->get(), stream, &run); !s.ok()) return Fail(s);
+  for (auto step : {RunOperations, DigestAndVerify, ReconcileClawbacks, WriteLargestMarketReport}) {
+    if (absl::Status s = step(store->get(), &run); !s.ok()) return Fail(s);
   }
+  PrintSummary(run);
+  return run.verify.clean() ? kExitOk : kExitFindings;
+}
 
-  DemoTotals totals;
-  Step("appending (validated, hash-chained, exactly once)");
-  if (absl::Status s = AppendStream(store->get(), stream_path, rejects_path, lines, &totals);
-      !s.ok()) {
-    return Fail(s);
-  }
-  std::cout << absl::StrFormat("   %d appended, %d already in the log, %d refused (-> %s)\n",
-                               totals.append.accepted, totals.append.duplicates,
-                               totals.append.rejected, rejects_path);
-  for (const auto& [code, count] : totals.rejected_by_code) {
-    std::cout << absl::StrFormat("     %-24s %d\n", code, count);
-  }
-
-  Step("risk rules: velocity 3 bets within 1h, concentration above 25% of a side");
-  absl::StatusOr<RulesOutcome> rules =
-      RunRiskRules(store->get(), RiskRules{VelocityRule{}, ConcentrationRule{}}, NowMicros(),
-                   /*dry_run=*/false);
-  if (!rules.ok()) return Fail(rules.status());
-  std::cout << absl::StrFormat("   %d bets hit a rule; %d FLAGGED events appended\n",
-                               rules->hits.size(), rules->outcome.appended.accepted);
-
-  Step("closing markets past their endDate");
-  absl::StatusOr<DecisionOutcome> closed = CloseExpiredMarkets(store->get(), NowMicros(), false);
-  if (!closed.ok()) return Fail(closed.status());
-  for (const Event& e : closed->decided) std::cout << "   " << *e.market_id << ": " << *e.reason << "\n";
-  if (closed->decided.empty()) std::cout << "   none expired\n";
-
-  Step("projecting Bet, Market, FlaggedWallet, PoolSnapshot");
-  CatchUpRunner runner(store->get(), ProjectorOptions{});
-  absl::StatusOr<int64_t> applied = runner.RunOnce();
-  if (!applied.ok()) return Fail(applied.status());
-
-  Step("taking a digest and verifying chain, digest and projections");
-  absl::StatusOr<std::pair<int64_t, Sha256>> head = (*store)->Head();
-  if (!head.ok()) return Fail(head.status());
-  const std::string digest_path = StrCat(home, "/digest.json");
-  {
-    std::ofstream digest(digest_path, std::ios::trunc);
-    digest << boost::json::serialize(
-                  boost::json::object{{"seq", head->first}, {"hash", ToHex(head->second)}})
-           << "\n";
-  }
-  absl::StatusOr<VerifyReport> verify =
-      Verify(store->get(), Digest{head->first, head->second}, ProjectorOptions{});
-  if (!verify.ok()) return Fail(verify.status());
-  std::cout << absl::StrFormat("   %d rows, head %d %s: %s\n", verify->rows, verify->head_seq,
-                               ToHex(verify->head_hash).substr(0, 16),
-                               verify->clean() ? "clean" : "FINDINGS (run ledger verify)");
-
-  Step("reconciling clawbacks and refunds");
-  absl::StatusOr<ReconcileReport> reconcile = Reconcile(store->get(), nullptr, NowMicros());
-  if (!reconcile.ok()) return Fail(reconcile.status());
-  std::map<std::string, int64_t> findings;
-  for (const Finding& f : reconcile->findings) ++findings[f.kind];
-  std::cout << absl::StrFormat("   %d clawbacks (%s USDT), %d refunds\n", reconcile->clawbacks,
-                               UsdtText(reconcile->clawed_back_micros), reconcile->refunds);
-  for (const auto& [kind, count] : findings) std::cout << "     " << kind << ": " << count << "\n";
-
-  absl::StatusOr<std::string> largest = LargestMarket(store->get());
-  if (!largest.ok()) return Fail(largest.status());
-  Step(StrCat("audit report of the largest market, ", *largest));
-  absl::StatusOr<AuditReport> audit = Audit(store->get(), *largest, std::nullopt);
-  if (!audit.ok()) return Fail(audit.status());
-  if (audit->markets.empty()) return Fail(absl::InternalError("audit of a market without statistics"));
-  const MarketStats& largest_stats = audit->markets.front();
-  const std::string report_path = StrCat(home, "/audit-", *largest, ".html");
-  {
-    std::ofstream html(report_path, std::ios::trunc);
-    html << AuditHtml(*audit);
-    if (!html.flush()) return Fail(absl::PermissionDeniedError("cannot write " + report_path));
-  }
-
-  std::cout << "\nSummary\n"
-            << absl::StrFormat("  log            %d events, head %s (digest in %s)\n",
-                               head->first, ToHex(head->second), digest_path)
-            << absl::StrFormat("  this run       %d appended, %d duplicates, %d bad lines refused\n",
-                               totals.append.accepted, totals.append.duplicates,
-                               totals.append.rejected)
-            << absl::StrFormat("  risk rules     %d new FLAGGED events\n",
-                               rules->outcome.appended.accepted)
-            << absl::StrFormat("  expiry         %d markets closed\n", closed->appended.accepted)
-            << absl::StrFormat("  verify         %s\n", verify->clean() ? "clean" : "FINDINGS")
-            << absl::StrFormat("  reconcile      %d findings (the sample leaves some clawbacks "
-                               "unrefunded on purpose)\n",
-                               reconcile->findings.size())
-            << absl::StrFormat("  largest market %s: %s USDT YES, %s USDT NO\n", *largest,
-                               UsdtText(largest_stats.yes_pool), UsdtText(largest_stats.no_pool))
-            << "\nHTML audit report: " << report_path << "\n"
-            << "Next: build/ledger stats --market " << *largest
-            << ", build/ledger rules run --dry-run, build/ledger verify --digest " << digest_path
-            << "\n";
-  return verify->clean() ? kExitOk : kExitFindings;
+std::vector<Command> DemoCommands() {
+  return {{"demo", "demo [--events N]",
+           "the main job on the embedded database: generate a realistic stream, append it, run the\n"
+           "rules, project, verify, reconcile, report",
+           {kDbFlag, Integer("events", "N", kDemoMarkets, kDemoEventsMax)},
+           0,
+           RunDemo}};
 }
 
 }  // namespace ledger::cli

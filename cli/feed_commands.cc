@@ -4,12 +4,15 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <limits>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "cli/command.h"
 #include "cli/common.h"
 #include "engine/str_cat.h"
-#include "replay/feed.h"
-#include "replay/nats_publisher.h"
+#include "feed/feed.h"
+#include "feed/nats_publisher.h"
 
 namespace ledger::cli {
 namespace {
@@ -25,19 +28,12 @@ absl::Status WriteStdout(std::string_view text) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
 int RunFeed(const Args& args) {
   FeedOptions options;
   options.follow = args.Has("follow");
   options.consumer = args.Flag("consumer");
-  if (std::string from = args.Flag("from"); !from.empty()) {
-    int64_t seq = 0;
-    if (!absl::SimpleAtoi(from, &seq) || seq < 1) {
-      std::cerr << "ledger: --from must be a position (1 or more), got " << from << "\n";
-      return kExitError;
-    }
-    options.from_seq = seq;
+  if (args.Has("from")) {
+    options.from_seq = args.Integer("from", 1);
   } else if (options.consumer.empty()) {
     options.from_seq = 1;
   }
@@ -51,7 +47,7 @@ int RunFeed(const Args& args) {
     }
     options.actions = *parsed;
   }
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   options.stop = &StopOnSignals();
   absl::Status status = ledger::RunFeed(store->get(), options, WriteStdout);
@@ -69,23 +65,15 @@ int RunPublish(const Args& args) {
   options.stream = args.Flag("stream", options.stream);
   options.subject_prefix = args.Flag("subject-prefix", options.subject_prefix);
   options.follow = args.Has("follow");
-  if (std::string replicas = args.Flag("replicas"); !replicas.empty()) {
-    if (!absl::SimpleAtoi(replicas, &options.replicas) || options.replicas < 1 ||
-        options.replicas > kStreamReplicasMax) {
-      std::cerr << "ledger: --replicas must be 1 to " << kStreamReplicasMax << ", got " << replicas
-                << "\n";
-      return kExitError;
-    }
-  }
+  options.replicas = static_cast<int>(args.Integer("replicas", options.replicas));
   if (absl::Status s = ValidatePublishOptions(options); !s.ok()) {
     std::cerr << "ledger: " << s.message() << "\n";
     return kExitError;
   }
-  std::optional<RetryFlags> retry = ParseRetryFlags(args);
-  if (!retry) return kExitError;
-  options.retries_max = retry->retries_max;
-  options.on_retry = retry->report;
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  const RetryFlags retry = ParseRetryFlags(args);
+  options.retries_max = retry.retries_max;
+  options.on_retry = retry.report;
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   options.stop = &StopOnSignals();
   PublishSummary summary;
@@ -97,6 +85,28 @@ int RunPublish(const Args& args) {
                                                           {"position", summary.position}})
             << "\n";
   return status.ok() ? kExitOk : Fail(status);
+}
+
+}  // namespace
+
+std::vector<Command> FeedCommands() {
+  return {
+      {"feed", "feed [--from SEQ] [--follow] [--market ID] [--action A,...] [--consumer NAME]",
+       "the log as JSON Lines in position order; --consumer keeps its position in the database\n"
+       "and resumes from it (at-least-once)",
+       {kDbFlag, Integer("from", "SEQ", 1, kInt64Max),
+        Switch("follow"), Text("market", "ID"),
+        Text("action", "A,..."), Text("consumer", "NAME")},
+       0, RunFeed},
+      {"publish", "publish --nats URL [--stream NAME] [--subject-prefix P] [--replicas N] [--follow]",
+       "publish the log to a NATS JetStream stream, exactly once, in order",
+       {kDbFlag, Text("nats", "URL"), Text("stream", "NAME"),
+        Text("subject-prefix", "P"),
+        Integer("replicas", "N", 1, kStreamReplicasMax),
+        Switch("follow"),
+        Integer("retries", "N", 0, kOutageRetriesMax)},
+       0, RunPublish},
+  };
 }
 
 }  // namespace ledger::cli

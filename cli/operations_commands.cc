@@ -1,16 +1,19 @@
 // `ledger rules run`, `ledger markets close-expired`, `ledger stats`, `ledger history`: the seed's
 // operations as commands on the log (docs/operations.md).
 #include <iostream>
+#include <limits>
+#include <vector>
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "cli/command.h"
 #include "cli/common.h"
 #include "engine/automation.h"
 #include "engine/event_codec.h"
 #include "engine/pg/sql_session.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
-#include "replay/reports.h"
+#include "projections/reports.h"
 
 namespace ledger::cli {
 namespace {
@@ -40,14 +43,8 @@ std::optional<RiskRules> RulesFlags(const Args& args) {
     }
     rules.concentration->share = *share;
   }
-  if (std::string m = args.Flag("min-pool"); !m.empty() && rules.concentration) {
-    int64_t micros = 0;
-    if (!absl::SimpleAtoi(m, &micros) || micros < 0) {
-      std::cerr << "ledger: --min-pool must be micro-USDT (a non-negative integer), got " << m
-                << "\n";
-      return std::nullopt;
-    }
-    rules.concentration->side_pool_min = Micros(micros);
+  if (args.Has("min-pool") && rules.concentration) {
+    rules.concentration->side_pool_min = Micros(args.Integer("min-pool", 0));
   }
   return rules;
 }
@@ -73,7 +70,7 @@ int RunRulesRun(const Args& args) {
   std::optional<TimeMicros> now = NowFlag(args);
   std::optional<std::string> format = OutputFormat(args, {"json", "table"});
   if (!rules || !now || !format) return kExitError;
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   const bool dry_run = args.Has("dry-run");
   absl::StatusOr<RulesOutcome> result = RunRiskRules(store->get(), *rules, *now, dry_run);
@@ -111,8 +108,6 @@ int RunRulesRun(const Args& args) {
   return DecisionExit(out);
 }
 
-}  // namespace
-
 int RunRules(const Args& args) {
   if (args.positional.size() != 2 || args.positional[1] != "run") {
     std::cerr << "usage: ledger rules run [--velocity 3/1h|off] [--concentration 0.25|off] "
@@ -130,7 +125,7 @@ int RunMarkets(const Args& args) {
   std::optional<TimeMicros> now = NowFlag(args);
   std::optional<std::string> format = OutputFormat(args, {"json", "table"});
   if (!now || !format) return kExitError;
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = OpenStore(args);
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   const bool dry_run = args.Has("dry-run");
   absl::StatusOr<DecisionOutcome> out = CloseExpiredMarkets(store->get(), *now, dry_run);
@@ -153,8 +148,6 @@ int RunMarkets(const Args& args) {
   return DecisionExit(*out);
 }
 
-namespace {
-
 boost::json::object FreshnessJson(const Freshness& f) {
   return {{"projectedSeq", f.projected_seq}, {"logSeq", f.log_seq}};
 }
@@ -166,8 +159,6 @@ void PrintFreshness(const Freshness& f) {
         f.projected_seq, f.log_seq);
   }
 }
-
-}  // namespace
 
 int RunStats(const Args& args) {
   const std::string market = args.Flag("market");
@@ -248,6 +239,29 @@ int RunHistory(const Args& args) {
              {"createdAt", "choice", "amount", "status", "marketStatus", "question"});
   PrintFreshness(report->freshness);
   return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> OperationsCommands() {
+  return {
+      {"rules", "rules run [--velocity 3/1h|off] [--concentration 0.25|off] [--min-pool MICROS] [--dry-run]",
+       "flag (append FLAGGED for) the confirmed bets of high-velocity and concentrated wallets;\n"
+       "--dry-run only prints them; --now decides as of another time",
+       {kDbFlag, Text("velocity", "BETS/WINDOW|off"),
+        Text("concentration", "SHARE|off"),
+        Integer("min-pool", "MICROS", 0, kInt64Max),
+        kDryRunFlag, kNowFlag, kFormatFlag},
+       1, RunRules},
+      {"markets", "markets close-expired [--dry-run]",
+       "append MARKET_CLOSED for every ACTIVE market past its endDate; --now decides as of another\n"
+       "time",
+       {kDbFlag, kDryRunFlag, kNowFlag, kFormatFlag}, 1, RunMarkets},
+      {"stats", "stats --market ID", "the seed's market statistics, from the projections",
+       {kDbFlag, Text("market", "ID"), kFormatFlag}, 0, RunStats},
+      {"history", "history --wallet ADDR", "the seed's bet history of a wallet, from the projections",
+       {kDbFlag, Text("wallet", "ADDR"), kFormatFlag}, 0, RunHistory},
+  };
 }
 
 }  // namespace ledger::cli

@@ -3,21 +3,23 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engine/check.h"
 #include "engine/event_codec.h"
+#include "engine/pg/database.h"
 #include "engine/line_reader.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 
 namespace ledger {
 
-Appender::Appender(pg::LogStore* store, AppendOptions options)
+Appender::Appender(pg::Database* store, AppendOptions options)
     : store_(store), options_(std::move(options)) {
   if (options_.batch_events < 1) options_.batch_events = 1;
   if (options_.batch_events > kBatchEventsMax) options_.batch_events = kBatchEventsMax;
 }
 
 absl::Status Appender::CatchUp() {
-  return store_->Stream(sequencer_.head_seq(), [this](const LoggedEvent& row) {
+  return store_->log().Stream(sequencer_.head_seq(), [this](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(sequencer_.Replay(row));
     return options_.observer ? options_.observer->OnRow(row) : absl::OkStatus();
   });
@@ -74,86 +76,74 @@ absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
 absl::Status Appender::AppendBatch(const std::vector<PendingLine>& lines,
                                    AppendSummary* summary) {
   batch_base_seq_ = sequencer_.head_seq();
-  absl::StatusOr<TimeMicros> now = store_->BeginAppend();
-  if (!now.ok()) return now.status();
-  if (absl::Status s = CatchUp(); !s.ok()) {
-    store_->Abort();
-    return s;
-  }
+  LEDGER_ASSIGN_OR_RETURN(const TimeMicros now, store_->log().BeginAppend());
+  pg::TransactionGuard tx(store_);
+  LEDGER_RETURN_IF_ERROR(CatchUp());
   batch_base_seq_ = sequencer_.head_seq();
-  std::vector<LoggedEvent> rows;
-  std::vector<LineRejection> rejections;
-  int64_t duplicates = 0;
-  int64_t recovered = 0;
-  for (const PendingLine& line : lines) {
-    DecodeResult decoded =
-        line.too_long
-            ? DecodeResult(Rejection{ErrorCode::kLineTooLong,
-                                     StrCat("line is ", line.length, " bytes, the limit is ", kLineBytesMax)})
-            : DecodeEventLine(line.text, *now);
-    if (auto* rejection = std::get_if<Rejection>(&decoded)) {
-      rejections.push_back({line.number, std::move(*rejection), line.text});
-      continue;
-    }
-    Event& event = std::get<Event>(decoded);
-    Sequencer::Offered offered = sequencer_.Offer(event, *now);
-    switch (offered.outcome) {
-      case Sequencer::Outcome::kAccepted:
-        rows.push_back(std::move(offered.row));
-        break;
-      case Sequencer::Outcome::kDuplicate:
-        if (redo_base_seq_ >= 0 && offered.existing_seq > redo_base_seq_) {
-          ++recovered;
-        } else {
-          ++duplicates;
-        }
-        break;
-      case Sequencer::Outcome::kConflict: {
-        absl::StatusOr<Rejection> conflict = ConflictRejection(offered, event, rows);
-        if (!conflict.ok()) {
-          store_->Abort();
-          return conflict.status();
-        }
-        rejections.push_back({line.number, *std::move(conflict), line.text});
-        break;
-      }
-      case Sequencer::Outcome::kRejected:
-        rejections.push_back({line.number, *std::move(offered.rejection), line.text});
-        break;
-    }
-  }
-  if (!rows.empty()) {
-    if (absl::Status s = store_->Write(rows); !s.ok()) {
-      store_->Abort();
-      return s;
-    }
-  }
+  BatchOutcome batch;
+  for (const PendingLine& line : lines) LEDGER_RETURN_IF_ERROR(OfferLine(line, now, &batch));
+  LEDGER_CHECK(batch.lines() == lines.size(), "a batch of ", lines.size(), " lines came to ",
+               batch.lines(), " outcomes");
+  if (!batch.rows.empty()) LEDGER_RETURN_IF_ERROR(store_->log().Write(batch.rows));
   if (options_.observer) {
-    for (const LoggedEvent& row : rows) {
-      if (absl::Status s = options_.observer->OnRow(row); !s.ok()) {
-        store_->Abort();
-        return s;
+    for (const LoggedEvent& row : batch.rows) LEDGER_RETURN_IF_ERROR(options_.observer->OnRow(row));
+    LEDGER_RETURN_IF_ERROR(options_.observer->BeforeCommit(store_));
+  }
+  LEDGER_RETURN_IF_ERROR(tx.Commit());
+  Report(batch, summary);
+  return absl::OkStatus();
+}
+
+absl::Status Appender::OfferLine(const PendingLine& line, TimeMicros now, BatchOutcome* out) {
+  DecodeResult decoded =
+      line.too_long ? DecodeResult(Rejection{ErrorCode::kLineTooLong,
+                                             StrCat("line is ", line.length,
+                                                    " bytes, the limit is ", kLineBytesMax)})
+                    : DecodeEventLine(line.text, now);
+  if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+    out->rejections.push_back({line.number, std::move(*rejection), line.text});
+    return absl::OkStatus();
+  }
+  Event& event = std::get<Event>(decoded);
+  Sequencer::Offered offered = sequencer_.Offer(event, now);
+  switch (offered.outcome) {
+    case Sequencer::Outcome::kAccepted:
+      out->rows.push_back(std::move(offered.row));
+      break;
+    case Sequencer::Outcome::kDuplicate:
+      if (redo_base_seq_ >= 0 && offered.existing_seq > redo_base_seq_) {
+        ++out->recovered;
+      } else {
+        ++out->duplicates;
       }
+      break;
+    case Sequencer::Outcome::kConflict: {
+      LEDGER_ASSIGN_OR_RETURN(Rejection conflict, ConflictRejection(offered, event, out->rows));
+      out->rejections.push_back({line.number, std::move(conflict), line.text});
+      break;
     }
-    if (absl::Status s = options_.observer->BeforeCommit(store_); !s.ok()) {
-      store_->Abort();
-      return s;
-    }
+    case Sequencer::Outcome::kRejected:
+      out->rejections.push_back({line.number, *std::move(offered.rejection), line.text});
+      break;
   }
-  LEDGER_RETURN_IF_ERROR(store_->Commit());
-  if (!rows.empty()) {
-    if (!summary->first_seq) summary->first_seq = rows.front().seq;
-    summary->last_seq = rows.back().seq;
+  return absl::OkStatus();
+}
+
+void Appender::Report(const BatchOutcome& batch, AppendSummary* summary) const {
+  if (!batch.rows.empty()) {
+    if (!summary->first_seq) summary->first_seq = batch.rows.front().seq;
+    summary->last_seq = batch.rows.back().seq;
   }
-  summary->accepted += static_cast<int64_t>(rows.size());
-  summary->duplicates += duplicates;
-  summary->recovered += recovered;
-  summary->rejected += static_cast<int64_t>(rejections.size());
+  summary->accepted += static_cast<int64_t>(batch.rows.size());
+  summary->duplicates += batch.duplicates;
+  summary->recovered += batch.recovered;
+  summary->rejected += static_cast<int64_t>(batch.rejections.size());
   if (options_.on_reject) {
-    for (const LineRejection& r : rejections) options_.on_reject(r.number, r.rejection, r.text);
+    for (const LineRejection& r : batch.rejections) {
+      options_.on_reject(r.number, r.rejection, r.text);
+    }
   }
   if (options_.on_batch) options_.on_batch(*summary);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<Rejection> Appender::ConflictRejection(const Sequencer::Offered& offered,
@@ -163,7 +153,7 @@ absl::StatusOr<Rejection> Appender::ConflictRejection(const Sequencer::Offered& 
   if (!rows.empty() && offered.existing_seq >= rows.front().seq) {
     existing = rows[static_cast<size_t>(offered.existing_seq - rows.front().seq)];
   } else {
-    absl::StatusOr<LoggedEvent> read = store_->Read(offered.existing_seq);
+    absl::StatusOr<LoggedEvent> read = store_->log().Read(offered.existing_seq);
     if (!read.ok()) return read.status();
     existing = *std::move(read);
   }

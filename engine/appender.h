@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "engine/error_codes.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/retry.h"
 #include "engine/sequencer.h"
 
@@ -35,10 +35,10 @@ class AppendObserver {
   // own accepted rows, in position order.
   virtual absl::Status OnRow(const LoggedEvent& row) = 0;
   // Called inside each batch transaction after its rows are written, before COMMIT.
-  virtual absl::Status BeforeCommit(pg::LogStore* store) = 0;
+  virtual absl::Status BeforeCommit(pg::Database* store) = 0;
   // After an outage, on the new connection: forget every row seen so far (some were never
   // committed); the log is then replayed from the start through OnRow.
-  virtual absl::Status Reset(pg::LogStore* store) = 0;
+  virtual absl::Status Reset(pg::Database* store) = 0;
 };
 
 struct AppendSummary;
@@ -74,7 +74,7 @@ struct AppendSummary {
 class Appender {
  public:
   // `store` must outlive the appender.
-  Appender(pg::LogStore* store, AppendOptions options);
+  Appender(pg::Database* store, AppendOptions options);
 
   // Appends every line of `in`. A lost connection or an unknown commit outcome is retried
   // (options.retries_max) on a new connection: the state is re-derived from the committed log and the
@@ -104,6 +104,16 @@ class Appender {
     Rejection rejection;
     std::string text;
   };
+  // What a batch's lines came to: each line is exactly one of these.
+  struct BatchOutcome {
+    std::vector<LoggedEvent> rows;  // Accepted: to write.
+    std::vector<LineRejection> rejections;
+    int64_t duplicates = 0;
+    int64_t recovered = 0;
+    size_t lines() const {
+      return rows.size() + rejections.size() + static_cast<size_t>(duplicates + recovered);
+    }
+  };
 
   // Runs `step`; after a transient failure waits, reconnects, re-derives the state (Restart) and runs
   // it again, within options_.retries_max attempts.
@@ -111,10 +121,15 @@ class Appender {
   // After an outage: a new connection, and the state folded again from the committed log.
   absl::Status Restart();
   absl::Status AppendBatch(const std::vector<PendingLine>& lines, AppendSummary* summary);
+  // Decodes and offers one line of the batch (under the lock), adding it to `out`. Fails only on a
+  // database error.
+  absl::Status OfferLine(const PendingLine& line, TimeMicros now, BatchOutcome* out);
+  // After COMMIT: the batch's counts into the summary, its rejections to options_.on_reject.
+  void Report(const BatchOutcome& batch, AppendSummary* summary) const;
   absl::StatusOr<Rejection> ConflictRejection(const Sequencer::Offered& offered, const Event& event,
                                               const std::vector<LoggedEvent>& rows);
 
-  pg::LogStore* store_;
+  pg::Database* store_;
   AppendOptions options_;
   Sequencer sequencer_;
   // The head under the lock when the current batch started, and while a batch is being redone after

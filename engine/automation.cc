@@ -26,7 +26,7 @@ AppendOptions CollectRefusals(DecisionOutcome* outcome) {
 
 }  // namespace
 
-absl::StatusOr<RulesOutcome> RunRiskRules(pg::LogStore* store, const RiskRules& rules, TimeMicros now,
+absl::StatusOr<RulesOutcome> RunRiskRules(pg::Database* store, const RiskRules& rules, TimeMicros now,
                                           bool dry_run) {
   RulesOutcome result;
   Appender appender(store, CollectRefusals(&result.outcome));
@@ -38,7 +38,7 @@ absl::StatusOr<RulesOutcome> RunRiskRules(pg::LogStore* store, const RiskRules& 
   return result;
 }
 
-absl::StatusOr<DecisionOutcome> CloseExpiredMarkets(pg::LogStore* store, TimeMicros now,
+absl::StatusOr<DecisionOutcome> CloseExpiredMarkets(pg::Database* store, TimeMicros now,
                                                     bool dry_run) {
   DecisionOutcome outcome;
   Appender appender(store, CollectRefusals(&outcome));

@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "engine/appender.h"
 #include "engine/operations.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 
 namespace ledger {
 
@@ -35,11 +35,11 @@ struct RulesOutcome {
 };
 
 // `ledger rules run`: FLAGGED for every hit of `rules`, at `now`. A dry run appends nothing.
-absl::StatusOr<RulesOutcome> RunRiskRules(pg::LogStore* store, const RiskRules& rules, TimeMicros now,
+absl::StatusOr<RulesOutcome> RunRiskRules(pg::Database* store, const RiskRules& rules, TimeMicros now,
                                           bool dry_run);
 
 // `ledger markets close-expired`: MARKET_CLOSED for every ACTIVE market whose endDate < `now`.
-absl::StatusOr<DecisionOutcome> CloseExpiredMarkets(pg::LogStore* store, TimeMicros now,
+absl::StatusOr<DecisionOutcome> CloseExpiredMarkets(pg::Database* store, TimeMicros now,
                                                     bool dry_run);
 
 }  // namespace ledger

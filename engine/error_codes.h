@@ -2,7 +2,8 @@
 //
 // Every rejected line carries exactly one of these codes. They are part of the public contract (scripts
 // and dashboards match on them), so a code is never renamed or reused; new codes are appended. The list
-// with explanations lives in docs/error-codes.md; tests/error_codes_test.cc checks the two agree.
+// with explanations lives in docs/error-codes.md; support/docs_list_every_error_code
+// (tests/support_test.cc) checks the two agree.
 #ifndef LEDGER_ENGINE_ERROR_CODES_H_
 #define LEDGER_ENGINE_ERROR_CODES_H_
 

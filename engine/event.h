@@ -95,7 +95,7 @@ using Sha256 = std::array<uint8_t, 32>;
 struct LoggedEvent {
   int64_t seq = 0;             // Gap-free global position, 1-based, in commit order.
   std::string id;              // BetHistory.id: deterministic, derived from the identity key.
-  std::string identity_key;    // Idempotency identity (see identity.h).
+  std::string identity_key;    // Idempotency identity (LedgerState::IdentityKey, ledger_state.h).
   std::string stream_id;       // "bet:<id>", "market:<id>" or "wallet:<address>".
   int32_t stream_version = 0;  // 1-based position within the stream.
   TimeMicros recorded_at = 0;  // Server time of the append.

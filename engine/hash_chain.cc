@@ -42,7 +42,7 @@ class Hasher {
     EVP_MD_CTX_free(ctx_);
     EVP_MD_free(md_);
   }
-  Sha256 Digest(std::string_view a, std::string_view b) {
+  Sha256 Sum(std::string_view a, std::string_view b) {
     Sha256 out{};
     unsigned int length = 0;
     EVP_DigestInit_ex2(ctx_, md_, nullptr);
@@ -130,12 +130,12 @@ std::string CanonicalEncoding(const LoggedEvent& row) {
   return out;
 }
 
-Sha256 Sha256Of(std::string_view bytes) { return ThreadHasher().Digest(bytes, {}); }
+Sha256 Sha256Of(std::string_view bytes) { return ThreadHasher().Sum(bytes, {}); }
 
 Sha256 ChainHash(const Sha256& prev, const LoggedEvent& row) {
   std::string& buffer = ThreadBuffer();
   AppendCanonicalRow(row, &buffer);
-  return ThreadHasher().Digest(
+  return ThreadHasher().Sum(
       std::string_view(reinterpret_cast<const char*>(prev.data()), prev.size()), buffer);
 }
 
@@ -174,6 +174,37 @@ std::optional<Sha256> FromHex(std::string_view hex) {
     out[i] = static_cast<uint8_t>((hi << 4) | (lo & 0x0f));
   }
   if (bad & 0xf0) return std::nullopt;
+  return out;
+}
+
+LinkFaults CheckLink(int64_t prev_seq, const Sha256& prev_hash, const LoggedEvent& row) {
+  LinkFaults f;
+  f.missing_positions = row.seq > prev_seq + 1;
+  f.unexpected_position = row.seq <= prev_seq;
+  f.broken_link = row.prev_hash != prev_hash;
+  f.computed = ChainHash(row.prev_hash, row);
+  f.altered_row = f.computed != row.hash;
+  return f;
+}
+
+std::vector<std::pair<std::string_view, std::string>> LinkFaults::Describe(
+    int64_t prev_seq, const Sha256& prev_hash, const LoggedEvent& row) const {
+  std::vector<std::pair<std::string_view, std::string>> out;
+  if (missing_positions) {
+    out.emplace_back("MISSING_POSITION",
+                     StrCat("positions ", prev_seq + 1, " to ", row.seq - 1, " are missing"));
+  }
+  if (unexpected_position) {
+    out.emplace_back("UNEXPECTED_POSITION", StrCat("position ", row.seq, " after ", prev_seq));
+  }
+  if (broken_link) {
+    out.emplace_back("BROKEN_LINK", StrCat("prevHash ", ToHex(row.prev_hash),
+                                           " is not the previous row's hash ", ToHex(prev_hash)));
+  }
+  if (altered_row) {
+    out.emplace_back("ALTERED_ROW", StrCat("content hashes to ", ToHex(computed),
+                                           ", stored hash is ", ToHex(row.hash)));
+  }
   return out;
 }
 

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/event.h"
 
@@ -32,6 +34,24 @@ std::string CanonicalEncoding(const LoggedEvent& row);
 
 // SHA-256(prev || CanonicalEncoding(row)).
 Sha256 ChainHash(const Sha256& prev, const LoggedEvent& row);
+
+// What is wrong with `row` as the successor of the row at (`prev_seq`, `prev_hash`): the one link
+// check that the sequencer (on replay), verify and the log's writer (before COPY) all use.
+struct LinkFaults {
+  bool missing_positions = false;    // row.seq > prev_seq + 1: the positions between are absent.
+  bool unexpected_position = false;  // row.seq <= prev_seq: repeated or out of order.
+  bool broken_link = false;          // row.prev_hash is not the previous row's hash.
+  bool altered_row = false;          // The row's content does not hash to its stored hash.
+  Sha256 computed{};                 // ChainHash(row.prev_hash, row).
+
+  bool ok() const { return !missing_positions && !unexpected_position && !broken_link && !altered_row; }
+  // Each fault as its stable name (MISSING_POSITION, UNEXPECTED_POSITION, BROKEN_LINK,
+  // ALTERED_ROW) and a sentence about it, in that order; empty when ok().
+  std::vector<std::pair<std::string_view, std::string>> Describe(int64_t prev_seq,
+                                                                 const Sha256& prev_hash,
+                                                                 const LoggedEvent& row) const;
+};
+LinkFaults CheckLink(int64_t prev_seq, const Sha256& prev_hash, const LoggedEvent& row);
 
 // SHA-256 of the identity payload (StripDerived(event)): equal for an event and its re-sent duplicate.
 Sha256 PayloadFingerprint(const Event& event);

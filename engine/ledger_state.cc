@@ -1,9 +1,9 @@
 #include "engine/ledger_state.h"
 
 #include <algorithm>
-#include <cassert>
 
 #include "absl/strings/str_cat.h"
+#include "engine/check.h"
 #include "engine/hash_chain.h"
 #include "engine/time_format.h"
 #include "engine/str_cat.h"
@@ -211,7 +211,7 @@ std::optional<Rejection> LedgerState::ValidateBetAction(const Event& e, const Be
       }
       return std::nullopt;
     default:
-      assert(false && "not a bet action");
+      LEDGER_CHECK(false, "not a bet action: ", ActionName(e.action));
       return std::nullopt;
   }
 }
@@ -336,6 +336,7 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
       MarketState& market = *MutableMarket(bet);
       Micros& pool = PoolOf(market, bet.choice);
       pool = *Micros::CheckedAdd(pool, bet.amount);
+      LEDGER_CHECK(pool.value() >= 0, "pool of market ", MarketIdOf(bet), " went negative");
       market.updated_at = e.created_at;
       bet.status = BetStatus::kConfirmed;
       if (!bet.has_tx_hash && e.tx_hash) {
@@ -360,7 +361,7 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
       Micros& pool = PoolOf(market, bet.choice);
       // The pool holds at least this bet's confirmed amount, and clawbackAmount <= amount.
       pool = *Micros::CheckedSub(pool, *e.clawback_amount);
-      assert(pool.value() >= 0);
+      LEDGER_CHECK(pool.value() >= 0, "pool of market ", MarketIdOf(bet), " went negative");
       market.updated_at = e.created_at;
       bet.status = BetStatus::kClawedBack;
       bet.clawback_amount = *e.clawback_amount;
@@ -371,7 +372,7 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
       refund_tx_hashes_[&bet] = HashBytes(*e.clawback_tx_hash);
       return;
     default:
-      assert(false && "not a bet action");
+      LEDGER_CHECK(false, "not a bet action: ", ActionName(e.action));
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/check.h"
 #include "engine/hash_chain.h"
 #include "engine/str_cat.h"
 
@@ -18,28 +19,30 @@ std::string RowIdFor(std::string_view identity_key) {
                       hex.substr(16, 4), "-", hex.substr(20, 12));
 }
 
-Sequencer::Digest128 Sequencer::Truncate(const Sha256& digest) {
-  Digest128 out;
+Sequencer::IdentityDigest Sequencer::Truncate(const Sha256& digest) {
+  IdentityDigest out;
   std::memcpy(&out.hi, digest.data(), sizeof(out.hi));
   std::memcpy(&out.lo, digest.data() + sizeof(out.hi), sizeof(out.lo));
   return out;
 }
 
-Sequencer::Digest128 Sequencer::KeyDigest(std::string_view identity_key) {
+Sequencer::IdentityDigest Sequencer::KeyDigest(std::string_view identity_key) {
   return Truncate(Sha256Of(StrCat("identityKey\x1f", identity_key)));
 }
 
-void Sequencer::Record(const Digest128& key, const LoggedEvent& row) {
+void Sequencer::Record(const IdentityDigest& key, const LoggedEvent& row) {
+  LEDGER_CHECK(row.seq == head_seq_ + 1, "position ", row.seq, " recorded after ", head_seq_);
   identities_[key] = IdentityEntry{row.seq, Truncate(PayloadFingerprint(row.event))};
   head_seq_ = row.seq;
   head_hash_ = row.hash;
 }
 
 absl::Status Sequencer::Replay(const LoggedEvent& row) {
-  if (row.seq != head_seq_ + 1 || row.prev_hash != head_hash_ ||
-      ChainHash(row.prev_hash, row) != row.hash) {
+  if (const LinkFaults faults = CheckLink(head_seq_, head_hash_, row); !faults.ok()) {
+    const auto [kind, detail] = faults.Describe(head_seq_, head_hash_, row).front();
     return absl::DataLossError(StrCat("log row at seq ", row.seq,
-                                      " does not continue the hash chain from seq ", head_seq_));
+                                      " does not continue the hash chain from seq ", head_seq_,
+                                      ": ", kind, ": ", detail));
   }
   if (std::optional<Rejection> bad = state_.TryApply(row.event, [](const BetState*) {})) {
     return absl::DataLossError(StrCat("log row at seq ", row.seq, " breaks a rule: ",
@@ -52,7 +55,7 @@ absl::Status Sequencer::Replay(const LoggedEvent& row) {
 Sequencer::Offered Sequencer::Offer(Event event, TimeMicros recorded_at) {
   Offered out;
   const std::string key = state_.IdentityKey(event);
-  const Digest128 key_digest = KeyDigest(key);
+  const IdentityDigest key_digest = KeyDigest(key);
   if (auto it = identities_.find(key_digest); it != identities_.end()) {
     out.existing_seq = it->second.seq;
     out.outcome = it->second.fingerprint == Truncate(PayloadFingerprint(event))

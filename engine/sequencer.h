@@ -51,26 +51,26 @@ class Sequencer {
   // The identity index keeps 128-bit digests, not the keys and payloads themselves: 40 bytes an
   // event instead of ~130 (a 10M-event log: ~0.5 GB instead of ~1.3 GB). Truncated SHA-256, so two
   // different keys (or payloads) agreeing is beyond reach even for input crafted to collide.
-  struct Digest128 {
+  struct IdentityDigest {
     uint64_t hi = 0;
     uint64_t lo = 0;
-    bool operator==(const Digest128&) const = default;
+    bool operator==(const IdentityDigest&) const = default;
     template <typename H>
-    friend H AbslHashValue(H h, const Digest128& d) {
+    friend H AbslHashValue(H h, const IdentityDigest& d) {
       return H::combine(std::move(h), d.lo);  // Already uniform: one word is enough.
     }
   };
   struct IdentityEntry {
     int64_t seq = 0;
-    Digest128 fingerprint;
+    IdentityDigest fingerprint;
   };
-  static Digest128 Truncate(const Sha256& digest);
-  static Digest128 KeyDigest(std::string_view identity_key);
+  static IdentityDigest Truncate(const Sha256& digest);
+  static IdentityDigest KeyDigest(std::string_view identity_key);
 
-  void Record(const Digest128& key, const LoggedEvent& row);
+  void Record(const IdentityDigest& key, const LoggedEvent& row);
 
   LedgerState state_;
-  FoldMap<Digest128, IdentityEntry> identities_;
+  FoldMap<IdentityDigest, IdentityEntry> identities_;
   int64_t head_seq_ = 0;
   Sha256 head_hash_ = kGenesisHash;
 };

@@ -71,8 +71,8 @@ Row Projector::SnapshotRow(const SnapshotPoint& p) const {
 
 namespace {
 
-const std::array<pg::TableRows, kProjectionCount>& Tables() {
-  static const std::array<pg::TableRows, kProjectionCount> kTables = {{
+const std::array<TableRows, kProjectionCount>& Tables() {
+  static const std::array<TableRows, kProjectionCount> kTables = {{
       {"Market",
        {"id", "marketId", "question", "status", "winner", "yesPool", "noPool", "startDate",
         "endDate", "contractAddress", "gnosisSafeAddress", "createdAt", "updatedAt"},
@@ -104,7 +104,7 @@ std::optional<Projection> ParseProjection(std::string_view name) {
   return std::nullopt;
 }
 
-const pg::TableRows& EmptyTable(Projection p) { return Tables()[static_cast<size_t>(p)]; }
+const TableRows& EmptyTable(Projection p) { return Tables()[static_cast<size_t>(p)]; }
 
 Projector::Projector(ProjectorOptions options, std::array<int64_t, kProjectionCount> checkpoints)
     : options_(options), checkpoints_(checkpoints) {}
@@ -205,7 +205,7 @@ ProjectionRows Projector::TakeChanges() {
   return out;
 }
 
-void Projector::ForEachRow(Projection p, const pg::RowSink& sink) const {
+void Projector::ForEachRow(Projection p, const RowSink& sink) const {
   switch (p) {
     case Projection::kMarket:
       state_.ForEachMarket(

@@ -22,7 +22,7 @@
 #include "engine/chunked_store.h"
 #include "engine/event.h"
 #include "engine/ledger_state.h"
-#include "engine/pg/table_rows.h"
+#include "engine/table_rows.h"
 
 namespace ledger {
 
@@ -49,7 +49,7 @@ struct ProjectorOptions {
 };
 
 // Rows per projection table, in the order tables must be written (Market before Bet: foreign key).
-using ProjectionRows = std::array<pg::TableRows, kProjectionCount>;
+using ProjectionRows = std::array<TableRows, kProjectionCount>;
 
 class Projector {
  public:
@@ -76,7 +76,7 @@ class Projector {
   ProjectionRows TakeChanges();
 
   // Every row of one table as a rebuild writes it, one at a time (streamed into COPY).
-  void ForEachRow(Projection p, const pg::RowSink& sink) const;
+  void ForEachRow(Projection p, const RowSink& sink) const;
 
   int64_t head_seq() const { return head_seq_; }
   const LedgerState& state() const { return state_; }
@@ -96,7 +96,7 @@ class Projector {
   };
 
   void FlushSnapshots(int64_t before_interval, int64_t seq);
-  pg::Row SnapshotRow(const SnapshotPoint& point) const;
+  Row SnapshotRow(const SnapshotPoint& point) const;
   void Touch(Projection p, int64_t seq, std::string_view key);
 
   ProjectorOptions options_;
@@ -115,7 +115,7 @@ class Projector {
 };
 
 // The column lists of the four tables, as in the seed.
-const pg::TableRows& EmptyTable(Projection p);
+const TableRows& EmptyTable(Projection p);
 
 }  // namespace ledger
 

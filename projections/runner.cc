@@ -9,8 +9,8 @@
 
 namespace ledger {
 
-absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::LogStore* store) {
-  LEDGER_ASSIGN_OR_RETURN(auto rows, store->ReadCheckpoints());
+absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::Database* store) {
+  LEDGER_ASSIGN_OR_RETURN(auto rows, store->projections().ReadCheckpoints());
   std::array<int64_t, kProjectionCount> out{};
   for (const auto& [name, seq] : rows) {
     if (std::optional<Projection> p = ParseProjection(name)) out[static_cast<size_t>(*p)] = seq;
@@ -18,40 +18,37 @@ absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::LogSto
   return out;
 }
 
-absl::Status WriteChanges(pg::LogStore* store, Projector& projector) {
+absl::Status WriteChanges(pg::Database* store, Projector& projector) {
   LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store));
   ProjectionRows changes = projector.TakeChanges();
   std::vector<std::string> moved;
   for (int i = 0; i < kProjectionCount; ++i) {
     // A projection already at or past this fold's head was written by a fold at least as new.
     if (checkpoints[static_cast<size_t>(i)] >= projector.head_seq()) continue;
-    LEDGER_RETURN_IF_ERROR(store->Upsert(changes[static_cast<size_t>(i)]));
+    LEDGER_RETURN_IF_ERROR(store->projections().Upsert(changes[static_cast<size_t>(i)]));
     moved.emplace_back(ProjectionName(static_cast<Projection>(i)));
   }
-  return store->SetCheckpoints(moved, projector.head_seq());
+  return store->projections().SetCheckpoints(moved, projector.head_seq());
 }
 
-CatchUpRunner::CatchUpRunner(pg::LogStore* store, ProjectorOptions options)
+CatchUpRunner::CatchUpRunner(pg::Database* store, ProjectorOptions options)
     : store_(store), options_(options) {}
 
 absl::Status CatchUpRunner::Trim() {
   if (options_.snapshot_retention == 0) return absl::OkStatus();
   const TimeMicros kept_from = NowMicros() - options_.snapshot_retention;
-  LEDGER_ASSIGN_OR_RETURN(int64_t deleted, store_->TrimSnapshots(kept_from));
+  LEDGER_ASSIGN_OR_RETURN(int64_t deleted, store_->projections().TrimSnapshots(kept_from));
   snapshots_trimmed_ += deleted;
   trimmed_to_ = kept_from;
   return absl::OkStatus();
 }
 
 absl::Status CatchUpRunner::Flush() {
-  LEDGER_RETURN_IF_ERROR(store_->BeginProjection());
-  absl::Status s = WriteChanges(store_, *projector_);
-  if (s.ok()) s = Trim();
-  if (!s.ok()) {
-    store_->Abort();
-    return s;
-  }
-  LEDGER_RETURN_IF_ERROR(store_->Commit());
+  LEDGER_RETURN_IF_ERROR(store_->projections().BeginProjection());
+  pg::TransactionGuard tx(store_);
+  LEDGER_RETURN_IF_ERROR(WriteChanges(store_, *projector_));
+  LEDGER_RETURN_IF_ERROR(Trim());
+  LEDGER_RETURN_IF_ERROR(tx.Commit());
   pending_ = 0;
   return absl::OkStatus();
 }
@@ -62,7 +59,7 @@ absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
     projector_.emplace(options_, checkpoints);
   }
   int64_t applied = 0;
-  LEDGER_RETURN_IF_ERROR(store_->Scan(projector_->head_seq(), [&](const LoggedEvent& row) {
+  LEDGER_RETURN_IF_ERROR(store_->log().Scan(projector_->head_seq(), [&](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(projector_->Apply(row));
     ++applied;
     return ++pending_ >= kProjectBatchEvents ? Flush() : absl::OkStatus();
@@ -71,12 +68,10 @@ absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
     LEDGER_RETURN_IF_ERROR(Flush());
   } else if (options_.snapshot_retention > 0 &&
              NowMicros() - options_.snapshot_retention - trimmed_to_ >= kRetentionStepMicros) {
-    LEDGER_RETURN_IF_ERROR(store_->BeginProjection());
-    if (absl::Status s = Trim(); !s.ok()) {
-      store_->Abort();
-      return s;
-    }
-    LEDGER_RETURN_IF_ERROR(store_->Commit());
+    LEDGER_RETURN_IF_ERROR(store_->projections().BeginProjection());
+    pg::TransactionGuard tx(store_);
+    LEDGER_RETURN_IF_ERROR(Trim());
+    LEDGER_RETURN_IF_ERROR(tx.Commit());
   }
   return applied;
 }
@@ -86,7 +81,7 @@ absl::Status CatchUpRunner::Follow(const std::atomic<bool>& stop, const RetryObs
   Backoff backoff(retries_max);
   while (!stop.load()) {
     absl::Status status = RunOnce().status();
-    if (status.ok() && !stop.load()) status = store_->WaitForAppend(kFollowPollMs).status();
+    if (status.ok() && !stop.load()) status = store_->log().WaitForAppend(kFollowPollMs).status();
     if (status.ok()) {
       backoff.Reset();
       continue;
@@ -102,7 +97,7 @@ absl::Status CatchUpRunner::Follow(const std::atomic<bool>& stop, const RetryObs
   return absl::OkStatus();
 }
 
-absl::Status InlineProjection::Init(pg::LogStore* store) {
+absl::Status InlineProjection::Init(pg::Database* store) {
   LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store));
   projector_.emplace(options_, checkpoints);
   return absl::OkStatus();
@@ -110,12 +105,12 @@ absl::Status InlineProjection::Init(pg::LogStore* store) {
 
 absl::Status InlineProjection::OnRow(const LoggedEvent& row) { return projector_->Apply(row); }
 
-absl::Status InlineProjection::BeforeCommit(pg::LogStore* store) {
-  LEDGER_RETURN_IF_ERROR(store->BeginProjection());
+absl::Status InlineProjection::BeforeCommit(pg::Database* store) {
+  LEDGER_RETURN_IF_ERROR(store->projections().BeginProjection());
   return WriteChanges(store, *projector_);
 }
 
-absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
+absl::Status Rebuild(pg::Database* store, ProjectorOptions options,
                      const std::vector<Projection>& only,
                      const std::function<void(const RebuildProgress&)>& progress) {
   std::vector<Projection> selected = only;
@@ -123,12 +118,12 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
     selected = {Projection::kMarket, Projection::kBet, Projection::kFlaggedWallet,
                 Projection::kPoolSnapshot};
   }
-  LEDGER_ASSIGN_OR_RETURN(auto head, store->Head());
+  LEDGER_ASSIGN_OR_RETURN(auto head, store->log().Head());
   Projector projector = Projector::ForFullFold(options);
   projector.ReserveForEvents(head.first);
   RebuildProgress state{0, head.first};
   constexpr int64_t kProgressEvery = 100000;
-  LEDGER_RETURN_IF_ERROR(store->Stream(0, [&](const LoggedEvent& row) {
+  LEDGER_RETURN_IF_ERROR(store->log().Stream(0, [&](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(projector.Apply(row));
     if (progress && ++state.events % kProgressEvery == 0) progress(state);
     return absl::OkStatus();
@@ -138,36 +133,31 @@ absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
 
   // Market first: Bet references it. Rows stream from the fold into COPY, never all in memory.
   std::sort(selected.begin(), selected.end());
-  std::vector<pg::TableSource> tables;
+  std::vector<TableSource> tables;
   for (Projection p : selected) {
-    const pg::TableRows& shape = EmptyTable(p);
+    const TableRows& shape = EmptyTable(p);
     tables.push_back({shape.table, shape.columns,
-                      [&projector, p](const pg::RowSink& sink) { projector.ForEachRow(p, sink); }});
+                      [&projector, p](const RowSink& sink) { projector.ForEachRow(p, sink); }});
   }
-  LEDGER_RETURN_IF_ERROR(store->FillShadowTables(tables));
+  LEDGER_RETURN_IF_ERROR(store->projections().FillShadowTables(tables));
   // Everything so far is in the shadow tables; track only what is appended meanwhile.
   const int64_t filled = projector.head_seq();
   projector.SetCheckpoints({filled, filled, filled, filled});
 
-  LEDGER_RETURN_IF_ERROR(store->BeginProjection());
-  absl::Status status = [&]() -> absl::Status {
-    LEDGER_RETURN_IF_ERROR(store->SwapShadowTables(tables));
-    // Rows appended while the shadows were filled: apply them in the same transaction.
-    LEDGER_RETURN_IF_ERROR(store->Scan(
-        projector.head_seq(), [&](const LoggedEvent& row) { return projector.Apply(row); }));
-    ProjectionRows tail = projector.TakeChanges();
-    std::vector<std::string> names;
-    for (Projection p : selected) {
-      LEDGER_RETURN_IF_ERROR(store->Upsert(tail[static_cast<size_t>(p)]));
-      names.emplace_back(ProjectionName(p));
-    }
-    return store->SetCheckpoints(names, projector.head_seq());
-  }();
-  if (!status.ok()) {
-    store->Abort();
-    return status;
+  LEDGER_RETURN_IF_ERROR(store->projections().BeginProjection());
+  pg::TransactionGuard tx(store);
+  LEDGER_RETURN_IF_ERROR(store->projections().SwapShadowTables(tables));
+  // Rows appended while the shadows were filled: apply them in the same transaction.
+  LEDGER_RETURN_IF_ERROR(store->log().Scan(
+      projector.head_seq(), [&](const LoggedEvent& row) { return projector.Apply(row); }));
+  ProjectionRows tail = projector.TakeChanges();
+  std::vector<std::string> names;
+  for (Projection p : selected) {
+    LEDGER_RETURN_IF_ERROR(store->projections().Upsert(tail[static_cast<size_t>(p)]));
+    names.emplace_back(ProjectionName(p));
   }
-  return store->Commit();
+  LEDGER_RETURN_IF_ERROR(store->projections().SetCheckpoints(names, projector.head_seq()));
+  return tx.Commit();
 }
 
 }  // namespace ledger

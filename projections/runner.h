@@ -19,7 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/appender.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/retry.h"
 #include "projections/projector.h"
 
@@ -36,17 +36,17 @@ inline constexpr int kFollowPollMs = 500;
 inline constexpr TimeMicros kRetentionStepMicros = 60LL * 1000000;
 
 // Checkpoints of all four projections (0 where never run).
-absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::LogStore* store);
+absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::Database* store);
 
 // Writes `projector`'s changes for every projection whose checkpoint (read under the lock) is behind
 // the projector's head, and moves those checkpoints to the head. REQUIRES: a projection transaction
-// is open (store->BeginProjection()).
-absl::Status WriteChanges(pg::LogStore* store, Projector& projector);
+// is open (store->projections().BeginProjection()).
+absl::Status WriteChanges(pg::Database* store, Projector& projector);
 
 class CatchUpRunner {
  public:
   // `store` must outlive the runner.
-  CatchUpRunner(pg::LogStore* store, ProjectorOptions options);
+  CatchUpRunner(pg::Database* store, ProjectorOptions options);
 
   // Applies everything committed so far; returns the rows applied by this call.
   absl::StatusOr<int64_t> RunOnce();
@@ -65,7 +65,7 @@ class CatchUpRunner {
   absl::Status Trim();
   TimeMicros trimmed_to_ = 0;
   int64_t snapshots_trimmed_ = 0;
-  pg::LogStore* store_;
+  pg::Database* store_;
   ProjectorOptions options_;
   std::optional<Projector> projector_;
   int64_t pending_ = 0;
@@ -76,10 +76,10 @@ class InlineProjection : public AppendObserver {
  public:
   explicit InlineProjection(ProjectorOptions options) : options_(options) {}
   // Reads the checkpoints; call before the appender runs.
-  absl::Status Init(pg::LogStore* store);
+  absl::Status Init(pg::Database* store);
   absl::Status OnRow(const LoggedEvent& row) override;
-  absl::Status BeforeCommit(pg::LogStore* store) override;
-  absl::Status Reset(pg::LogStore* store) override { return Init(store); }
+  absl::Status BeforeCommit(pg::Database* store) override;
+  absl::Status Reset(pg::Database* store) override { return Init(store); }
 
  private:
   ProjectorOptions options_;
@@ -92,7 +92,7 @@ struct RebuildProgress {
 };
 
 // Rebuilds `only` (all four when empty) from the whole log. `progress` is called now and then.
-absl::Status Rebuild(pg::LogStore* store, ProjectorOptions options,
+absl::Status Rebuild(pg::Database* store, ProjectorOptions options,
                      const std::vector<Projection>& only,
                      const std::function<void(const RebuildProgress&)>& progress = {});
 

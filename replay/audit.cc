@@ -137,14 +137,14 @@ std::string PoolChart(const std::vector<SnapshotPoint>& points) {
 
 }  // namespace
 
-absl::StatusOr<AuditReport> Audit(pg::LogStore* store, const std::optional<std::string>& market_id,
+absl::StatusOr<AuditReport> Audit(pg::Database* store, const std::optional<std::string>& market_id,
                                   const std::optional<std::string>& wallet,
                                   ProjectorOptions options) {
   AuditReport report;
   report.subject = market_id ? StrCat("market ", *market_id) : StrCat("wallet ", *wallet);
   Projector projector = Projector::ForFullFold(options);
   absl::flat_hash_set<std::string> wallet_markets;
-  LEDGER_RETURN_IF_ERROR(store->Stream(0, [&](const LoggedEvent& row) {
+  LEDGER_RETURN_IF_ERROR(store->log().Stream(0, [&](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(projector.Apply(row));
     const Event& e = row.event;
     const bool concerns = market_id ? e.market_id == *market_id : e.wallet == *wallet;
@@ -173,7 +173,7 @@ absl::StatusOr<AuditReport> Audit(pg::LogStore* store, const std::optional<std::
     if (state.FindMarket(*market_id)->status == MarketStatus::kResolved) {
       report.settlement = Settle(state, *market_id);
     }
-    projector.ForEachRow(Projection::kPoolSnapshot, [&](const pg::Row& row) {
+    projector.ForEachRow(Projection::kPoolSnapshot, [&](const Row& row) {
       if (*row[1] == *market_id) {
         report.pool_history.push_back({*row[5], std::stoll(*row[2]), std::stoll(*row[3])});
       }

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "projections/projector.h"
 
 namespace ledger {
@@ -73,7 +73,7 @@ struct AuditReport {
 };
 
 // Exactly one of `market_id` and `wallet` is set. kNotFound when the market does not exist.
-absl::StatusOr<AuditReport> Audit(pg::LogStore* store, const std::optional<std::string>& market_id,
+absl::StatusOr<AuditReport> Audit(pg::Database* store, const std::optional<std::string>& market_id,
                                   const std::optional<std::string>& wallet,
                                   ProjectorOptions options = {});
 

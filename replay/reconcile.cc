@@ -1,5 +1,7 @@
 #include "replay/reconcile.h"
 
+#include <functional>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
@@ -77,57 +79,118 @@ absl::flat_hash_map<std::string, Transfer> ReadChain(std::istream& in, Reconcile
   return out;
 }
 
-}  // namespace
-
-absl::StatusOr<ReconcileReport> Reconcile(pg::LogStore* store, std::istream* chain,
-                                          TimeMicros now) {
-  ReconcileReport report;
+// What the log says about clawbacks and refunds.
+struct LogFacts {
   absl::flat_hash_map<std::string, BetFacts> bets;
   absl::flat_hash_map<std::string, std::string> safes;  // marketId -> gnosisSafeAddress
-  LEDGER_RETURN_IF_ERROR(store->Stream(0, [&](const LoggedEvent& row) {
+};
+
+absl::StatusOr<LogFacts> ReadLogFacts(pg::Database* store, ReconcileReport* report) {
+  LogFacts facts;
+  LEDGER_RETURN_IF_ERROR(store->log().Stream(0, [&](const LoggedEvent& row) {
     const Event& e = row.event;
-    if (e.action == Action::kMarketCreated) safes[*e.market_id] = *e.gnosis_safe_address;
+    if (e.action == Action::kMarketCreated) facts.safes[*e.market_id] = *e.gnosis_safe_address;
     if (!e.bet_id) return absl::OkStatus();
-    BetFacts& bet = bets[*e.bet_id];
+    BetFacts& bet = facts.bets[*e.bet_id];
     if (e.market_id) bet.market_id = *e.market_id;
     if (e.wallet) bet.wallet = *e.wallet;
     if (e.action == Action::kClawedBack) {
       bet.clawback_micros = e.clawback_amount->value();
       bet.clawback_seq = row.seq;
       bet.clawback_at = e.created_at;
-      ++report.clawbacks;
-      report.clawed_back_micros += e.clawback_amount->value();
+      ++report->clawbacks;
+      report->clawed_back_micros += e.clawback_amount->value();
     } else if (e.action == Action::kRefunded) {
       bet.refunds.emplace_back(row.seq, e.clawback_tx_hash.value_or(""));
-      ++report.refunds;
+      ++report->refunds;
     }
     return absl::OkStatus();
   }));
+  return facts;
+}
 
+using AddFinding =
+    std::function<void(std::string kind, int64_t seq, std::string tx, std::string detail)>;
+
+// The log's own consistency for one bet: each clawback refunded once, no refund without one.
+void CheckRefunds(const BetFacts& bet, TimeMicros now, ReconcileReport* report,
+                  const AddFinding& finding) {
+  if (bet.clawback_micros && bet.refunds.empty()) {
+    finding("CLAWBACK_NOT_REFUNDED", bet.clawback_seq, "",
+            StrCat(*bet.clawback_micros, " micro-USDT clawed back at ",
+                   FormatRfc3339(bet.clawback_at), " has no refund"));
+    report->findings.back().age_seconds = (now - bet.clawback_at) / 1000000;
+  }
+  if (!bet.clawback_micros) {
+    for (const auto& [seq, tx] : bet.refunds) {
+      finding("REFUND_WITHOUT_CLAWBACK", seq, tx, "refund of a bet that was never clawed back");
+    }
+  }
+  if (bet.refunds.size() > 1) {
+    finding("DOUBLE_REFUND", bet.refunds[1].first, bet.refunds[1].second,
+            StrCat(bet.refunds.size(), " refunds for one clawback"));
+  }
+}
+
+// One refund of `bet` against the on-chain transfer with its hash.
+void CheckTransfer(const BetFacts& bet, int64_t seq, const std::string& tx,
+                   const absl::flat_hash_map<std::string, Transfer>& transfers,
+                   const LogFacts& facts, const AddFinding& finding) {
+  auto t = transfers.find(tx);
+  if (t == transfers.end()) {
+    finding("REFUND_NOT_ON_CHAIN", seq, tx, "no on-chain transfer with this hash");
+    return;
+  }
+  if (t->second.to != bet.wallet) {
+    finding("REFUND_WRONG_WALLET", seq, tx,
+            StrCat("transfer went to ", t->second.to, ", the bet's wallet is ", bet.wallet));
+  }
+  if (bet.clawback_micros && t->second.amount != *bet.clawback_micros) {
+    finding("REFUND_AMOUNT_MISMATCH", seq, tx,
+            StrCat("transfer of ", t->second.amount, " micro-USDT for a clawback of ",
+                   *bet.clawback_micros));
+  }
+  auto safe = facts.safes.find(bet.market_id);
+  if (safe != facts.safes.end() && t->second.from != safe->second) {
+    finding("REFUND_WRONG_SOURCE", seq, tx,
+            StrCat("transfer came from ", t->second.from, ", the market's Safe is ", safe->second));
+  }
+}
+
+// Transfers out of a market's Safe that no refund in the log claims.
+void CheckUnclaimed(const absl::flat_hash_map<std::string, Transfer>& transfers,
+                    const absl::flat_hash_set<std::string>& claimed, const LogFacts& facts,
+                    ReconcileReport* report) {
+  absl::flat_hash_set<std::string> safe_addresses;
+  for (const auto& [market, safe] : facts.safes) safe_addresses.insert(safe);
+  for (const auto& [tx, t] : transfers) {
+    if (claimed.contains(tx) || !safe_addresses.contains(t.from)) continue;
+    report->findings.push_back({"UNKNOWN_ONCHAIN_REFUND", "", "", t.to, 0, tx,
+                                StrCat("chain line ", t.line, ": ", t.amount,
+                                       " micro-USDT from Safe ", t.from,
+                                       " that no refund in the log claims"),
+                                0});
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ReconcileReport> Reconcile(pg::Database* store, std::istream* chain,
+                                          TimeMicros now) {
+  ReconcileReport report;
+  LEDGER_ASSIGN_OR_RETURN(const LogFacts facts, ReadLogFacts(store, &report));
   std::optional<absl::flat_hash_map<std::string, Transfer>> transfers;
   if (chain != nullptr) transfers = ReadChain(*chain, &report);
   absl::flat_hash_map<std::string, std::string> refund_tx_owner;  // tx hash -> betId
   absl::flat_hash_set<std::string> claimed;
-  for (const auto& [bet_id, bet] : bets) {
-    auto finding = [&](std::string kind, int64_t seq, std::string tx, std::string detail) {
+  for (const auto& [bet_id, bet] : facts.bets) {
+    const AddFinding finding = [&, &bet_id = bet_id, &bet = bet](std::string kind, int64_t seq,
+                                                                 std::string tx,
+                                                                 std::string detail) {
       report.findings.push_back({std::move(kind), bet_id, bet.market_id, bet.wallet, seq,
                                  std::move(tx), std::move(detail), 0});
     };
-    if (bet.clawback_micros && bet.refunds.empty()) {
-      finding("CLAWBACK_NOT_REFUNDED", bet.clawback_seq, "",
-              StrCat(*bet.clawback_micros, " micro-USDT clawed back at ",
-                     FormatRfc3339(bet.clawback_at), " has no refund"));
-      report.findings.back().age_seconds = (now - bet.clawback_at) / 1000000;
-    }
-    if (!bet.clawback_micros) {
-      for (const auto& [seq, tx] : bet.refunds) {
-        finding("REFUND_WITHOUT_CLAWBACK", seq, tx, "refund of a bet that was never clawed back");
-      }
-    }
-    if (bet.refunds.size() > 1) {
-      finding("DOUBLE_REFUND", bet.refunds[1].first, bet.refunds[1].second,
-              StrCat(bet.refunds.size(), " refunds for one clawback"));
-    }
+    CheckRefunds(bet, now, &report, finding);
     for (const auto& [seq, tx] : bet.refunds) {
       auto [owner, fresh] = refund_tx_owner.emplace(tx, bet_id);
       if (!fresh) {
@@ -135,40 +198,10 @@ absl::StatusOr<ReconcileReport> Reconcile(pg::LogStore* store, std::istream* cha
       }
       if (!transfers) continue;
       claimed.insert(tx);
-      auto t = transfers->find(tx);
-      if (t == transfers->end()) {
-        finding("REFUND_NOT_ON_CHAIN", seq, tx, "no on-chain transfer with this hash");
-        continue;
-      }
-      if (t->second.to != bet.wallet) {
-        finding("REFUND_WRONG_WALLET", seq, tx,
-                StrCat("transfer went to ", t->second.to, ", the bet's wallet is ", bet.wallet));
-      }
-      if (bet.clawback_micros && t->second.amount != *bet.clawback_micros) {
-        finding("REFUND_AMOUNT_MISMATCH", seq, tx,
-                StrCat("transfer of ", t->second.amount, " micro-USDT for a clawback of ",
-                       *bet.clawback_micros));
-      }
-      auto safe = safes.find(bet.market_id);
-      if (safe != safes.end() && t->second.from != safe->second) {
-        finding("REFUND_WRONG_SOURCE", seq, tx,
-                StrCat("transfer came from ", t->second.from, ", the market's Safe is ",
-                       safe->second));
-      }
+      CheckTransfer(bet, seq, tx, *transfers, facts, finding);
     }
   }
-  if (transfers) {
-    absl::flat_hash_set<std::string> safe_addresses;
-    for (const auto& [market, safe] : safes) safe_addresses.insert(safe);
-    for (const auto& [tx, t] : *transfers) {
-      if (claimed.contains(tx) || !safe_addresses.contains(t.from)) continue;
-      report.findings.push_back({"UNKNOWN_ONCHAIN_REFUND", "", "", t.to, 0, tx,
-                                 StrCat("chain line ", t.line, ": ", t.amount,
-                                        " micro-USDT from Safe ", t.from,
-                                        " that no refund in the log claims"),
-                                 0});
-    }
-  }
+  if (transfers) CheckUnclaimed(*transfers, claimed, facts, &report);
   std::sort(report.findings.begin(), report.findings.end(),
             [](const Finding& a, const Finding& b) {
               return std::tie(a.kind, a.seq, a.tx_hash) < std::tie(b.kind, b.seq, b.tx_hash);

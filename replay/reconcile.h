@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 
 namespace ledger {
 
@@ -43,7 +43,7 @@ struct ReconcileReport {
 };
 
 // `chain` is the CSV export, or nullptr. `now` dates the unrefunded clawbacks.
-absl::StatusOr<ReconcileReport> Reconcile(pg::LogStore* store, std::istream* chain, TimeMicros now);
+absl::StatusOr<ReconcileReport> Reconcile(pg::Database* store, std::istream* chain, TimeMicros now);
 
 }  // namespace ledger
 

@@ -15,10 +15,10 @@ std::optional<ReplayPoint> ReplayPoint::Parse(const std::string& text) {
   return std::nullopt;
 }
 
-absl::StatusOr<Projector> ReplayUntil(pg::LogStore* store, const ReplayPoint& point,
+absl::StatusOr<Projector> ReplayUntil(pg::Database* store, const ReplayPoint& point,
                                       ProjectorOptions options) {
   Projector projector = Projector::ForFullFold(options);
-  absl::Status status = store->Stream(0, [&](const LoggedEvent& row) {
+  absl::Status status = store->log().Stream(0, [&](const LoggedEvent& row) {
     if ((point.seq && row.seq > *point.seq) || (point.time && row.recorded_at > *point.time)) {
       return absl::CancelledError("reached the replay point");
     }

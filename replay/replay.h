@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "projections/projector.h"
 
 namespace ledger {
@@ -29,7 +29,7 @@ struct ReplayPoint {
 
 // Folds the log up to `point` into a Projector (tables as of then, PoolSnapshot included).
 // kDataLoss when a row breaks a rule (the log was altered: run `ledger verify`).
-absl::StatusOr<Projector> ReplayUntil(pg::LogStore* store, const ReplayPoint& point,
+absl::StatusOr<Projector> ReplayUntil(pg::Database* store, const ReplayPoint& point,
                                       ProjectorOptions options = {});
 
 }  // namespace ledger

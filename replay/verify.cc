@@ -34,7 +34,7 @@ namespace {
 // A row's content in 64 bits, for the merge below: equal rows always agree, different rows differ
 // except with probability 2^-64 (absl::Hash is seeded per process, so a tamperer cannot aim for a
 // collision).
-uint64_t RowFingerprint(const pg::Row& row) {
+uint64_t RowFingerprint(const Row& row) {
   size_t h = absl::Hash<size_t>{}(row.size());
   for (const std::optional<std::string>& field : row) {
     h = absl::HashOf(h, field.has_value(), field ? std::string_view(*field) : std::string_view());
@@ -49,27 +49,27 @@ struct ExpectedRow {
 
 }  // namespace
 
-absl::Status CompareWithLive(pg::LogStore* store, const Projector& projector,
+absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
                              std::vector<Drift>* drift) {
   // PoolSnapshot rows created before the retention horizon were trimmed on purpose: neither expected
   // nor refused (a catch-up may write one back before its next trim).
-  LEDGER_ASSIGN_OR_RETURN(std::optional<TimeMicros> horizon, store->SnapshotHorizon());
+  LEDGER_ASSIGN_OR_RETURN(std::optional<TimeMicros> horizon, store->projections().SnapshotHorizon());
   const std::string kept_from = horizon ? FormatPgTimestamp(*horizon) : std::string();
   auto add = [drift](Drift d) {
     if (drift->size() < kVerifyFindingsMax) drift->push_back(std::move(d));
   };
   for (int i = 0; i < kProjectionCount; ++i) {
     const Projection p = static_cast<Projection>(i);
-    const pg::TableRows& shape = EmptyTable(p);
+    const TableRows& shape = EmptyTable(p);
     const size_t created_at = static_cast<size_t>(
         std::find(shape.columns.begin(), shape.columns.end(), "createdAt") - shape.columns.begin());
-    auto trimmed = [&](const pg::Row& row) {
+    auto trimmed = [&](const Row& row) {
       return p == Projection::kPoolSnapshot && horizon && *row[created_at] < kept_from;
     };
     // The expected rows as (key, fingerprint) in key byte order, merged with the live table
     // streamed in the same order: memory is a key and 8 bytes a row, not the rows.
     std::vector<ExpectedRow> expected;
-    projector.ForEachRow(p, [&](const pg::Row& row) {
+    projector.ForEachRow(p, [&](const Row& row) {
       if (!trimmed(row)) expected.push_back({*row.front(), RowFingerprint(row)});
     });
     std::sort(expected.begin(), expected.end(),
@@ -77,9 +77,9 @@ absl::Status CompareWithLive(pg::LogStore* store, const Projector& projector,
     size_t next = 0;
     // Rows whose content differs: kept (found side) to name the columns below. Bounded: drift past
     // kVerifyFindingsMax is not reported anyway.
-    absl::flat_hash_map<std::string, pg::Row> differing;
-    LEDGER_RETURN_IF_ERROR(store->StreamTable(
-        shape.table, shape.columns, TimestampColumns(), [&](const pg::Row& found) {
+    absl::flat_hash_map<std::string, Row> differing;
+    LEDGER_RETURN_IF_ERROR(store->projections().StreamTable(
+        shape.table, shape.columns, TimestampColumns(), [&](const Row& found) {
           if (trimmed(found)) return absl::OkStatus();
           const std::string& key = *found.front();
           for (; next < expected.size() && expected[next].key < key; ++next) {
@@ -100,10 +100,10 @@ absl::Status CompareWithLive(pg::LogStore* store, const Projector& projector,
       add({shape.table, expected[next].key, "MISSING_ROW", "", std::nullopt, std::nullopt});
     }
     if (differing.empty()) continue;
-    projector.ForEachRow(p, [&](const pg::Row& want) {
+    projector.ForEachRow(p, [&](const Row& want) {
       auto it = differing.find(*want.front());
       if (it == differing.end()) return;
-      const pg::Row& found = it->second;
+      const Row& found = it->second;
       for (size_t c = 1; c < found.size(); ++c) {
         if (found[c] != want[c]) {
           add({shape.table, it->first, "DIFFERENT_VALUE", shape.columns[c], want[c], found[c]});
@@ -180,13 +180,13 @@ void FoldRows(RowPipe& pipe, Projector& projector, std::vector<ChainBreak>* brea
 
 }  // namespace
 
-absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Digest>& digest,
+absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<LogDigest>& digest,
                                     ProjectorOptions options) {
   VerifyReport report;
   Projector projector = Projector::ForFullFold(options);
-  LEDGER_ASSIGN_OR_RETURN(auto head, store->Head());
+  LEDGER_ASSIGN_OR_RETURN(auto head, store->log().Head());
   projector.ReserveForEvents(head.first);
-  int64_t expected_seq = 1;
+  int64_t prev_seq = 0;
   Sha256 prev = kGenesisHash;
   bool digest_seen = false;
   auto add = [&report](int64_t seq, std::string kind, std::string detail) {
@@ -202,23 +202,16 @@ absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Dig
   std::thread folder([&] { FoldRows(pipe, projector, &rule_breaks, &fold); });
   std::vector<LoggedEvent> batch;
   batch.reserve(kVerifyBatchRows);
-  absl::Status scanned = store->Stream(0, [&](const LoggedEvent& row) {
+  absl::Status scanned = store->log().Stream(0, [&](const LoggedEvent& row) {
     // Wall time (the vDSO clock is cheap enough per row; the thread CPU clock is a system call).
     const absl::Time row_start = absl::Now();
     ++report.rows;
-    if (row.seq > expected_seq) {
-      add(expected_seq, "MISSING_POSITION",
-          StrCat("positions ", expected_seq, " to ", row.seq - 1, " are missing"));
-    } else if (row.seq < expected_seq) {
-      add(row.seq, "UNEXPECTED_POSITION", StrCat("position ", row.seq, " after ", expected_seq - 1));
-    }
-    if (row.prev_hash != prev) {
-      add(row.seq, "BROKEN_LINK",
-          StrCat("prevHash ", ToHex(row.prev_hash), " is not the previous row's hash ", ToHex(prev)));
-    }
-    if (const Sha256 computed = ChainHash(row.prev_hash, row); computed != row.hash) {
-      add(row.seq, "ALTERED_ROW",
-          StrCat("content hashes to ", ToHex(computed), ", stored hash is ", ToHex(row.hash)));
+    if (const LinkFaults faults = CheckLink(prev_seq, prev, row); !faults.ok()) {
+      for (auto& [kind, detail] : faults.Describe(prev_seq, prev, row)) {
+        // A gap is reported at its first missing position.
+        add(kind == "MISSING_POSITION" ? prev_seq + 1 : row.seq, std::string(kind),
+            std::move(detail));
+      }
     }
     if (digest && row.seq == digest->seq) {
       digest_seen = true;
@@ -229,7 +222,7 @@ absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Dig
       }
     }
     prev = row.hash;
-    expected_seq = row.seq + 1;
+    prev_seq = row.seq;
     report.head_seq = row.seq;
     report.head_hash = row.hash;
     chain += absl::ToDoubleSeconds(absl::Now() - row_start);
@@ -268,7 +261,7 @@ absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Dig
   return report;
 }
 
-absl::StatusOr<Digest> ParseDigest(const std::string& text) {
+absl::StatusOr<LogDigest> ParseDigest(const std::string& text) {
   boost::json::error_code ec;
   boost::json::value v = boost::json::parse(text, ec);
   if (ec || !v.is_object()) return absl::InvalidArgumentError("digest is not a JSON object");
@@ -281,7 +274,11 @@ absl::StatusOr<Digest> ParseDigest(const std::string& text) {
   std::optional<Sha256> bytes =
       FromHex(std::string_view(hash->get_string().data(), hash->get_string().size()));
   if (!bytes) return absl::InvalidArgumentError("digest hash is not 64 lowercase hex digits");
-  return Digest{seq->get_int64(), *bytes};
+  return LogDigest{seq->get_int64(), *bytes};
+}
+
+std::string FormatDigest(const LogDigest& digest) {
+  return boost::json::serialize(boost::json::object{{"seq", digest.seq}, {"hash", ToHex(digest.hash)}});
 }
 
 }  // namespace ledger

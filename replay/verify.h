@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "projections/projector.h"
 
 namespace ledger {
 
-struct Digest {
+struct LogDigest {
   int64_t seq = 0;
   Sha256 hash{};
 };
@@ -69,14 +69,16 @@ struct VerifyReport {
 };
 
 // Compares the projector's tables with the live ones and appends the differences to `drift`.
-absl::Status CompareWithLive(pg::LogStore* store, const Projector& projector,
+absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
                              std::vector<Drift>* drift);
 
-absl::StatusOr<VerifyReport> Verify(pg::LogStore* store, const std::optional<Digest>& digest,
+absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<LogDigest>& digest,
                                     ProjectorOptions options = {});
 
 // {"seq": N, "hash": "..."} as printed by `ledger digest`.
-absl::StatusOr<Digest> ParseDigest(const std::string& json);
+absl::StatusOr<LogDigest> ParseDigest(const std::string& json);
+// {"seq":N,"hash":"<64 hex>"}: what `ledger digest` prints and ParseDigest reads.
+std::string FormatDigest(const LogDigest& digest);
 
 }  // namespace ledger
 

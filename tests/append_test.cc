@@ -1,6 +1,7 @@
 // Integration specification of the log on a real PostgreSQL: migrations, append with duplicates,
 // conflicts and rejections, immutability enforced by the database, the hash chain as stored, catch-up
 // between appenders, and all-or-nothing batches.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 #include <string>
@@ -8,10 +9,11 @@
 
 #include "engine/appender.h"
 #include "engine/hash_chain.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
+#include "engine/pg/log_row.h"
 #include "engine/pg/sql_session.h"
 #include "engine/sequencer.h"
-#include "engine/stream_generator.h"
+#include "sample/stream_generator.h"
 #include "tests/test_cluster.h"
 
 namespace ledger {
@@ -29,7 +31,7 @@ struct AppendRun {
   std::vector<std::pair<int64_t, Rejection>> rejections;
 };
 
-AppendRun Append(pg::LogStore* store, const std::string& input, int64_t batch = kBatchEventsDefault) {
+AppendRun Append(pg::Database* store, const std::string& input, int64_t batch = kBatchEventsDefault) {
   AppendRun run;
   AppendOptions options;
   options.batch_events = batch;
@@ -44,11 +46,11 @@ AppendRun Append(pg::LogStore* store, const std::string& input, int64_t batch = 
 
 // Replays the whole stored log through a fresh Sequencer, which checks every row's hash, continuity
 // and rules. Returns the number of rows.
-int64_t VerifyChain(pg::LogStore* store) {
+int64_t VerifyChain(pg::Database* store) {
   Sequencer reader;
-  absl::Status s = store->Scan(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
+  absl::Status s = store->log().Scan(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
-  absl::StatusOr<std::pair<int64_t, Sha256>> head = store->Head();
+  absl::StatusOr<std::pair<int64_t, Sha256>> head = store->log().Head();
   BOOST_REQUIRE(head.ok());
   BOOST_TEST(head->first == reader.head_seq());
   BOOST_TEST((head->second == reader.head_hash()));
@@ -272,6 +274,105 @@ BOOST_AUTO_TEST_CASE(sql_in_text_fields_is_stored_verbatim) {
   BOOST_TEST(Scalar(conn, "SELECT reason FROM \"BetHistory\" WHERE action = 'FLAGGED'") ==
              "x'); DROP TABLE \"BetHistory\"; --\ttab\\back");
   BOOST_TEST(VerifyChain(store.get()) == 4);
+}
+
+BOOST_AUTO_TEST_CASE(the_log_row_table_matches_the_schema) {
+  // Proves that engine/pg/log_row.h's column table (from which the SELECT list, the COPY column list,
+  // the parser and the encoder are derived) names every column of BetHistory once, none that it
+  // lacks, and marks exactly its timestamp columns.
+  const std::string conn = FreshDatabase();
+  auto sql = OpenSql(conn);
+  absl::StatusOr<std::vector<pg::SqlRow>> columns = sql->Query(
+      "SELECT column_name, data_type FROM information_schema.columns "
+      "WHERE table_name = 'BetHistory' ORDER BY ordinal_position");
+  BOOST_REQUIRE(columns.ok());
+  BOOST_REQUIRE_EQUAL(columns->size(), pg::kLogColumns.size());
+  for (const pg::SqlRow& column : *columns) {
+    const auto it = std::find_if(pg::kLogColumns.begin(), pg::kLogColumns.end(),
+                                 [&](const pg::LogColumn& c) { return c.name == *column[0]; });
+    BOOST_REQUIRE_MESSAGE(it != pg::kLogColumns.end(), *column[0] << " is not in kLogColumns");
+    BOOST_TEST((column[1]->rfind("timestamp", 0) == 0) == it->timestamp, *column[0]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_log_row_codec_round_trips_every_field) {
+  // Proves that a row written by EncodeLogRow reads back equal through ParseLogRow, with every
+  // optional field present and text that COPY must escape (tab, newline, backslash, CR, emoji).
+  LoggedEvent row;
+  row.seq = 42;
+  row.id = "0f0e0d0c-0b0a-8908-8706-050403020100";
+  row.identity_key = "event:1\t2";
+  row.stream_id = "bet:b\\1";
+  row.stream_version = 3;
+  row.recorded_at = 1767225600123456;
+  Event& e = row.event;
+  e.action = Action::kClawedBack;
+  e.event_id = "0f0e0d0c-0b0a-4908-8706-050403020100";
+  e.created_at = 1767225600000001;
+  e.bet_id = "b\n1";
+  e.market_id = "m\r1";
+  e.wallet = "0x1111111111111111111111111111111111111111";
+  e.choice = Choice::kNo;
+  e.amount = Micros(133350001);
+  e.bet_number = 7;
+  e.tx_hash = "0x" + std::string(64, 'a');
+  e.reason = "tab\there, newline\nthere, backslash \\ and \xf0\x9f\x8e\xb2";
+  e.severity = Severity::kCritical;
+  e.clawback_amount = Micros(5);
+  e.clawback_tx_hash = "0x" + std::string(64, 'b');
+  e.winner = Choice::kYes;
+  e.question = "Will it?";
+  e.start_date = 1767225600000000;
+  e.end_date = 1798761600000000;
+  e.contract_address = "0x0000000000000000000000000000000000000001";
+  e.gnosis_safe_address = "0x0000000000000000000000000000000000000002";
+  row.prev_hash = Sha256Of("prev");
+  row.hash = Sha256Of("this");
+  std::string line;
+  pg::EncodeLogRow(row, &line);
+  pg::CopyLineFields fields;  // Views into `copied`, as into a line of COPY output.
+  const std::string copied = line + "\n";
+  BOOST_REQUIRE(fields.Parse(copied, pg::kLogColumns.size()));
+  absl::StatusOr<LoggedEvent> back = pg::ParseLogRow(fields);
+  BOOST_REQUIRE_MESSAGE(back.ok(), back.status().ToString());
+  BOOST_TEST((*back == row));
+  // A field no row can hold names its position, column and value.
+  std::string bad = line;
+  bad.replace(bad.find("CLAWED_BACK"), 11, "STOLEN");
+  BOOST_REQUIRE(fields.Parse(bad, pg::kLogColumns.size()));
+  absl::StatusOr<LoggedEvent> refused = pg::ParseLogRow(fields);
+  BOOST_TEST(absl::IsDataLoss(refused.status()));
+  BOOST_TEST(refused.status().message() == "log row at seq 42 has an unreadable action: STOLEN");
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_that_does_not_continue_the_stored_head_is_refused) {
+  // Proves the write-side half of the chain check (LogStore::Write): an appender whose fold says the
+  // head is (N, h) refuses to append when the stored head row no longer hashes to h (a superuser
+  // rewrote it after the appender folded), instead of chaining new rows onto a forged one.
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  Appender appender(store.get(), AppendOptions{});
+  AppendSummary summary;
+  std::istringstream first(kMarket + "\n" + Place("b1", 5, 1) + "\n");
+  BOOST_REQUIRE(appender.Run(first, &summary).ok());
+  auto sql = OpenSql(conn);
+  BOOST_REQUIRE(sql->Exec("SET session_replication_role = replica; UPDATE \"BetHistory\" SET hash = "
+                          "repeat('ab', 32) WHERE seq = 2")
+                    .ok());
+  std::istringstream second(Place("b2", 5, 2) + "\n");
+  absl::Status status = appender.Run(second, &summary);
+  BOOST_TEST(absl::IsDataLoss(status), status.ToString());
+  BOOST_TEST(status.message().find("do not continue the stored log head at seq 2") !=
+                 std::string::npos,
+             status.ToString());
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "2");  // Nothing written.
+  // A fresh reader finds the same damage by the chain: the sequencer names the row and its kind.
+  Sequencer reader;
+  absl::Status replay =
+      store->log().Stream(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
+  BOOST_TEST(replay.message().find("seq 2 does not continue the hash chain from seq 1: "
+                                   "ALTERED_ROW") != std::string::npos,
+             replay.ToString());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

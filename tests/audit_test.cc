@@ -6,9 +6,9 @@
 #include <string>
 
 #include "engine/appender.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
-#include "engine/stream_generator.h"
+#include "sample/stream_generator.h"
 #include "replay/audit.h"
 #include "replay/reconcile.h"
 #include "tests/test_cluster.h"
@@ -19,7 +19,7 @@ namespace {
 using testing::FreshDatabase;
 constexpr auto& Open = testing::OpenStore;
 
-void Append(pg::LogStore* store, const std::string& lines) {
+void Append(pg::Database* store, const std::string& lines) {
   Appender appender(store, AppendOptions{});
   std::istringstream in(lines);
   AppendSummary summary;
@@ -48,7 +48,7 @@ std::string Refund(const std::string& id, int tx) {
   return R"({"action":"REFUNDED","betId":")" + id + R"(","clawbackTxHash":")" + Tx(tx) + "\"}\n";
 }
 
-ReconcileReport RunReconcile(pg::LogStore* store, const std::string& chain_csv) {
+ReconcileReport RunReconcile(pg::Database* store, const std::string& chain_csv) {
   std::istringstream chain(chain_csv);
   absl::StatusOr<ReconcileReport> r =
       Reconcile(store, chain_csv.empty() ? nullptr : &chain, 4102444800LL * 1000000);

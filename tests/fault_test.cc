@@ -306,7 +306,7 @@ BOOST_AUTO_TEST_CASE(full_disk_is_a_clear_error_and_nothing_is_half_written) {
   Admin(StrCat("ALTER DATABASE ", database, " SET temp_tablespaces = 'pg_default'"));
   const std::string conn = Cluster().ConnectionString(database);
   {
-    std::unique_ptr<pg::LogStore> store = testing::OpenStore(conn);
+    std::unique_ptr<pg::Database> store = testing::OpenStore(conn);
     pg::MigrateReport report;
     BOOST_REQUIRE(store->Migrate(&report).ok());
   }

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "replay/feed.h"
-#include "replay/nats_publisher.h"
+#include "feed/feed.h"
+#include "feed/nats_publisher.h"
 #include "tests/nats_server.h"
 #include "tests/ledger_process.h"
 #include "tests/process.h"

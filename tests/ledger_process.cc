@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
 #include "engine/str_cat.h"
 #include "engine/sequencer.h"
@@ -46,11 +46,11 @@ boost::json::object Summary(const std::string& path) {
 }
 
 void VerifyChain(const std::string& conn, int64_t expected_rows) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
   BOOST_REQUIRE(store.ok());
   Sequencer reader;
   absl::Status s =
-      (*store)->Stream(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
+      (*store)->log().Stream(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
   BOOST_TEST(reader.head_seq() == expected_rows);
 }

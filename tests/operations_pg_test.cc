@@ -9,10 +9,10 @@
 
 #include "engine/appender.h"
 #include "engine/automation.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/time_format.h"
 #include "projections/runner.h"
-#include "replay/reports.h"
+#include "projections/reports.h"
 #include "replay/verify.h"
 #include "tests/test_cluster.h"
 
@@ -52,7 +52,7 @@ std::string BurstStream() {
          ConfirmLine("b4") + "\n";
 }
 
-void Append(pg::LogStore* store, const std::string& lines) {
+void Append(pg::Database* store, const std::string& lines) {
   AppendOptions options;
   options.on_reject = [](int64_t line, const Rejection& r, std::string_view) {
     BOOST_TEST_MESSAGE("line " << line << ": " << ErrorCodeName(r.code) << ": " << r.message);
@@ -65,14 +65,14 @@ void Append(pg::LogStore* store, const std::string& lines) {
   BOOST_REQUIRE_EQUAL(summary.rejected, 0);
 }
 
-int64_t CatchUp(pg::LogStore* store, ProjectorOptions options = {}) {
+int64_t CatchUp(pg::Database* store, ProjectorOptions options = {}) {
   CatchUpRunner runner(store, options);
   absl::StatusOr<int64_t> applied = runner.RunOnce();
   BOOST_REQUIRE_MESSAGE(applied.ok(), applied.status().ToString());
   return runner.snapshots_trimmed();
 }
 
-void ExpectClean(pg::LogStore* store) {
+void ExpectClean(pg::Database* store) {
   absl::StatusOr<VerifyReport> report = Verify(store, std::nullopt);
   BOOST_REQUIRE_MESSAGE(report.ok(), report.status().ToString());
   BOOST_TEST(report->clean(), "drift: " << report->drift.size() << " breaks: "

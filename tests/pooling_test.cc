@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "engine/appender.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "projections/runner.h"
-#include "replay/feed.h"
+#include "feed/feed.h"
 #include "replay/verify.h"
 #include "tests/pgbouncer.h"
 #include "tests/test_cluster.h"
@@ -27,8 +27,8 @@ std::string DatabaseName(const std::string& conn) {
   return conn.substr(at, conn.find(' ', at) - at);
 }
 
-std::unique_ptr<pg::LogStore> Open(const std::string& conn) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+std::unique_ptr<pg::Database> Open(const std::string& conn) {
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
   BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
   return *std::move(store);
 }

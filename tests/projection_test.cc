@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "engine/appender.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
-#include "engine/stream_generator.h"
+#include "sample/stream_generator.h"
 #include "projections/runner.h"
 #include "tests/test_cluster.h"
 
@@ -24,7 +24,7 @@ using testing::Scalar;
 constexpr auto& Open = testing::OpenStore;
 constexpr auto& Dump = testing::DumpProjections;
 
-AppendSummary AppendLines(pg::LogStore* store, const std::string& input, bool inline_projection,
+AppendSummary AppendLines(pg::Database* store, const std::string& input, bool inline_projection,
                           int64_t batch = kBatchEventsDefault) {
   InlineProjection projection(ProjectorOptions{});
   AppendOptions options;
@@ -41,13 +41,13 @@ AppendSummary AppendLines(pg::LogStore* store, const std::string& input, bool in
   return summary;
 }
 
-void CatchUp(pg::LogStore* store) {
+void CatchUp(pg::Database* store) {
   CatchUpRunner runner(store, ProjectorOptions{});
   absl::StatusOr<int64_t> applied = runner.RunOnce();
   BOOST_REQUIRE_MESSAGE(applied.ok(), applied.status().ToString());
 }
 
-void RebuildAll(pg::LogStore* store) {
+void RebuildAll(pg::Database* store) {
   absl::Status s = Rebuild(store, ProjectorOptions{}, {});
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
 }
@@ -368,7 +368,7 @@ BOOST_AUTO_TEST_CASE(each_projection_commit_notifies_listeners_and_a_failed_one_
   const std::string conn = FreshDatabase();
   auto writer = Open(conn);
   auto listener = Open(conn);
-  BOOST_REQUIRE(listener->WaitForProjection(0).ok());  // LISTEN from now on.
+  BOOST_REQUIRE(listener->projections().WaitForProjection(0).ok());  // LISTEN from now on.
   // One stream in three parts: 2000 events, 2000 more, the last 100.
   const std::string input = GeneratedStream(4100, 5, 0, 0);
   std::vector<size_t> cuts = {0};
@@ -377,12 +377,12 @@ BOOST_AUTO_TEST_CASE(each_projection_commit_notifies_listeners_and_a_failed_one_
   }
   BOOST_REQUIRE(cuts.size() == 3u);
   AppendLines(writer.get(), input.substr(0, cuts[1]), false);
-  absl::StatusOr<bool> appended_only = listener->WaitForProjection(300);
+  absl::StatusOr<bool> appended_only = listener->projections().WaitForProjection(300);
   BOOST_REQUIRE(appended_only.ok());
   BOOST_TEST(!*appended_only);  // Appending is not projecting.
 
   CatchUp(writer.get());
-  absl::StatusOr<bool> caught_up = listener->WaitForProjection(5000);
+  absl::StatusOr<bool> caught_up = listener->projections().WaitForProjection(5000);
   BOOST_REQUIRE(caught_up.ok());
   BOOST_TEST(*caught_up);
   BOOST_TEST(Scalar(conn, "SELECT min(seq) FROM projection_checkpoint") == "2000");
@@ -399,7 +399,7 @@ BOOST_AUTO_TEST_CASE(each_projection_commit_notifies_listeners_and_a_failed_one_
   AppendLines(writer.get(), input.substr(cuts[1], cuts[2] - cuts[1]), false);
   CatchUpRunner runner(writer.get(), ProjectorOptions{});
   BOOST_TEST(!runner.RunOnce().ok());
-  absl::StatusOr<bool> failed = listener->WaitForProjection(300);
+  absl::StatusOr<bool> failed = listener->projections().WaitForProjection(300);
   BOOST_REQUIRE(failed.ok());
   BOOST_TEST(!*failed);
   BOOST_TEST(Scalar(conn, "SELECT max(seq) FROM projection_checkpoint") == "2000");
@@ -407,9 +407,9 @@ BOOST_AUTO_TEST_CASE(each_projection_commit_notifies_listeners_and_a_failed_one_
   // Inline projections notify in the append's own commit.
   BOOST_REQUIRE((*sql)->Exec("DROP TRIGGER fail_insert ON \"Market\"").ok());
   CatchUp(writer.get());
-  BOOST_REQUIRE(listener->WaitForProjection(5000).ok());
+  BOOST_REQUIRE(listener->projections().WaitForProjection(5000).ok());
   BOOST_TEST(AppendLines(writer.get(), input.substr(cuts[2]), true).accepted == 100);
-  absl::StatusOr<bool> inline_commit = listener->WaitForProjection(5000);
+  absl::StatusOr<bool> inline_commit = listener->projections().WaitForProjection(5000);
   BOOST_REQUIRE(inline_commit.ok());
   BOOST_TEST(*inline_commit);
 }

@@ -11,10 +11,10 @@
 #include "absl/strings/str_format.h"
 #include "engine/appender.h"
 #include "engine/hash_chain.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
 #include "engine/str_cat.h"
-#include "engine/stream_generator.h"
+#include "sample/stream_generator.h"
 #include "projections/runner.h"
 #include "replay/replay.h"
 #include "replay/verify.h"
@@ -27,7 +27,7 @@ using testing::FreshDatabase;
 constexpr auto& Open = testing::OpenStore;
 using testing::Scalar;
 
-void AppendInline(pg::LogStore* store, const std::string& lines) {
+void AppendInline(pg::Database* store, const std::string& lines) {
   InlineProjection projection{ProjectorOptions{}};
   BOOST_REQUIRE(projection.Init(store).ok());
   AppendOptions options;
@@ -56,8 +56,8 @@ std::vector<std::string> StreamLines(int64_t events, uint64_t seed) {
 // A database holding `events` generated events with inline projections, and its digest.
 struct Ledger {
   std::string conn;
-  std::unique_ptr<pg::LogStore> store;
-  Digest digest;
+  std::unique_ptr<pg::Database> store;
+  LogDigest digest;
 };
 
 Ledger MakeLedger(int64_t events) {
@@ -67,7 +67,7 @@ Ledger MakeLedger(int64_t events) {
   std::string all;
   for (const std::string& line : StreamLines(events, 77)) all += line + "\n";
   AppendInline(l.store.get(), all);
-  absl::StatusOr<std::pair<int64_t, Sha256>> head = l.store->Head();
+  absl::StatusOr<std::pair<int64_t, Sha256>> head = l.store->log().Head();
   BOOST_REQUIRE(head.ok());
   l.digest = {head->first, head->second};
   return l;
@@ -75,7 +75,7 @@ Ledger MakeLedger(int64_t events) {
 
 VerifyReport RunVerify(Ledger& l, bool with_digest = true) {
   absl::StatusOr<VerifyReport> report =
-      Verify(l.store.get(), with_digest ? std::optional<Digest>(l.digest) : std::nullopt);
+      Verify(l.store.get(), with_digest ? std::optional<LogDigest>(l.digest) : std::nullopt);
   BOOST_REQUIRE_MESSAGE(report.ok(), report.status().ToString());
   return *report;
 }
@@ -109,12 +109,12 @@ BOOST_AUTO_TEST_CASE(replay_at_every_position_equals_the_projections_after_that_
     BOOST_TEST_REQUIRE(drift.empty(), "drift after prefix " << k + 1 << ": " << first);
   }
   // By time: the last row recorded at or before a moment.
-  absl::StatusOr<LoggedEvent> row = store->Read(150);
+  absl::StatusOr<LoggedEvent> row = store->log().Read(150);
   BOOST_REQUIRE(row.ok());
   absl::StatusOr<Projector> by_time = ReplayUntil(store.get(), ReplayPoint::AtTime(row->recorded_at));
   BOOST_REQUIRE(by_time.ok());
   BOOST_TEST(by_time->head_seq() >= 150);
-  absl::StatusOr<LoggedEvent> next = store->Read(by_time->head_seq() + 1);
+  absl::StatusOr<LoggedEvent> next = store->log().Read(by_time->head_seq() + 1);
   BOOST_REQUIRE(next.ok());
   BOOST_TEST(next->recorded_at > row->recorded_at);
   // A replay does not touch the live tables.
@@ -207,11 +207,11 @@ BOOST_AUTO_TEST_CASE(a_full_rewrite_with_recomputed_hashes_is_caught_by_the_dige
   Ledger l = MakeLedger(500);
   // The attacker knows the algorithm: alter row 100 and re-chain every row after it.
   std::vector<LoggedEvent> rows;
-  BOOST_REQUIRE(l.store->Scan(99, [&rows](const LoggedEvent& row) {
+  BOOST_REQUIRE(l.store->log().Scan(99, [&rows](const LoggedEvent& row) {
                         rows.push_back(row);
                         return absl::OkStatus();
                       }).ok());
-  absl::StatusOr<LoggedEvent> before = l.store->Read(99);
+  absl::StatusOr<LoggedEvent> before = l.store->log().Read(99);
   BOOST_REQUIRE(before.ok());
   Sha256 prev = before->hash;
   rows[0].event.reason = rows[0].event.reason ? *rows[0].event.reason + "!" : "rewritten";

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "engine/appender.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
 #include "projections/runner.h"
 #include "replay/verify.h"
@@ -47,7 +47,7 @@ const std::string kMarket =
     R"({"action":"MARKET_CREATED","marketId":"m1","question":"Q?","endDate":"2099-01-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1"})";
 
 AppendSummary AppendAs(const std::string& conn, const std::string& lines) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
   BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
   Appender appender(store->get(), AppendOptions{});
   std::istringstream in(lines);
@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(each_role_does_its_job_and_is_refused_the_rest) {
   }
 
   {
-    absl::StatusOr<std::unique_ptr<pg::LogStore>> as_projector = pg::LogStore::Open(projector);
+    absl::StatusOr<std::unique_ptr<pg::Database>> as_projector = pg::Database::Open(projector);
     BOOST_REQUIRE(as_projector.ok());
     CatchUpRunner runner(as_projector->get(), ProjectorOptions{});
     absl::StatusOr<int64_t> applied = runner.RunOnce();
@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(each_role_does_its_job_and_is_refused_the_rest) {
   ExpectRefused(projector, R"(DELETE FROM "BetHistory")");
 
   {
-    absl::StatusOr<std::unique_ptr<pg::LogStore>> as_auditor = pg::LogStore::Open(auditor);
+    absl::StatusOr<std::unique_ptr<pg::Database>> as_auditor = pg::Database::Open(auditor);
     BOOST_REQUIRE(as_auditor.ok());
     absl::StatusOr<VerifyReport> report = Verify(as_auditor->get(), std::nullopt);
     BOOST_REQUIRE_MESSAGE(report.ok(), report.status().ToString());
@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(passwords_are_masked_in_errors) {
   for (const std::string& conn :
        {std::string("postgresql://ledger:s3cret-pw@127.0.0.1:1/ledger"),
         std::string("host=127.0.0.1 port=1 user=ledger password=s3cret-pw dbname=ledger")}) {
-    absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+    absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
     BOOST_REQUIRE(!store.ok());
     const std::string message(store.status().message());
     BOOST_TEST(message.find("s3cret-pw") == std::string::npos, message);

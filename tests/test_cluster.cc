@@ -8,9 +8,9 @@
 #include <memory>
 #include <sstream>
 
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
-#include "engine/stream_generator.h"
+#include "sample/stream_generator.h"
 #include "engine/str_cat.h"
 
 namespace ledger::testing {
@@ -56,7 +56,7 @@ std::string FreshDatabase(bool migrate) {
   BOOST_REQUIRE_MESSAGE(created.ok(), created.ToString());
   const std::string conn = Cluster().ConnectionString(name);
   if (migrate) {
-    absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+    absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
     BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
     pg::MigrateReport report;
     absl::Status migrated = (*store)->Migrate(&report);
@@ -73,8 +73,8 @@ std::string Scalar(const std::string& conn, const std::string& sql) {
   return *value;
 }
 
-std::unique_ptr<pg::LogStore> OpenStore(const std::string& conn) {
-  absl::StatusOr<std::unique_ptr<pg::LogStore>> store = pg::LogStore::Open(conn);
+std::unique_ptr<pg::Database> OpenStore(const std::string& conn) {
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
   BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
   return *std::move(store);
 }

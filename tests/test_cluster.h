@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "engine/pg/embedded_db.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
 
 namespace ledger::testing {
@@ -34,7 +34,7 @@ std::string FreshDatabase(bool migrate = true);
 std::string Scalar(const std::string& conn, const std::string& sql);
 
 // Connections to `conn`; fail the test when they cannot be opened.
-std::unique_ptr<pg::LogStore> OpenStore(const std::string& conn);
+std::unique_ptr<pg::Database> OpenStore(const std::string& conn);
 std::unique_ptr<pg::SqlSession> OpenSql(const std::string& conn);
 
 // A generated stream (engine/stream_generator.h) as one string of JSON Lines: `events` events with

@@ -2,8 +2,8 @@
 // benchmarks: markets (the seed's eden-haus-hackathon first), bets from a pool of wallets placed and
 // confirmed, some flagged, clawed back and refunded, wallets unflagged, markets closed and resolved,
 // and, when asked, a sprinkle of bad lines. The same options always produce the same bytes.
-#ifndef LEDGER_ENGINE_STREAM_GENERATOR_H_
-#define LEDGER_ENGINE_STREAM_GENERATOR_H_
+#ifndef LEDGER_SAMPLE_STREAM_GENERATOR_H_
+#define LEDGER_SAMPLE_STREAM_GENERATOR_H_
 
 #include <cstdint>
 #include <ostream>
@@ -32,4 +32,4 @@ int64_t GenerateStream(const StreamOptions& options, std::ostream& out);
 
 }  // namespace ledger
 
-#endif  // LEDGER_ENGINE_STREAM_GENERATOR_H_
+#endif  // LEDGER_SAMPLE_STREAM_GENERATOR_H_

@@ -6,8 +6,8 @@
 //   ASSIGN_OR_RETURN(std::optional<MarketStatsReport> r, QueryMarketStats(session, "eden-haus-hackathon"));
 //
 // Not thread-safe (one SqlSession).
-#ifndef LEDGER_REPLAY_REPORTS_H_
-#define LEDGER_REPLAY_REPORTS_H_
+#ifndef LEDGER_PROJECTIONS_REPORTS_H_
+#define LEDGER_PROJECTIONS_REPORTS_H_
 
 #include <cstdint>
 #include <optional>
@@ -68,4 +68,4 @@ absl::StatusOr<WalletHistoryReport> QueryWalletHistory(pg::SqlSession* session,
 
 }  // namespace ledger
 
-#endif  // LEDGER_REPLAY_REPORTS_H_
+#endif  // LEDGER_PROJECTIONS_REPORTS_H_

@@ -1,4 +1,4 @@
-#include "engine/stream_generator.h"
+#include "sample/stream_generator.h"
 
 #include <random>
 #include <string>

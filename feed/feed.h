@@ -10,8 +10,8 @@
 //   RETURN_IF_ERROR(RunFeed(store, options, [](std::string_view lines) { return WriteAll(lines); }));
 //
 // Not thread-safe; `store` is used for the duration of the call.
-#ifndef LEDGER_REPLAY_FEED_H_
-#define LEDGER_REPLAY_FEED_H_
+#ifndef LEDGER_FEED_FEED_H_
+#define LEDGER_FEED_FEED_H_
 
 #include <atomic>
 #include <cstdint>
@@ -23,7 +23,7 @@
 
 #include "absl/status/status.h"
 #include "engine/event.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 
 namespace ledger {
 
@@ -55,11 +55,11 @@ struct FeedOptions {
 using FeedSink = std::function<absl::Status(std::string_view lines)>;
 
 // Delivers the feed to `sink` until the log's end, or, when following, until `stop`.
-absl::Status RunFeed(pg::LogStore* store, const FeedOptions& options, const FeedSink& sink);
+absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const FeedSink& sink);
 
 // "PLACED,CONFIRMED" -> the actions; nullopt (with the bad name in *bad) when one is unknown.
 std::optional<std::set<Action>> ParseActionList(std::string_view text, std::string* bad);
 
 }  // namespace ledger
 
-#endif  // LEDGER_REPLAY_FEED_H_
+#endif  // LEDGER_FEED_FEED_H_

@@ -1,4 +1,4 @@
-#include "replay/feed.h"
+#include "feed/feed.h"
 
 #include "absl/strings/str_split.h"
 #include "engine/event_codec.h"
@@ -12,7 +12,7 @@ constexpr char kFeedKind[] = "feed";
 
 class FeedBatch {
  public:
-  FeedBatch(pg::LogStore* store, const FeedOptions& options, const FeedSink& sink)
+  FeedBatch(pg::Database* store, const FeedOptions& options, const FeedSink& sink)
       : store_(store), options_(options), sink_(sink) {}
 
   absl::Status Add(const LoggedEvent& row) {
@@ -31,7 +31,7 @@ class FeedBatch {
     lines_.clear();
     rows_ = 0;
     if (options_.consumer.empty()) return absl::OkStatus();
-    return store_->SetFeedPosition(kFeedKind, options_.consumer, last_seq_);
+    return store_->feed_positions().Set(kFeedKind, options_.consumer, last_seq_);
   }
 
   int64_t last_seq() const { return last_seq_; }
@@ -43,7 +43,7 @@ class FeedBatch {
     return options_.actions.empty() || options_.actions.contains(row.event.action);
   }
 
-  pg::LogStore* store_;
+  pg::Database* store_;
   const FeedOptions& options_;
   const FeedSink& sink_;
   std::string lines_;
@@ -53,7 +53,7 @@ class FeedBatch {
 
 }  // namespace
 
-absl::Status RunFeed(pg::LogStore* store, const FeedOptions& options, const FeedSink& sink) {
+absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const FeedSink& sink) {
   if (options.consumer.size() > kConsumerNameBytesMax) {
     return absl::InvalidArgumentError(
         StrCat("consumer name is ", options.consumer.size(), " bytes, the limit is ",
@@ -64,15 +64,15 @@ absl::Status RunFeed(pg::LogStore* store, const FeedOptions& options, const Feed
     batch.set_last_seq(std::max<int64_t>(*options.from_seq - 1, 0));
     if (!options.consumer.empty()) {
       LEDGER_RETURN_IF_ERROR(
-          store->SetFeedPosition(kFeedKind, options.consumer, batch.last_seq(), /*rewind=*/true));
+          store->feed_positions().Set(kFeedKind, options.consumer, batch.last_seq(), /*rewind=*/true));
     }
   } else if (!options.consumer.empty()) {
-    LEDGER_ASSIGN_OR_RETURN(int64_t stored, store->ReadFeedPosition(kFeedKind, options.consumer));
+    LEDGER_ASSIGN_OR_RETURN(int64_t stored, store->feed_positions().Read(kFeedKind, options.consumer));
     batch.set_last_seq(stored);
   }
   auto stopping = [&options] { return options.stop != nullptr && options.stop->load(); };
   for (;;) {
-    absl::Status scanned = store->Scan(batch.last_seq(), [&](const LoggedEvent& row) {
+    absl::Status scanned = store->log().Scan(batch.last_seq(), [&](const LoggedEvent& row) {
       // Asked to stop during a long catch-up: deliver what is pending and end cleanly.
       if (stopping()) return absl::CancelledError("stop");
       return batch.Add(row);
@@ -80,7 +80,7 @@ absl::Status RunFeed(pg::LogStore* store, const FeedOptions& options, const Feed
     if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
     LEDGER_RETURN_IF_ERROR(batch.Flush());
     if (!options.follow || stopping()) return absl::OkStatus();
-    LEDGER_ASSIGN_OR_RETURN(bool notified, store->WaitForAppend(options.poll_ms));
+    LEDGER_ASSIGN_OR_RETURN(bool notified, store->log().WaitForAppend(options.poll_ms));
     (void)notified;  // Poll the log either way: a notification only cuts the wait short.
   }
 }

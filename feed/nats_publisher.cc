@@ -1,4 +1,4 @@
-#include "replay/nats_publisher.h"
+#include "feed/nats_publisher.h"
 
 #include <nats/nats.h>
 
@@ -68,7 +68,7 @@ void OnAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) 
 
 class JetStreamPublisher {
  public:
-  JetStreamPublisher(pg::LogStore* store, const PublishOptions& options, PublishSummary* summary)
+  JetStreamPublisher(pg::Database* store, const PublishOptions& options, PublishSummary* summary)
       : store_(store), options_(options), summary_(summary) {}
   ~JetStreamPublisher() { Disconnect(); }
 
@@ -162,7 +162,7 @@ class JetStreamPublisher {
   absl::Status PublishFrom(int64_t position) {
     position_ = position;
     for (;;) {
-      absl::Status scanned = store_->Scan(position_ + in_flight_, [this](const LoggedEvent& row) {
+      absl::Status scanned = store_->log().Scan(position_ + in_flight_, [this](const LoggedEvent& row) {
         if (Stopping()) return absl::CancelledError("stop");
         LEDGER_RETURN_IF_ERROR(Send(row));
         return in_flight_ >= kPublishWindow ? Settle() : absl::OkStatus();
@@ -170,7 +170,7 @@ class JetStreamPublisher {
       if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
       LEDGER_RETURN_IF_ERROR(Settle());
       if (!options_.follow || Stopping()) return absl::OkStatus();
-      LEDGER_ASSIGN_OR_RETURN(bool notified, store_->WaitForAppend(kPublishPollMs));
+      LEDGER_ASSIGN_OR_RETURN(bool notified, store_->log().WaitForAppend(kPublishPollMs));
       (void)notified;  // Poll either way: a notification only cuts the wait short.
     }
   }
@@ -223,7 +223,7 @@ class JetStreamPublisher {
     if (error) return absl::AbortedError(*error);
     LEDGER_ASSIGN_OR_RETURN(position_, StreamPosition());
     summary_->position = position_;
-    return store_->SetFeedPosition(kPublishKind, options_.stream, position_);
+    return store_->feed_positions().Set(kPublishKind, options_.stream, position_);
   }
 
   void Disconnect() {
@@ -234,7 +234,7 @@ class JetStreamPublisher {
     in_flight_ = 0;
   }
 
-  pg::LogStore* store_;
+  pg::Database* store_;
   const PublishOptions& options_;
   PublishSummary* summary_;
   natsConnection* conn_ = nullptr;
@@ -290,7 +290,7 @@ std::string SubjectFor(const std::string& prefix, const std::string& market_id,
   return out;
 }
 
-absl::Status Publish(pg::LogStore* store, const PublishOptions& options, PublishSummary* summary) {
+absl::Status Publish(pg::Database* store, const PublishOptions& options, PublishSummary* summary) {
   LEDGER_RETURN_IF_ERROR(ValidatePublishOptions(options));
   JetStreamPublisher publisher(store, options, summary);
   Backoff backoff(options.retries_max);
@@ -300,7 +300,7 @@ absl::Status Publish(pg::LogStore* store, const PublishOptions& options, Publish
     if (status.ok()) status = publisher.EnsureStream();
     absl::StatusOr<int64_t> position = status.ok() ? publisher.StreamPosition() : status;
     absl::StatusOr<int64_t> checkpoint =
-        position.ok() ? store->ReadFeedPosition(kPublishKind, options.stream) : position.status();
+        position.ok() ? store->feed_positions().Read(kPublishKind, options.stream) : position.status();
     if (checkpoint.ok() && *checkpoint > *position) {
       return absl::DataLossError(StrCat(
           "stream ", options.stream, " ends at position ", *position, " but JetStream acknowledged up to ",
@@ -311,7 +311,7 @@ absl::Status Publish(pg::LogStore* store, const PublishOptions& options, Publish
       if (first) summary->resumed_after = *position;
       first = false;
       summary->position = *position;
-      status = store->SetFeedPosition(kPublishKind, options.stream, *position);
+      status = store->feed_positions().Set(kPublishKind, options.stream, *position);
       if (status.ok()) status = publisher.PublishFrom(*position);
       if (status.ok()) return status;
     } else {

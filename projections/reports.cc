@@ -1,4 +1,4 @@
-#include "replay/reports.h"
+#include "projections/reports.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"

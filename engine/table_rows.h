@@ -1,15 +1,15 @@
-// TableRows: rows for one table as text columns, the shape in which projections hand their rows to the
-// PostgreSQL boundary (COPY text format; nullopt is NULL). Table and column names are the code's own
+// TableRows: rows for one table as text columns (nullopt is NULL): what the projector produces and the
+// projection store (engine/pg/projection_store.h) writes. No I/O here. Table and column names are the code's own
 // constants, never input.
-#ifndef LEDGER_ENGINE_PG_TABLE_ROWS_H_
-#define LEDGER_ENGINE_PG_TABLE_ROWS_H_
+#ifndef LEDGER_ENGINE_TABLE_ROWS_H_
+#define LEDGER_ENGINE_TABLE_ROWS_H_
 
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace ledger::pg {
+namespace ledger {
 
 struct TableRows {
   std::string table;                 // Unquoted name, e.g. Bet.
@@ -28,6 +28,6 @@ struct TableSource {
   std::function<void(const RowSink&)> produce;
 };
 
-}  // namespace ledger::pg
+}  // namespace ledger
 
-#endif  // LEDGER_ENGINE_PG_TABLE_ROWS_H_
+#endif  // LEDGER_ENGINE_TABLE_ROWS_H_

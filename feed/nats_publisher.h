@@ -14,15 +14,15 @@
 //     ahead of the stream (if it is, the stream lost messages and publish refuses to go on).
 //
 // Not thread-safe; `store` is used for the duration of the call. The only file that includes nats.h.
-#ifndef LEDGER_REPLAY_NATS_PUBLISHER_H_
-#define LEDGER_REPLAY_NATS_PUBLISHER_H_
+#ifndef LEDGER_FEED_NATS_PUBLISHER_H_
+#define LEDGER_FEED_NATS_PUBLISHER_H_
 
 #include <atomic>
 #include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
-#include "engine/pg/log_store.h"
+#include "engine/pg/database.h"
 #include "engine/retry.h"
 
 namespace ledger {
@@ -73,8 +73,8 @@ std::string SubjectFor(const std::string& prefix, const std::string& market_id,
 
 // Publishes the log after the stream's last message, until the log's end or (following) `stop`.
 // Creates the stream when missing (file storage, `replicas`, subjects "<prefix>.>").
-absl::Status Publish(pg::LogStore* store, const PublishOptions& options, PublishSummary* summary);
+absl::Status Publish(pg::Database* store, const PublishOptions& options, PublishSummary* summary);
 
 }  // namespace ledger
 
-#endif  // LEDGER_REPLAY_NATS_PUBLISHER_H_
+#endif  // LEDGER_FEED_NATS_PUBLISHER_H_

@@ -1,0 +1,272 @@
+// `ledger replay`, `verify`, `audit` and `reconcile`: the auditor's commands, every one a fold of the
+// log (docs/auditors-guide.md).
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "boost/json.hpp"
+#include "cli/command.h"
+#include "cli/common.h"
+#include "engine/hash_chain.h"
+#include "engine/pg/database.h"
+#include "engine/str_cat.h"
+#include "engine/time_format.h"
+#include "projections/projector.h"
+#include "replay/audit.h"
+#include "replay/reconcile.h"
+#include "replay/replay.h"
+#include "replay/verify.h"
+
+namespace ledger::cli {
+namespace {
+
+// Rows of one projection as JSON objects keyed by column, filtered by `keep`.
+boost::json::array RowsAsJson(const Projector& projector, Projection p,
+                              const std::function<bool(const Row&)>& keep) {
+  const TableRows& shape = EmptyTable(p);
+  boost::json::array out;
+  projector.ForEachRow(p, [&](const Row& row) {
+    if (!keep(row)) return;
+    boost::json::object o;
+    for (size_t i = 0; i < row.size(); ++i) {
+      o[shape.columns[i]] = row[i] ? boost::json::value(*row[i]) : boost::json::value(nullptr);
+    }
+    out.push_back(std::move(o));
+  });
+  std::sort(out.begin(), out.end(), [](const boost::json::value& a, const boost::json::value& b) {
+    return a.at("id").as_string() < b.at("id").as_string();
+  });
+  return out;
+}
+
+int RunReplay(const Args& args) {
+  std::optional<ReplayPoint> point = ReplayPoint::Parse(args.Flag("until"));
+  if (!point) {
+    std::cerr << "ledger: replay needs --until SEQ or --until RFC3339-TIME\n";
+    return kExitError;
+  }
+  const std::string format = args.Flag("format", "json");
+  if (format != "json" && format != "table") {
+    std::cerr << "ledger: --format must be json or table\n";
+    return kExitError;
+  }
+  std::string wallet = args.Flag("wallet");
+  for (char& c : wallet) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string market = args.Flag("market");
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<Projector> state = ReplayUntil(store->get(), *point, *options);
+  if (!state.ok()) return Fail(state.status());
+  // Column indexes: Bet (1 walletAddress, 2 marketId), FlaggedWallet (1 wallet, 2 marketId),
+  // Market (1 marketId), PoolSnapshot (1 marketId).
+  auto by_market = [&market](size_t column) {
+    return [&market, column](const Row& r) { return market.empty() || *r[column] == market; };
+  };
+  auto by_wallet = [&wallet](size_t column) {
+    return [&wallet, column](const Row& r) { return wallet.empty() || *r[column] == wallet; };
+  };
+  boost::json::array bets = RowsAsJson(*state, Projection::kBet, [&](const Row& r) {
+    return by_market(2)(r) && by_wallet(1)(r);
+  });
+  std::set<std::string> bet_markets;
+  for (const boost::json::value& b : bets) bet_markets.insert(std::string(b.at("marketId").as_string()));
+  boost::json::array markets = RowsAsJson(*state, Projection::kMarket, [&](const Row& r) {
+    return by_market(1)(r) && (wallet.empty() || bet_markets.contains(*r[1]));
+  });
+  boost::json::array flagged = RowsAsJson(*state, Projection::kFlaggedWallet, [&](const Row& r) {
+    return by_market(2)(r) && by_wallet(1)(r);
+  });
+  if (format == "table") {
+    std::cout << "state as of seq " << state->head_seq() << "\n";
+    PrintTable("markets", markets, {"marketId", "status", "winner", "yesPool", "noPool", "updatedAt"});
+    PrintTable("bets", bets, {"id", "walletAddress", "marketId", "choice", "amount", "status",
+                              "createdAt"});
+    PrintTable("flagged wallets", flagged, {"wallet", "marketId", "severity", "isActive", "reason"});
+    return kExitOk;
+  }
+  std::cout << boost::json::serialize(boost::json::object{{"seq", state->head_seq()},
+                                                          {"markets", markets},
+                                                          {"bets", bets},
+                                                          {"flaggedWallets", flagged}})
+            << "\n";
+  return kExitOk;
+}
+
+int RunVerify(const Args& args) {
+  std::optional<LogDigest> digest;
+  if (std::string path = args.Flag("digest"); !path.empty()) {
+    std::ifstream file(path);
+    if (!file) return Fail(absl::NotFoundError("cannot open digest file " + path));
+    std::stringstream text;
+    text << file.rdbuf();
+    absl::StatusOr<LogDigest> parsed = ParseDigest(text.str());
+    if (!parsed.ok()) return Fail(parsed.status());
+    digest = *parsed;
+  }
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<VerifyReport> report = Verify(store->get(), digest, *options);
+  if (!report.ok()) return Fail(report.status());
+  boost::json::array breaks;
+  for (const ChainBreak& b : report->breaks) {
+    breaks.push_back({{"seq", b.seq}, {"kind", b.kind}, {"detail", b.detail}});
+  }
+  boost::json::array drift;
+  for (const Drift& d : report->drift) {
+    auto opt = [](const std::optional<std::string>& v) {
+      return v ? boost::json::value(*v) : boost::json::value(nullptr);
+    };
+    drift.push_back({{"table", d.table}, {"key", d.key}, {"kind", d.kind}, {"column", d.column},
+                     {"expected", opt(d.expected)}, {"found", opt(d.found)}});
+  }
+  std::cout << boost::json::serialize(boost::json::object{
+                   {"clean", report->clean()},
+                   {"rows", report->rows},
+                   {"headSeq", report->head_seq},
+                   {"headHash", ToHex(report->head_hash)},
+                   {"firstBreak", report->breaks.empty() ? boost::json::value(nullptr)
+                                                         : boost::json::value(report->breaks[0].seq)},
+                   {"breaks", breaks},
+                   {"digest", report->digest_problem ? boost::json::value(*report->digest_problem)
+                                                     : boost::json::value(digest ? "ok" : "none")},
+                   {"drift", drift},
+                   {"seconds", report->total_seconds},
+                   {"engineSeconds", report->engine_seconds},
+                   {"scanSeconds", report->scan_seconds},
+                   {"compareSeconds", report->compare_seconds},
+                   {"chainSeconds", report->chain_seconds},
+                   {"foldSeconds", report->fold_seconds}})
+            << "\n";
+  if (report->clean()) {
+    std::cerr << "verify: clean: " << report->rows << " rows, chain intact to seq "
+              << report->head_seq << (digest ? ", digest matches" : "")
+              << ", projections match the log\n";
+    return kExitOk;
+  }
+  std::cerr << "verify: FAILED\n";
+  for (const ChainBreak& b : report->breaks) {
+    std::cerr << "  seq " << b.seq << ": " << b.kind << ": " << b.detail << "\n";
+  }
+  if (report->digest_problem) std::cerr << "  digest: " << *report->digest_problem << "\n";
+  for (const Drift& d : report->drift) {
+    std::cerr << "  drift " << d.table << " " << d.key << ": " << d.kind
+              << (d.column.empty() ? "" : " " + d.column) << "\n";
+  }
+  return kExitFindings;
+}
+
+int RunAudit(const Args& args) {
+  const std::string market = args.Flag("market");
+  std::string wallet = args.Flag("wallet");
+  for (char& c : wallet) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (market.empty() == wallet.empty()) {
+    std::cerr << "ledger: audit needs exactly one of --market ID and --wallet ADDR\n";
+    return kExitError;
+  }
+  const std::string format = args.Flag("format", "json");
+  if (format != "json" && format != "csv" && format != "html") {
+    std::cerr << "ledger: --format must be json, csv or html\n";
+    return kExitError;
+  }
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<AuditReport> report =
+      Audit(store->get(), market.empty() ? std::nullopt : std::optional<std::string>(market),
+            wallet.empty() ? std::nullopt : std::optional<std::string>(wallet), *options);
+  if (!report.ok()) return Fail(report.status());
+  const std::string text = format == "json"  ? AuditJson(*report) + "\n"
+                           : format == "csv" ? AuditCsv(*report)
+                                             : AuditHtml(*report);
+  if (std::string out = args.Flag("out"); !out.empty()) {
+    std::ofstream file(out, std::ios::trunc);
+    file << text;
+    if (!file) return Fail(absl::PermissionDeniedError("cannot write " + out));
+    std::cerr << "audit: wrote " << out << "\n";
+  } else {
+    std::cout << text;
+  }
+  if (report->settlement && !report->settlement->conserved) {
+    std::cerr << "audit: settlement does not conserve the stakes\n";
+    return kExitFindings;
+  }
+  return kExitOk;
+}
+
+int RunReconcile(const Args& args) {
+  std::ifstream chain;
+  if (std::string path = args.Flag("chain"); !path.empty()) {
+    chain.open(path, std::ios::binary);
+    if (!chain) return Fail(absl::NotFoundError("cannot open " + path));
+  }
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<ReconcileReport> report =
+      Reconcile(store->get(), chain.is_open() ? &chain : nullptr, NowMicros());
+  if (!report.ok()) return Fail(report.status());
+  boost::json::array findings;
+  std::map<std::string, int> by_kind;
+  for (const Finding& f : report->findings) {
+    ++by_kind[f.kind];
+    boost::json::object o{{"kind", f.kind}, {"betId", f.bet_id}, {"marketId", f.market_id},
+                          {"wallet", f.wallet}, {"seq", f.seq}, {"txHash", f.tx_hash},
+                          {"detail", f.detail}};
+    if (f.kind == "CLAWBACK_NOT_REFUNDED") o["ageSeconds"] = f.age_seconds;
+    findings.push_back(std::move(o));
+  }
+  std::cout << boost::json::serialize(boost::json::object{
+                   {"reconciled", report->reconciled()},
+                   {"clawbacks", report->clawbacks},
+                   {"refunds", report->refunds},
+                   {"clawedBackMicros", report->clawed_back_micros},
+                   {"chainTransfers", report->chain_transfers},
+                   {"findings", findings}})
+            << "\n";
+  std::cerr << "reconcile: " << report->clawbacks << " clawbacks, " << report->refunds
+            << " refunds" << (chain.is_open() ? StrCat(", ", report->chain_transfers, " on-chain transfers") : "")
+            << ": " << (report->reconciled() ? "everything reconciles" : "NOT reconciled") << "\n";
+  for (const auto& [kind, count] : by_kind) std::cerr << "  " << kind << ": " << count << "\n";
+  return report->reconciled() ? kExitOk : kExitFindings;
+}
+
+}  // namespace
+
+std::vector<Command> AuditCommands() {
+  const FlagSpec market = Text("market", "ID");
+  const FlagSpec wallet = Text("wallet", "ADDR");
+  return {
+      {"replay", "replay --until SEQ|TIME [--market ID] [--wallet ADDR] [--format json|table]",
+       "the state as of a position or a moment (recordedAt), from the log",
+       {kDbFlag, Text("until", "SEQ|TIME"), market, wallet, kFormatFlag,
+        kSnapshotIntervalFlag},
+       0, RunReplay},
+      {"verify", "verify [--digest FILE]",
+       "check the hash chain, positions, the digest, and the projections against the log; exit 3\n"
+       "when anything is wrong",
+       {kDbFlag, InputFile("digest"), kSnapshotIntervalFlag}, 0, RunVerify},
+      {"audit", "audit --market ID | --wallet ADDR [--format json|csv|html] [--out FILE]",
+       "timeline, statistics and (resolved market) parimutuel settlement",
+       {kDbFlag, market, wallet, kFormatFlag, OutputFile("out"),
+        kSnapshotIntervalFlag},
+       0, RunAudit},
+      {"reconcile", "reconcile [--chain FILE.csv]",
+       "clawbacks vs refunds, and refunds vs on-chain transfers (CSV:\n"
+       "txHash,from,to,amount,timestamp); exit 3 unless reconciled",
+       {kDbFlag, InputFile("chain")}, 0, RunReconcile},
+  };
+}
+
+}  // namespace ledger::cli

@@ -1,0 +1,219 @@
+// `ledger db`, `migrate`, `append`, `digest` and `generate`: the embedded cluster, the schema, writing
+// the log, its head, and sample input.
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "boost/json.hpp"
+#include "cli/command.h"
+#include "cli/common.h"
+#include "engine/appender.h"
+#include "engine/pg/database.h"
+#include "engine/pg/embedded_db.h"
+#include "engine/str_cat.h"
+#include "projections/runner.h"
+#include "replay/verify.h"
+#include "sample/stream_generator.h"
+
+namespace ledger::cli {
+namespace {
+
+// `generate` bounds: a stream of up to a billion events (about 250 GB of JSON Lines), ids and sizes
+// that fit their int32 fields.
+constexpr int64_t kGenerateEventsMax = 1000000000;
+constexpr int64_t kGenerateCountMax = std::numeric_limits<int32_t>::max();
+
+int RunDb(const Args& args) {
+  if (args.positional.size() != 2) {
+    std::cerr << "usage: ledger db start|stop|status|url\n";
+    return kExitError;
+  }
+  const std::string& verb = args.positional[1];
+  pg::EmbeddedDb db(pg::EmbeddedDb::DefaultHome());
+  if (verb == "start") {
+    if (absl::Status s = db.Start(); !s.ok()) return Fail(s);
+    std::cout << db.Url() << "\n";
+    return kExitOk;
+  }
+  if (verb == "stop") {
+    if (absl::Status s = db.Stop(); !s.ok()) return Fail(s);
+    return kExitOk;
+  }
+  if (verb == "status") {
+    absl::StatusOr<bool> running = db.IsRunning();
+    if (!running.ok()) return Fail(running.status());
+    std::cout << (*running ? "running " : "stopped ") << db.home() << "\n";
+    return *running ? kExitOk : 3;
+  }
+  if (verb == "url") {
+    std::cout << db.Url() << "\n";
+    return kExitOk;
+  }
+  std::cerr << "ledger: unknown db command " << verb << "; usage: ledger db start|stop|status|url\n";
+  return kExitError;
+}
+
+int RunMigrate(const Args& args) {
+  bool embedded = false;
+  absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
+  if (!conn.ok()) return Fail(conn.status());
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(*conn);
+  if (!store.ok()) return Fail(store.status());
+  pg::MigrateReport report;
+  if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return Fail(s);
+  const bool roles = args.Has("roles");
+  if (roles) {
+    if (absl::Status s = (*store)->ApplyRoles(); !s.ok()) return Fail(s);
+  }
+  boost::json::array applied;
+  for (const std::string& name : report.applied) applied.emplace_back(name);
+  std::cout << boost::json::serialize(boost::json::object{
+                   {"applied", applied},
+                   {"alreadyApplied", report.already_applied},
+                   {"roles", roles ? boost::json::value(boost::json::array{
+                                         "ledger_writer", "ledger_projector", "ledger_auditor"})
+                                   : boost::json::value(nullptr)}})
+            << "\n";
+  return kExitOk;
+}
+
+// The --rejects file, truncated; not open without the flag.
+absl::Status OpenRejects(const Args& args, std::ofstream* rejects) {
+  const std::string path = args.Flag("rejects");
+  if (path.empty()) return absl::OkStatus();
+  rejects->open(path, std::ios::trunc);
+  if (!*rejects) return absl::PermissionDeniedError(StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+void PrintAppendSummary(const AppendSummary& summary) {
+  auto seq = [](const std::optional<int64_t>& v) {
+    return v ? boost::json::value(*v) : boost::json::value(nullptr);
+  };
+  std::cout << boost::json::serialize(boost::json::object{{"accepted", summary.accepted},
+                                                          {"duplicates", summary.duplicates},
+                                                          {"rejected", summary.rejected},
+                                                          {"firstSeq", seq(summary.first_seq)},
+                                                          {"lastSeq", seq(summary.last_seq)},
+                                                          {"retries", summary.retries},
+                                                          {"recovered", summary.recovered}})
+            << "\n";
+}
+
+int RunAppend(const Args& args) {
+  const std::string path = args.positional.size() == 2 ? args.positional[1] : "-";
+  std::ifstream file;
+  if (path != "-") {
+    if (absl::Status s = CheckInputFile(path); !s.ok()) return Fail(s);
+    file.open(path, std::ios::binary);
+  }
+  std::istream& in = path == "-" ? std::cin : file;
+  std::ofstream rejects;
+  if (absl::Status s = OpenRejects(args, &rejects); !s.ok()) return Fail(s);
+
+  AppendOptions options;
+  options.batch_events = args.Integer("batch-size", options.batch_events);
+  options.on_reject = [&rejects](int64_t line, const Rejection& r, std::string_view text) {
+    std::cerr << "line " << line << ": " << ErrorCodeName(r.code) << ": " << r.message << "\n";
+    if (rejects.is_open()) rejects << RejectionJson(line, r, text) << "\n";
+  };
+  std::optional<ProjectorOptions> projector_options = ProjectorFlags(args);
+  if (!projector_options) return kExitError;
+  const RetryFlags retry = ParseRetryFlags(args);
+  options.retries_max = retry.retries_max;
+  options.on_retry = retry.report;
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  InlineProjection inline_projection(*projector_options);
+  if (args.Has("inline")) {
+    if (absl::Status s = inline_projection.Init(store->get()); !s.ok()) return Fail(s);
+    options.observer = &inline_projection;
+  }
+  Appender appender(store->get(), std::move(options));
+  AppendSummary summary;
+  absl::Status status = appender.Run(in, &summary);
+  PrintAppendSummary(summary);
+  if (rejects.is_open()) rejects.flush();
+  if (!status.ok()) {
+    if (IsTransient(status)) {
+      std::cerr << "ledger: gave up after " << summary.retries << " retries; the last batch may or "
+                   "may not have committed: re-run the same input, events already written are "
+                   "recognized as duplicates\n";
+    }
+    return Fail(status);
+  }
+  if (rejects.is_open() && !rejects) return Fail(absl::DataLossError("writing --rejects failed"));
+  return summary.rejected > 0 ? kExitRejected : kExitOk;
+}
+
+int RunDigest(const Args& args) {
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<std::pair<int64_t, Sha256>> head = (*store)->log().Head();
+  if (!head.ok()) return Fail(head.status());
+  std::cout << FormatDigest(LogDigest{head->first, head->second}) << "\n";
+  return kExitOk;
+}
+
+int RunGenerate(const Args& args) {
+  StreamOptions options;
+  options.events = args.Integer("events", options.events);
+  options.seed = static_cast<uint64_t>(args.Integer("seed", static_cast<int64_t>(options.seed)));
+  auto count = [&args](const char* name, int32_t fallback) {
+    return static_cast<int32_t>(args.Integer(name, fallback));
+  };
+  options.markets = count("markets", options.markets);
+  options.wallets = count("wallets", options.wallets);
+  options.bad_line_every = count("bad-every", options.bad_line_every);
+  options.duplicate_every = count("duplicate-every", options.duplicate_every);
+  options.burst_every = count("burst-every", options.burst_every);
+  options.id_prefix = args.Flag("id-prefix");
+  std::ios::sync_with_stdio(false);
+  GenerateStream(options, std::cout);
+  std::cout.flush();
+  return std::cout ? kExitOk : kExitError;
+}
+
+}  // namespace
+
+std::vector<Command> LogCommands() {
+  const FlagSpec retries = Integer("retries", "N", 0, kOutageRetriesMax);
+  auto count = [](std::string_view name, int64_t min) {
+    return Integer(name, "N", min, kGenerateCountMax);
+  };
+  return {
+      {"db", "db start|stop|status|url", "manage the embedded PostgreSQL cluster", {}, 1, RunDb},
+      {"migrate", "migrate [--roles]",
+       "apply the schema migrations (idempotent); --roles also creates the ledger_writer,\n"
+       "ledger_projector, ledger_auditor roles and grants",
+       {kDbFlag, Switch("roles")}, 0, RunMigrate},
+      {"append", "append [FILE|-] [--rejects FILE] [--batch-size N] [--inline] [--retries N]",
+       "validate and append JSON Lines events; prints a JSON summary; --inline also updates the\n"
+       "projections in the same transactions; rides out outages up to --retries times",
+       {kDbFlag,
+        OutputFile("rejects"),
+        Integer("batch-size", "N", 1, kBatchEventsMax),
+        Switch("inline"),
+        kSnapshotIntervalFlag,
+        retries},
+       1, RunAppend},
+      {"digest", "digest", "print the log head {seq, hash} for safekeeping outside the database",
+       {kDbFlag}, 0, RunDigest},
+      {"generate",
+       "generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K]\n"
+       "           [--duplicate-every K] [--burst-every K] [--id-prefix P]",
+       "write a deterministic sample stream of events to stdout",
+       {Integer("events", "N", 0, kGenerateEventsMax),
+        Integer("seed", "S", 0, kInt64Max),
+        count("markets", 1), count("wallets", 1), count("bad-every", 0),
+        count("duplicate-every", 0), count("burst-every", 0),
+        Text("id-prefix", "P")},
+       0, RunGenerate},
+  };
+}
+
+}  // namespace ledger::cli

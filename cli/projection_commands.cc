@@ -1,0 +1,106 @@
+// `ledger project` and `ledger rebuild`: keeping the projections up to the log, and rebuilding them
+// from it (docs/projections.md).
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "boost/json.hpp"
+#include "cli/command.h"
+#include "cli/common.h"
+#include "engine/pg/database.h"
+#include "engine/str_cat.h"
+#include "projections/runner.h"
+
+namespace ledger::cli {
+namespace {
+
+int RunProject(const Args& args) {
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  const RetryFlags retry = ParseRetryFlags(args);
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  CatchUpRunner runner(store->get(), *options);
+  if (args.Has("follow")) {
+    absl::Status s = runner.Follow(StopOnSignals(), retry.report, retry.retries_max);
+    return s.ok() ? kExitOk : Fail(s);
+  }
+  absl::StatusOr<int64_t> applied = runner.RunOnce();
+  if (!applied.ok()) return Fail(applied.status());
+  absl::StatusOr<std::array<int64_t, kProjectionCount>> checkpoints =
+      LoadCheckpoints(store->get());
+  if (!checkpoints.ok()) return Fail(checkpoints.status());
+  boost::json::object cps;
+  for (int i = 0; i < kProjectionCount; ++i) {
+    cps[ProjectionName(static_cast<Projection>(i))] = (*checkpoints)[static_cast<size_t>(i)];
+  }
+  std::cout << boost::json::serialize(boost::json::object{{"applied", *applied},
+                                                          {"checkpoints", cps},
+                                                          {"snapshotsTrimmed",
+                                                           runner.snapshots_trimmed()}})
+            << "\n";
+  return kExitOk;
+}
+
+int RunRebuild(const Args& args) {
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  std::vector<Projection> only;
+  if (std::string name = args.Flag("projection"); !name.empty()) {
+    std::optional<Projection> p = ParseProjection(name);
+    if (!p) {
+      std::cerr << "ledger: unknown projection " << name
+                << " (market, bet, flagged_wallet, pool_snapshot)\n";
+      return kExitError;
+    }
+    only.push_back(*p);
+  }
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const absl::Time start = absl::Now();
+  auto progress = [&](const RebuildProgress& p) {
+    if (!tty) return;
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    const double rate = seconds > 0 ? static_cast<double>(p.events) / seconds : 0;
+    const double eta = rate > 0 ? static_cast<double>(p.total - p.events) / rate : 0;
+    std::cerr << absl::StrFormat("\rrebuild: %d/%d events, %.0f events/s, ETA %.0fs   ", p.events,
+                                 p.total, rate, eta)
+              << std::flush;
+  };
+  absl::Status status = Rebuild(store->get(), *options, only, progress);
+  if (tty) std::cerr << "\n";
+  if (!status.ok()) return Fail(status);
+  absl::StatusOr<std::pair<int64_t, Sha256>> head = (*store)->log().Head();
+  if (!head.ok()) return Fail(head.status());
+  std::cout << boost::json::serialize(boost::json::object{
+                   {"rebuilt", only.empty() ? "all" : std::string(ProjectionName(only[0]))},
+                   {"seq", head->first},
+                   {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}})
+            << "\n";
+  return kExitOk;
+}
+}  // namespace
+
+std::vector<Command> ProjectionCommands() {
+  return {
+      {"project", "project [--follow] [--snapshot-retention 30d] [--retries N]",
+       "bring Bet, Market, FlaggedWallet, PoolSnapshot up to the log; --follow keeps them up to\n"
+       "date until SIGINT/SIGTERM (riding out outages); --snapshot-retention keeps only recent\n"
+       "PoolSnapshot rows",
+       {kDbFlag, Switch("follow"), kSnapshotIntervalFlag, kSnapshotRetentionFlag,
+        Integer("retries", "N", 0, kOutageRetriesMax)},
+       0, RunProject},
+      {"rebuild", "rebuild [--projection NAME]",
+       "rebuild projections from the whole log (market, bet, flagged_wallet, pool_snapshot;\n"
+       "default all) and swap them in",
+       {kDbFlag, Text("projection", "NAME"), kSnapshotIntervalFlag}, 0, RunRebuild},
+  };
+}
+
+}  // namespace ledger::cli
