@@ -4,10 +4,10 @@
 // (default 10k events/s, in batches of 250, one transaction each (40 commits a second)).
 //
 // Baseline, measured in the same run on the same commits: the least any LISTEN-based reader can do
-// — a second connection in this process that waits for the same NOTIFY and SELECTs the new rows. The
-// feed adds a process, JSON encoding and a pipe on top. Expected: feed p99 well under 50 ms (the
-// target of issue #5/#6), within a few ms of the baseline; both are dominated by the batch's commit
-// and the server's notification delivery.
+// — a second connection in this process that waits for the same NOTIFY and SELECTs the new rows.
+// The feed adds a process, JSON encoding and a pipe on top. Expected: feed p99 well under 50 ms
+// (the target of issue #5/#6), within a few ms of the baseline; both are dominated by the batch's
+// commit and the server's notification delivery.
 //
 //   feed_latency --db URL --ledger build/ledger [--rate 10000] [--seconds 10]
 // Prints one JSON object: achieved rate, p50/p99/max of each, and the p99 ratios to the baseline.
@@ -21,8 +21,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <sstream>

@@ -13,8 +13,8 @@
 #include "engine/event_codec.h"
 #include "engine/hash_chain.h"
 #include "engine/sequencer.h"
-#include "sample/stream_generator.h"
 #include "projections/projector.h"
+#include "sample/stream_generator.h"
 
 namespace ledger {
 namespace {

@@ -1,5 +1,5 @@
-// `ledger replay`, `verify`, `audit` and `reconcile`: the auditor's commands, every one a fold of the
-// log (docs/auditors-guide.md).
+// `ledger replay`, `verify`, `audit` and `reconcile`: the auditor's commands, every one a fold of
+// the log (docs/auditors-guide.md).
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -75,11 +75,11 @@ int RunReplay(const Args& args) {
   auto by_wallet = [&wallet](size_t column) {
     return [&wallet, column](const Row& r) { return wallet.empty() || *r[column] == wallet; };
   };
-  boost::json::array bets = RowsAsJson(*state, Projection::kBet, [&](const Row& r) {
-    return by_market(2)(r) && by_wallet(1)(r);
-  });
+  boost::json::array bets = RowsAsJson(
+      *state, Projection::kBet, [&](const Row& r) { return by_market(2)(r) && by_wallet(1)(r); });
   std::set<std::string> bet_markets;
-  for (const boost::json::value& b : bets) bet_markets.insert(std::string(b.at("marketId").as_string()));
+  for (const boost::json::value& b : bets)
+    bet_markets.insert(std::string(b.at("marketId").as_string()));
   boost::json::array markets = RowsAsJson(*state, Projection::kMarket, [&](const Row& r) {
     return by_market(1)(r) && (wallet.empty() || bet_markets.contains(*r[1]));
   });
@@ -88,10 +88,12 @@ int RunReplay(const Args& args) {
   });
   if (format == "table") {
     std::cout << "state as of seq " << state->head_seq() << "\n";
-    PrintTable("markets", markets, {"marketId", "status", "winner", "yesPool", "noPool", "updatedAt"});
-    PrintTable("bets", bets, {"id", "walletAddress", "marketId", "choice", "amount", "status",
-                              "createdAt"});
-    PrintTable("flagged wallets", flagged, {"wallet", "marketId", "severity", "isActive", "reason"});
+    PrintTable("markets", markets,
+               {"marketId", "status", "winner", "yesPool", "noPool", "updatedAt"});
+    PrintTable("bets", bets,
+               {"id", "walletAddress", "marketId", "choice", "amount", "status", "createdAt"});
+    PrintTable("flagged wallets", flagged,
+               {"wallet", "marketId", "severity", "isActive", "reason"});
     return kExitOk;
   }
   std::cout << boost::json::serialize(boost::json::object{{"seq", state->head_seq()},
@@ -128,16 +130,21 @@ int RunVerify(const Args& args) {
     auto opt = [](const std::optional<std::string>& v) {
       return v ? boost::json::value(*v) : boost::json::value(nullptr);
     };
-    drift.push_back({{"table", d.table}, {"key", d.key}, {"kind", d.kind}, {"column", d.column},
-                     {"expected", opt(d.expected)}, {"found", opt(d.found)}});
+    drift.push_back({{"table", d.table},
+                     {"key", d.key},
+                     {"kind", d.kind},
+                     {"column", d.column},
+                     {"expected", opt(d.expected)},
+                     {"found", opt(d.found)}});
   }
   std::cout << boost::json::serialize(boost::json::object{
                    {"clean", report->clean()},
                    {"rows", report->rows},
                    {"headSeq", report->head_seq},
                    {"headHash", ToHex(report->head_hash)},
-                   {"firstBreak", report->breaks.empty() ? boost::json::value(nullptr)
-                                                         : boost::json::value(report->breaks[0].seq)},
+                   {"firstBreak", report->breaks.empty()
+                                      ? boost::json::value(nullptr)
+                                      : boost::json::value(report->breaks[0].seq)},
                    {"breaks", breaks},
                    {"digest", report->digest_problem ? boost::json::value(*report->digest_problem)
                                                      : boost::json::value(digest ? "ok" : "none")},
@@ -221,22 +228,22 @@ int RunReconcile(const Args& args) {
   std::map<std::string, int> by_kind;
   for (const Finding& f : report->findings) {
     ++by_kind[f.kind];
-    boost::json::object o{{"kind", f.kind}, {"betId", f.bet_id}, {"marketId", f.market_id},
-                          {"wallet", f.wallet}, {"seq", f.seq}, {"txHash", f.tx_hash},
+    boost::json::object o{{"kind", f.kind},     {"betId", f.bet_id}, {"marketId", f.market_id},
+                          {"wallet", f.wallet}, {"seq", f.seq},      {"txHash", f.tx_hash},
                           {"detail", f.detail}};
     if (f.kind == "CLAWBACK_NOT_REFUNDED") o["ageSeconds"] = f.age_seconds;
     findings.push_back(std::move(o));
   }
-  std::cout << boost::json::serialize(boost::json::object{
-                   {"reconciled", report->reconciled()},
-                   {"clawbacks", report->clawbacks},
-                   {"refunds", report->refunds},
-                   {"clawedBackMicros", report->clawed_back_micros},
-                   {"chainTransfers", report->chain_transfers},
-                   {"findings", findings}})
+  std::cout << boost::json::serialize(
+                   boost::json::object{{"reconciled", report->reconciled()},
+                                       {"clawbacks", report->clawbacks},
+                                       {"refunds", report->refunds},
+                                       {"clawedBackMicros", report->clawed_back_micros},
+                                       {"chainTransfers", report->chain_transfers},
+                                       {"findings", findings}})
             << "\n";
-  std::cerr << "reconcile: " << report->clawbacks << " clawbacks, " << report->refunds
-            << " refunds" << (chain.is_open() ? StrCat(", ", report->chain_transfers, " on-chain transfers") : "")
+  std::cerr << "reconcile: " << report->clawbacks << " clawbacks, " << report->refunds << " refunds"
+            << (chain.is_open() ? StrCat(", ", report->chain_transfers, " on-chain transfers") : "")
             << ": " << (report->reconciled() ? "everything reconciles" : "NOT reconciled") << "\n";
   for (const auto& [kind, count] : by_kind) std::cerr << "  " << kind << ": " << count << "\n";
   return report->reconciled() ? kExitOk : kExitFindings;
@@ -248,24 +255,32 @@ std::vector<Command> AuditCommands() {
   const FlagSpec market = Text("market", "ID");
   const FlagSpec wallet = Text("wallet", "ADDR");
   return {
-      {"replay", "replay --until SEQ|TIME [--market ID] [--wallet ADDR] [--format json|table]",
+      {"replay",
+       "replay --until SEQ|TIME [--market ID] [--wallet ADDR] [--format json|table]",
        "the state as of a position or a moment (recordedAt), from the log",
-       {kDbFlag, Text("until", "SEQ|TIME"), market, wallet, kFormatFlag,
-        kSnapshotIntervalFlag},
-       0, RunReplay},
-      {"verify", "verify [--digest FILE]",
+       {kDbFlag, Text("until", "SEQ|TIME"), market, wallet, kFormatFlag, kSnapshotIntervalFlag},
+       0,
+       RunReplay},
+      {"verify",
+       "verify [--digest FILE]",
        "check the hash chain, positions, the digest, and the projections against the log; exit 3\n"
        "when anything is wrong",
-       {kDbFlag, InputFile("digest"), kSnapshotIntervalFlag}, 0, RunVerify},
-      {"audit", "audit --market ID | --wallet ADDR [--format json|csv|html] [--out FILE]",
+       {kDbFlag, InputFile("digest"), kSnapshotIntervalFlag},
+       0,
+       RunVerify},
+      {"audit",
+       "audit --market ID | --wallet ADDR [--format json|csv|html] [--out FILE]",
        "timeline, statistics and (resolved market) parimutuel settlement",
-       {kDbFlag, market, wallet, kFormatFlag, OutputFile("out"),
-        kSnapshotIntervalFlag},
-       0, RunAudit},
-      {"reconcile", "reconcile [--chain FILE.csv]",
+       {kDbFlag, market, wallet, kFormatFlag, OutputFile("out"), kSnapshotIntervalFlag},
+       0,
+       RunAudit},
+      {"reconcile",
+       "reconcile [--chain FILE.csv]",
        "clawbacks vs refunds, and refunds vs on-chain transfers (CSV:\n"
        "txHash,from,to,amount,timestamp); exit 3 unless reconciled",
-       {kDbFlag, InputFile("chain")}, 0, RunReconcile},
+       {kDbFlag, InputFile("chain")},
+       0,
+       RunReconcile},
   };
 }
 

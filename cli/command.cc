@@ -195,7 +195,8 @@ std::string UsageErrorText(const UsageError& error) {
 }
 
 std::string CommandUsage(const Command& command) {
-  std::string out = StrCat("usage: ledger ", command.usage, "\n\n", command.summary, "\n\nflags:\n");
+  std::string out =
+      StrCat("usage: ledger ", command.usage, "\n\n", command.summary, "\n\nflags:\n");
   for (const FlagSpec& f : command.flags) {
     out += StrCat("  ", FlagText(f));
     if (f.type == FlagType::kInteger) out += StrCat("  (", f.min, " to ", f.max, ")");

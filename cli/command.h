@@ -24,15 +24,15 @@
 namespace ledger::cli {
 
 enum class FlagType : uint8_t {
-  kSwitch,     // --name, no value.
-  kText,       // --name VALUE, checked by the command (a format, a duration, a time, ...).
-  kInteger,    // --name N, a decimal integer within [min, max].
-  kInputFile,  // --name FILE, a readable file that is not a directory.
-  kOutputFile, // --name FILE, written by the command.
+  kSwitch,      // --name, no value.
+  kText,        // --name VALUE, checked by the command (a format, a duration, a time, ...).
+  kInteger,     // --name N, a decimal integer within [min, max].
+  kInputFile,   // --name FILE, a readable file that is not a directory.
+  kOutputFile,  // --name FILE, written by the command.
 };
 
 struct FlagSpec {
-  std::string_view name;   // Without the leading "--".
+  std::string_view name;  // Without the leading "--".
   FlagType type = FlagType::kText;
   std::string_view value;  // What the value is, for usage ("URL", "N", "FILE"); empty for a switch.
   int64_t min = 0;         // kInteger only: inclusive bounds.
@@ -58,7 +58,7 @@ struct Command {
   std::string_view usage;    // One line: "append [FILE|-] [--rejects FILE] ...".
   std::string_view summary;  // What it does, in a sentence or two (may span lines).
   std::vector<FlagSpec> flags;
-  int positional_max = 0;    // Arguments after the command name (subcommands, files).
+  int positional_max = 0;  // Arguments after the command name (subcommands, files).
   int (*run)(const Args&) = nullptr;
 };
 

@@ -170,7 +170,8 @@ void PrintTable(const std::string& title, const boost::json::array& rows,
 std::string UsdtText(int64_t micros) {
   constexpr int64_t kMicrosPerUsdt = 1000000;
   const char* sign = micros < 0 ? "-" : "";
-  const uint64_t magnitude = micros < 0 ? -static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  const uint64_t magnitude =
+      micros < 0 ? -static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
   return absl::StrFormat("%s%d.%06d", sign, magnitude / kMicrosPerUsdt, magnitude % kMicrosPerUsdt);
 }
 

@@ -1,6 +1,6 @@
 // What every `ledger` command shares: exit codes, the database to use, error reporting, the flags
-// several commands read the same way, and tables for terminals. The command table and its parser are
-// in command.h; the commands live one family a file (listed at the end).
+// several commands read the same way, and tables for terminals. The command table and its parser
+// are in command.h; the commands live one family a file (listed at the end).
 #ifndef LEDGER_CLI_COMMON_H_
 #define LEDGER_CLI_COMMON_H_
 
@@ -23,8 +23,8 @@
 
 namespace ledger::cli {
 
-// docs/cli.md: 0 success, 1 some input refused, 2 usage, I/O or database error, 3 findings (tampering,
-// drift, unreconciled clawbacks).
+// docs/cli.md: 0 success, 1 some input refused, 2 usage, I/O or database error, 3 findings
+// (tampering, drift, unreconciled clawbacks).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRejected = 1;
 inline constexpr int kExitError = 2;
@@ -45,8 +45,8 @@ absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args)
 const std::atomic<bool>& StopOnSignals();
 
 // How a long-running command rides out an outage (engine/retry.h): --retries N attempts (default
-// kOutageRetriesMax, 0: fail at once), each announced on stderr ("database unavailable ..., retry 2 of
-// 12 in 200 ms"). The parser has checked --retries against its bounds.
+// kOutageRetriesMax, 0: fail at once), each announced on stderr ("database unavailable ..., retry 2
+// of 12 in 200 ms"). The parser has checked --retries against its bounds.
 struct RetryFlags {
   int retries_max = kOutageRetriesMax;
   RetryObserver report;
@@ -77,12 +77,13 @@ void PrintTable(const std::string& title, const boost::json::array& rows,
 std::string UsdtText(int64_t micros);
 
 // The command families, one file each; ledger_main.cc puts them in one table.
-std::vector<Command> LogCommands();         // log_commands.cc: db, migrate, append, digest, generate
+std::vector<Command> LogCommands();  // log_commands.cc: db, migrate, append, digest, generate
 std::vector<Command> ProjectionCommands();  // projection_commands.cc: project, rebuild
 std::vector<Command> AuditCommands();       // audit_commands.cc: replay, verify, audit, reconcile
-std::vector<Command> OperationsCommands();  // operations_commands.cc: rules, markets, stats, history
-std::vector<Command> FeedCommands();        // feed_commands.cc: feed, publish
-std::vector<Command> DemoCommands();        // demo.cc: demo
+std::vector<Command>
+OperationsCommands();                 // operations_commands.cc: rules, markets, stats, history
+std::vector<Command> FeedCommands();  // feed_commands.cc: feed, publish
+std::vector<Command> DemoCommands();  // demo.cc: demo
 
 }  // namespace ledger::cli
 

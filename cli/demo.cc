@@ -1,9 +1,9 @@
-// `ledger demo`: the main job for a newcomer, on the embedded database. Generates a realistic stream
-// (the seed's market and a dozen others, thousands of wallets, bursts that trip the velocity rule,
-// clawbacks and refunds, some bad and duplicate lines), appends it with a progress bar, runs the risk
-// rules and the expiry job, projects, verifies against a digest, reconciles, and ends with a summary
-// and the HTML audit report of the largest market. Safe to run again: the second run finds every event
-// already in the log and flags nothing new.
+// `ledger demo`: the main job for a newcomer, on the embedded database. Generates a realistic
+// stream (the seed's market and a dozen others, thousands of wallets, bursts that trip the velocity
+// rule, clawbacks and refunds, some bad and duplicate lines), appends it with a progress bar, runs
+// the risk rules and the expiry job, projects, verifies against a digest, reconciles, and ends with
+// a summary and the HTML audit report of the largest market. Safe to run again: the second run
+// finds every event already in the log and flags nothing new.
 #include <unistd.h>
 
 #include <fstream>
@@ -15,18 +15,18 @@
 #include "absl/time/clock.h"
 #include "cli/command.h"
 #include "cli/common.h"
-#include "engine/status_macros.h"
 #include "engine/automation.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/embedded_db.h"
+#include "engine/status_macros.h"
 #include "engine/str_cat.h"
-#include "sample/stream_generator.h"
 #include "engine/time_format.h"
 #include "projections/runner.h"
 #include "replay/audit.h"
 #include "replay/reconcile.h"
 #include "replay/replay.h"
 #include "replay/verify.h"
+#include "sample/stream_generator.h"
 
 namespace ledger::cli {
 namespace {
@@ -54,7 +54,8 @@ class Progress {
     std::cerr << absl::StrFormat("\r   [%s%s] %d/%d lines, %.0f lines/s ",
                                  std::string(static_cast<size_t>(filled), '#'),
                                  std::string(static_cast<size_t>(kProgressBarWidth - filled), '.'),
-                                 done, total_, seconds > 0 ? static_cast<double>(done) / seconds : 0)
+                                 done, total_,
+                                 seconds > 0 ? static_cast<double>(done) / seconds : 0)
               << std::flush;
   }
   void Done() {
@@ -132,9 +133,10 @@ struct DemoRun {
 };
 
 absl::Status GenerateAndAppend(pg::Database* store, const StreamOptions& stream, DemoRun* run) {
-  Step(absl::StrFormat("generating %d events: %d markets, %d wallets, bursts, clawbacks, refunds, "
-                       "bad and re-sent lines -> %s",
-                       stream.events, stream.markets, stream.wallets, run->stream_path));
+  Step(
+      absl::StrFormat("generating %d events: %d markets, %d wallets, bursts, clawbacks, refunds, "
+                      "bad and re-sent lines -> %s",
+                      stream.events, stream.markets, stream.wallets, run->stream_path));
   int64_t lines = 0;
   {
     std::ofstream out(run->stream_path, std::ios::trunc | std::ios::binary);
@@ -157,9 +159,9 @@ absl::Status GenerateAndAppend(pg::Database* store, const StreamOptions& stream,
 // The seed's cron jobs (risk rules, market expiry), then the projections.
 absl::Status RunOperations(pg::Database* store, DemoRun* run) {
   Step("risk rules: velocity 3 bets within 1h, concentration above 25% of a side");
-  LEDGER_ASSIGN_OR_RETURN(run->rules,
-                          RunRiskRules(store, RiskRules{VelocityRule{}, ConcentrationRule{}},
-                                       NowMicros(), /*dry_run=*/false));
+  LEDGER_ASSIGN_OR_RETURN(
+      run->rules, RunRiskRules(store, RiskRules{VelocityRule{}, ConcentrationRule{}}, NowMicros(),
+                               /*dry_run=*/false));
   std::cout << absl::StrFormat("   %d bets hit a rule; %d FLAGGED events appended\n",
                                run->rules.hits.size(), run->rules.outcome.appended.accepted);
   Step("closing markets past their endDate");
@@ -195,8 +197,7 @@ absl::Status ReconcileClawbacks(pg::Database* store, DemoRun* run) {
   std::map<std::string, int64_t> findings;
   for (const Finding& f : run->reconcile.findings) ++findings[f.kind];
   std::cout << absl::StrFormat("   %d clawbacks (%s USDT), %d refunds\n", run->reconcile.clawbacks,
-                               UsdtText(run->reconcile.clawed_back_micros),
-                               run->reconcile.refunds);
+                               UsdtText(run->reconcile.clawed_back_micros), run->reconcile.refunds);
   for (const auto& [kind, count] : findings) std::cout << "     " << kind << ": " << count << "\n";
   return absl::OkStatus();
 }
@@ -219,15 +220,17 @@ void PrintSummary(const DemoRun& run) {
   std::cout << "\nSummary\n"
             << absl::StrFormat("  log            %d events, head %s (digest in %s)\n",
                                run.head.first, ToHex(run.head.second), run.digest_path)
-            << absl::StrFormat("  this run       %d appended, %d duplicates, %d bad lines refused\n",
-                               append.accepted, append.duplicates, append.rejected)
+            << absl::StrFormat(
+                   "  this run       %d appended, %d duplicates, %d bad lines refused\n",
+                   append.accepted, append.duplicates, append.rejected)
             << absl::StrFormat("  risk rules     %d new FLAGGED events\n",
                                run.rules.outcome.appended.accepted)
             << absl::StrFormat("  expiry         %d markets closed\n", run.closed.appended.accepted)
             << absl::StrFormat("  verify         %s\n", run.verify.clean() ? "clean" : "FINDINGS")
-            << absl::StrFormat("  reconcile      %d findings (the sample leaves some clawbacks "
-                               "unrefunded on purpose)\n",
-                               run.reconcile.findings.size())
+            << absl::StrFormat(
+                   "  reconcile      %d findings (the sample leaves some clawbacks "
+                   "unrefunded on purpose)\n",
+                   run.reconcile.findings.size())
             << absl::StrFormat("  largest market %s: %s USDT YES, %s USDT NO\n", run.largest,
                                UsdtText(run.largest_stats.yes_pool),
                                UsdtText(run.largest_stats.no_pool))
@@ -269,12 +272,14 @@ int RunDemo(const Args& args) {
 }
 
 std::vector<Command> DemoCommands() {
-  return {{"demo", "demo [--events N]",
-           "the main job on the embedded database: generate a realistic stream, append it, run the\n"
-           "rules, project, verify, reconcile, report",
-           {kDbFlag, Integer("events", "N", kDemoMarkets, kDemoEventsMax)},
-           0,
-           RunDemo}};
+  return {
+      {"demo",
+       "demo [--events N]",
+       "the main job on the embedded database: generate a realistic stream, append it, run the\n"
+       "rules, project, verify, reconcile, report",
+       {kDbFlag, Integer("events", "N", kDemoMarkets, kDemoEventsMax)},
+       0,
+       RunDemo}};
 }
 
 }  // namespace ledger::cli

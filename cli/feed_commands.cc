@@ -22,7 +22,8 @@ absl::Status WriteStdout(std::string_view text) {
   while (!text.empty()) {
     const ssize_t n = write(STDOUT_FILENO, text.data(), text.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return absl::DataLossError(StrCat("writing the feed failed: ", std::strerror(errno)));
+    if (n <= 0)
+      return absl::DataLossError(StrCat("writing the feed failed: ", std::strerror(errno)));
     text.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
@@ -91,21 +92,22 @@ int RunPublish(const Args& args) {
 
 std::vector<Command> FeedCommands() {
   return {
-      {"feed", "feed [--from SEQ] [--follow] [--market ID] [--action A,...] [--consumer NAME]",
+      {"feed",
+       "feed [--from SEQ] [--follow] [--market ID] [--action A,...] [--consumer NAME]",
        "the log as JSON Lines in position order; --consumer keeps its position in the database\n"
        "and resumes from it (at-least-once)",
-       {kDbFlag, Integer("from", "SEQ", 1, kInt64Max),
-        Switch("follow"), Text("market", "ID"),
+       {kDbFlag, Integer("from", "SEQ", 1, kInt64Max), Switch("follow"), Text("market", "ID"),
         Text("action", "A,..."), Text("consumer", "NAME")},
-       0, RunFeed},
-      {"publish", "publish --nats URL [--stream NAME] [--subject-prefix P] [--replicas N] [--follow]",
+       0,
+       RunFeed},
+      {"publish",
+       "publish --nats URL [--stream NAME] [--subject-prefix P] [--replicas N] [--follow]",
        "publish the log to a NATS JetStream stream, exactly once, in order",
-       {kDbFlag, Text("nats", "URL"), Text("stream", "NAME"),
-        Text("subject-prefix", "P"),
-        Integer("replicas", "N", 1, kStreamReplicasMax),
-        Switch("follow"),
+       {kDbFlag, Text("nats", "URL"), Text("stream", "NAME"), Text("subject-prefix", "P"),
+        Integer("replicas", "N", 1, kStreamReplicasMax), Switch("follow"),
         Integer("retries", "N", 0, kOutageRetriesMax)},
-       0, RunPublish},
+       0,
+       RunPublish},
   };
 }
 

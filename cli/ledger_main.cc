@@ -1,6 +1,6 @@
-// `ledger`: the command-line front of the engine. Thin by design: parse the command line against the
-// command table (command.h), resolve the database, call the engine, print results. Exit codes: 0
-// success, 1 some input lines rejected, 2 usage, I/O or database error, 3 findings (docs/cli.md).
+// `ledger`: the command-line front of the engine. Thin by design: parse the command line against
+// the command table (command.h), resolve the database, call the engine, print results. Exit codes:
+// 0 success, 1 some input lines rejected, 2 usage, I/O or database error, 3 findings (docs/cli.md).
 #include <iostream>
 #include <vector>
 

@@ -1,5 +1,5 @@
-// `ledger db`, `migrate`, `append`, `digest` and `generate`: the embedded cluster, the schema, writing
-// the log, its head, and sample input.
+// `ledger db`, `migrate`, `append`, `digest` and `generate`: the embedded cluster, the schema,
+// writing the log, its head, and sample input.
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -53,7 +53,8 @@ int RunDb(const Args& args) {
     std::cout << db.Url() << "\n";
     return kExitOk;
   }
-  std::cerr << "ledger: unknown db command " << verb << "; usage: ledger db start|stop|status|url\n";
+  std::cerr << "ledger: unknown db command " << verb
+            << "; usage: ledger db start|stop|status|url\n";
   return kExitError;
 }
 
@@ -140,7 +141,8 @@ int RunAppend(const Args& args) {
   if (rejects.is_open()) rejects.flush();
   if (!status.ok()) {
     if (IsTransient(status)) {
-      std::cerr << "ledger: gave up after " << summary.retries << " retries; the last batch may or "
+      std::cerr << "ledger: gave up after " << summary.retries
+                << " retries; the last batch may or "
                    "may not have committed: re-run the same input, events already written are "
                    "recognized as duplicates\n";
     }
@@ -187,32 +189,36 @@ std::vector<Command> LogCommands() {
   };
   return {
       {"db", "db start|stop|status|url", "manage the embedded PostgreSQL cluster", {}, 1, RunDb},
-      {"migrate", "migrate [--roles]",
+      {"migrate",
+       "migrate [--roles]",
        "apply the schema migrations (idempotent); --roles also creates the ledger_writer,\n"
        "ledger_projector, ledger_auditor roles and grants",
-       {kDbFlag, Switch("roles")}, 0, RunMigrate},
-      {"append", "append [FILE|-] [--rejects FILE] [--batch-size N] [--inline] [--retries N]",
+       {kDbFlag, Switch("roles")},
+       0,
+       RunMigrate},
+      {"append",
+       "append [FILE|-] [--rejects FILE] [--batch-size N] [--inline] [--retries N]",
        "validate and append JSON Lines events; prints a JSON summary; --inline also updates the\n"
        "projections in the same transactions; rides out outages up to --retries times",
-       {kDbFlag,
-        OutputFile("rejects"),
-        Integer("batch-size", "N", 1, kBatchEventsMax),
-        Switch("inline"),
-        kSnapshotIntervalFlag,
-        retries},
-       1, RunAppend},
-      {"digest", "digest", "print the log head {seq, hash} for safekeeping outside the database",
-       {kDbFlag}, 0, RunDigest},
+       {kDbFlag, OutputFile("rejects"), Integer("batch-size", "N", 1, kBatchEventsMax),
+        Switch("inline"), kSnapshotIntervalFlag, retries},
+       1,
+       RunAppend},
+      {"digest",
+       "digest",
+       "print the log head {seq, hash} for safekeeping outside the database",
+       {kDbFlag},
+       0,
+       RunDigest},
       {"generate",
        "generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K]\n"
        "           [--duplicate-every K] [--burst-every K] [--id-prefix P]",
        "write a deterministic sample stream of events to stdout",
-       {Integer("events", "N", 0, kGenerateEventsMax),
-        Integer("seed", "S", 0, kInt64Max),
+       {Integer("events", "N", 0, kGenerateEventsMax), Integer("seed", "S", 0, kInt64Max),
         count("markets", 1), count("wallets", 1), count("bad-every", 0),
-        count("duplicate-every", 0), count("burst-every", 0),
-        Text("id-prefix", "P")},
-       0, RunGenerate},
+        count("duplicate-every", 0), count("burst-every", 0), Text("id-prefix", "P")},
+       0,
+       RunGenerate},
   };
 }
 

@@ -2,8 +2,8 @@
 // operations as commands on the log (docs/operations.md).
 #include <iostream>
 #include <limits>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
@@ -96,13 +96,12 @@ int RunRulesRun(const Args& args) {
                                  out.decided_at_seq, out.appended.accepted,
                                  out.appended.duplicates);
   } else {
-    std::cout << boost::json::serialize(boost::json::object{
-                     {"dryRun", dry_run},
-                     {"decidedAtSeq", out.decided_at_seq},
-                     {"hits", hits},
-                     {"flagged", out.appended.accepted},
-                     {"duplicates", out.appended.duplicates},
-                     {"refused", RefusedJson(out)}})
+    std::cout << boost::json::serialize(boost::json::object{{"dryRun", dry_run},
+                                                            {"decidedAtSeq", out.decided_at_seq},
+                                                            {"hits", hits},
+                                                            {"flagged", out.appended.accepted},
+                                                            {"duplicates", out.appended.duplicates},
+                                                            {"refused", RefusedJson(out)}})
               << "\n";
   }
   return DecisionExit(out);
@@ -119,7 +118,8 @@ int RunRules(const Args& args) {
 
 int RunMarkets(const Args& args) {
   if (args.positional.size() != 2 || args.positional[1] != "close-expired") {
-    std::cerr << "usage: ledger markets close-expired [--dry-run] [--now TIME] [--format json|table]\n";
+    std::cerr
+        << "usage: ledger markets close-expired [--dry-run] [--now TIME] [--format json|table]\n";
     return kExitError;
   }
   std::optional<TimeMicros> now = NowFlag(args);
@@ -172,7 +172,8 @@ int RunStats(const Args& args) {
   if (!session.ok()) return Fail(session.status());
   absl::StatusOr<std::optional<MarketStatsReport>> stats = QueryMarketStats(session->get(), market);
   if (!stats.ok()) return Fail(stats.status());
-  if (!*stats) return Fail(absl::NotFoundError(StrCat("market ", market, " is not in the Market table")));
+  if (!*stats)
+    return Fail(absl::NotFoundError(StrCat("market ", market, " is not in the Market table")));
   const MarketStatsReport& s = **stats;
   boost::json::object o{{"marketId", s.market_id},
                         {"question", s.question},
@@ -225,10 +226,10 @@ int RunHistory(const Args& args) {
         {"marketStatus", h.market_status}});
   }
   if (*format == "json") {
-    std::cout << boost::json::serialize(boost::json::object{
-                     {"wallet", report->wallet},
-                     {"bets", bets},
-                     {"freshness", FreshnessJson(report->freshness)}})
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"wallet", report->wallet},
+                                         {"bets", bets},
+                                         {"freshness", FreshnessJson(report->freshness)}})
               << "\n";
     return kExitOk;
   }
@@ -245,22 +246,34 @@ int RunHistory(const Args& args) {
 
 std::vector<Command> OperationsCommands() {
   return {
-      {"rules", "rules run [--velocity 3/1h|off] [--concentration 0.25|off] [--min-pool MICROS] [--dry-run]",
+      {"rules",
+       "rules run [--velocity 3/1h|off] [--concentration 0.25|off] [--min-pool MICROS] [--dry-run]",
        "flag (append FLAGGED for) the confirmed bets of high-velocity and concentrated wallets;\n"
        "--dry-run only prints them; --now decides as of another time",
-       {kDbFlag, Text("velocity", "BETS/WINDOW|off"),
-        Text("concentration", "SHARE|off"),
-        Integer("min-pool", "MICROS", 0, kInt64Max),
-        kDryRunFlag, kNowFlag, kFormatFlag},
-       1, RunRules},
-      {"markets", "markets close-expired [--dry-run]",
-       "append MARKET_CLOSED for every ACTIVE market past its endDate; --now decides as of another\n"
+       {kDbFlag, Text("velocity", "BETS/WINDOW|off"), Text("concentration", "SHARE|off"),
+        Integer("min-pool", "MICROS", 0, kInt64Max), kDryRunFlag, kNowFlag, kFormatFlag},
+       1,
+       RunRules},
+      {"markets",
+       "markets close-expired [--dry-run]",
+       "append MARKET_CLOSED for every ACTIVE market past its endDate; --now decides as of "
+       "another\n"
        "time",
-       {kDbFlag, kDryRunFlag, kNowFlag, kFormatFlag}, 1, RunMarkets},
-      {"stats", "stats --market ID", "the seed's market statistics, from the projections",
-       {kDbFlag, Text("market", "ID"), kFormatFlag}, 0, RunStats},
-      {"history", "history --wallet ADDR", "the seed's bet history of a wallet, from the projections",
-       {kDbFlag, Text("wallet", "ADDR"), kFormatFlag}, 0, RunHistory},
+       {kDbFlag, kDryRunFlag, kNowFlag, kFormatFlag},
+       1,
+       RunMarkets},
+      {"stats",
+       "stats --market ID",
+       "the seed's market statistics, from the projections",
+       {kDbFlag, Text("market", "ID"), kFormatFlag},
+       0,
+       RunStats},
+      {"history",
+       "history --wallet ADDR",
+       "the seed's bet history of a wallet, from the projections",
+       {kDbFlag, Text("wallet", "ADDR"), kFormatFlag},
+       0,
+       RunHistory},
   };
 }
 

@@ -32,17 +32,16 @@ int RunProject(const Args& args) {
   }
   absl::StatusOr<int64_t> applied = runner.RunOnce();
   if (!applied.ok()) return Fail(applied.status());
-  absl::StatusOr<std::array<int64_t, kProjectionCount>> checkpoints =
-      LoadCheckpoints(store->get());
+  absl::StatusOr<std::array<int64_t, kProjectionCount>> checkpoints = LoadCheckpoints(store->get());
   if (!checkpoints.ok()) return Fail(checkpoints.status());
   boost::json::object cps;
   for (int i = 0; i < kProjectionCount; ++i) {
     cps[ProjectionName(static_cast<Projection>(i))] = (*checkpoints)[static_cast<size_t>(i)];
   }
-  std::cout << boost::json::serialize(boost::json::object{{"applied", *applied},
-                                                          {"checkpoints", cps},
-                                                          {"snapshotsTrimmed",
-                                                           runner.snapshots_trimmed()}})
+  std::cout << boost::json::serialize(
+                   boost::json::object{{"applied", *applied},
+                                       {"checkpoints", cps},
+                                       {"snapshotsTrimmed", runner.snapshots_trimmed()}})
             << "\n";
   return kExitOk;
 }
@@ -89,17 +88,22 @@ int RunRebuild(const Args& args) {
 
 std::vector<Command> ProjectionCommands() {
   return {
-      {"project", "project [--follow] [--snapshot-retention 30d] [--retries N]",
+      {"project",
+       "project [--follow] [--snapshot-retention 30d] [--retries N]",
        "bring Bet, Market, FlaggedWallet, PoolSnapshot up to the log; --follow keeps them up to\n"
        "date until SIGINT/SIGTERM (riding out outages); --snapshot-retention keeps only recent\n"
        "PoolSnapshot rows",
        {kDbFlag, Switch("follow"), kSnapshotIntervalFlag, kSnapshotRetentionFlag,
         Integer("retries", "N", 0, kOutageRetriesMax)},
-       0, RunProject},
-      {"rebuild", "rebuild [--projection NAME]",
+       0,
+       RunProject},
+      {"rebuild",
+       "rebuild [--projection NAME]",
        "rebuild projections from the whole log (market, bet, flagged_wallet, pool_snapshot;\n"
        "default all) and swap them in",
-       {kDbFlag, Text("projection", "NAME"), kSnapshotIntervalFlag}, 0, RunRebuild},
+       {kDbFlag, Text("projection", "NAME"), kSnapshotIntervalFlag},
+       0,
+       RunRebuild},
   };
 }
 

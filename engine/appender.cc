@@ -5,8 +5,8 @@
 #include "absl/strings/str_join.h"
 #include "engine/check.h"
 #include "engine/event_codec.h"
-#include "engine/pg/database.h"
 #include "engine/line_reader.h"
+#include "engine/pg/database.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 
@@ -63,8 +63,7 @@ absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
     if (more) {
       batch.push_back(PendingLine{line.number, std::move(line.text), line.too_long, line.length});
     }
-    if (!batch.empty() &&
-        (!more || static_cast<int64_t>(batch.size()) >= options_.batch_events)) {
+    if (!batch.empty() && (!more || static_cast<int64_t>(batch.size()) >= options_.batch_events)) {
       LEDGER_RETURN_IF_ERROR(WithRetry([&] { return AppendBatch(batch, summary); }, summary));
       batch.clear();
     }
@@ -73,8 +72,7 @@ absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
   return absl::OkStatus();
 }
 
-absl::Status Appender::AppendBatch(const std::vector<PendingLine>& lines,
-                                   AppendSummary* summary) {
+absl::Status Appender::AppendBatch(const std::vector<PendingLine>& lines, AppendSummary* summary) {
   batch_base_seq_ = sequencer_.head_seq();
   LEDGER_ASSIGN_OR_RETURN(const TimeMicros now, store_->log().BeginAppend());
   pg::TransactionGuard tx(store_);
@@ -96,9 +94,9 @@ absl::Status Appender::AppendBatch(const std::vector<PendingLine>& lines,
 
 absl::Status Appender::OfferLine(const PendingLine& line, TimeMicros now, BatchOutcome* out) {
   DecodeResult decoded =
-      line.too_long ? DecodeResult(Rejection{ErrorCode::kLineTooLong,
-                                             StrCat("line is ", line.length,
-                                                    " bytes, the limit is ", kLineBytesMax)})
+      line.too_long ? DecodeResult(Rejection{
+                          ErrorCode::kLineTooLong,
+                          StrCat("line is ", line.length, " bytes, the limit is ", kLineBytesMax)})
                     : DecodeEventLine(line.text, now);
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     out->rejections.push_back({line.number, std::move(*rejection), line.text});
@@ -157,11 +155,10 @@ absl::StatusOr<Rejection> Appender::ConflictRejection(const Sequencer::Offered& 
     if (!read.ok()) return read.status();
     existing = *std::move(read);
   }
-  return Rejection{
-      ErrorCode::kIdentityConflict,
-      StrCat("same identity (", existing->identity_key, ") as the event at seq ",
-                   offered.existing_seq, " but different ",
-                   absl::StrJoin(DifferingFields(event, existing->event), ", "))};
+  return Rejection{ErrorCode::kIdentityConflict,
+                   StrCat("same identity (", existing->identity_key, ") as the event at seq ",
+                          offered.existing_seq, " but different ",
+                          absl::StrJoin(DifferingFields(event, existing->event), ", "))};
 }
 
 }  // namespace ledger

@@ -26,13 +26,13 @@ namespace ledger {
 inline constexpr int64_t kBatchEventsDefault = 2000;
 inline constexpr int64_t kBatchEventsMax = 100000;
 
-// Sees every row of the log in order, inside the append transactions: how `append --inline` keeps the
-// projections in the same transaction as the events (projections/runner.h implements it).
+// Sees every row of the log in order, inside the append transactions: how `append --inline` keeps
+// the projections in the same transaction as the events (projections/runner.h implements it).
 class AppendObserver {
  public:
   virtual ~AppendObserver() = default;
-  // Called for every row: first the committed log, then each batch's rows from other writers and its
-  // own accepted rows, in position order.
+  // Called for every row: first the committed log, then each batch's rows from other writers and
+  // its own accepted rows, in position order.
   virtual absl::Status OnRow(const LoggedEvent& row) = 0;
   // Called inside each batch transaction after its rows are written, before COMMIT.
   virtual absl::Status BeforeCommit(pg::Database* store) = 0;
@@ -65,8 +65,8 @@ struct AppendSummary {
   std::optional<int64_t> last_seq;
   // Retries after outages.
   int64_t retries = 0;
-  // Events of a batch cut off by an outage (often during COMMIT, outcome unknown) that were found in
-  // the log when the batch was redone: that commit had gone through (or another writer wrote the
+  // Events of a batch cut off by an outage (often during COMMIT, outcome unknown) that were found
+  // in the log when the batch was redone: that commit had gone through (or another writer wrote the
   // same events meanwhile). Counted here, not in `duplicates`, and in no other total.
   int64_t recovered = 0;
 };
@@ -77,10 +77,10 @@ class Appender {
   Appender(pg::Database* store, AppendOptions options);
 
   // Appends every line of `in`. A lost connection or an unknown commit outcome is retried
-  // (options.retries_max) on a new connection: the state is re-derived from the committed log and the
-  // batch redone, its committed events recognized by their identities. Other database errors, and an
-  // outage that outlasts the retries, are returned (the summary still counts what was committed);
-  // after kUnknown, re-running the same input resolves the outcome the same way.
+  // (options.retries_max) on a new connection: the state is re-derived from the committed log and
+  // the batch redone, its committed events recognized by their identities. Other database errors,
+  // and an outage that outlasts the retries, are returned (the summary still counts what was
+  // committed); after kUnknown, re-running the same input resolves the outcome the same way.
   absl::Status Run(std::istream& in, AppendSummary* summary);
 
   // Folds the rows committed since the last call (Run does this first, and again under the lock in
@@ -115,8 +115,8 @@ class Appender {
     }
   };
 
-  // Runs `step`; after a transient failure waits, reconnects, re-derives the state (Restart) and runs
-  // it again, within options_.retries_max attempts.
+  // Runs `step`; after a transient failure waits, reconnects, re-derives the state (Restart) and
+  // runs it again, within options_.retries_max attempts.
   absl::Status WithRetry(const std::function<absl::Status()>& step, AppendSummary* summary);
   // After an outage: a new connection, and the state folded again from the committed log.
   absl::Status Restart();

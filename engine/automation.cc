@@ -26,8 +26,8 @@ AppendOptions CollectRefusals(DecisionOutcome* outcome) {
 
 }  // namespace
 
-absl::StatusOr<RulesOutcome> RunRiskRules(pg::Database* store, const RiskRules& rules, TimeMicros now,
-                                          bool dry_run) {
+absl::StatusOr<RulesOutcome> RunRiskRules(pg::Database* store, const RiskRules& rules,
+                                          TimeMicros now, bool dry_run) {
   RulesOutcome result;
   Appender appender(store, CollectRefusals(&result.outcome));
   LEDGER_RETURN_IF_ERROR(appender.CatchUp());

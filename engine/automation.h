@@ -1,6 +1,6 @@
-// The operations of engine/operations.h run against the log: fold it, decide, append the decisions as
-// events through the appender (validated, exactly-once by identity, under the log lock). One fold
-// serves both the decision and the append (Appender::CatchUp).
+// The operations of engine/operations.h run against the log: fold it, decide, append the decisions
+// as events through the appender (validated, exactly-once by identity, under the log lock). One
+// fold serves both the decision and the append (Appender::CatchUp).
 //
 //   ASSIGN_OR_RETURN(RulesOutcome out, RunRiskRules(store, rules, NowMicros(), /*dry_run=*/false));
 //
@@ -35,8 +35,8 @@ struct RulesOutcome {
 };
 
 // `ledger rules run`: FLAGGED for every hit of `rules`, at `now`. A dry run appends nothing.
-absl::StatusOr<RulesOutcome> RunRiskRules(pg::Database* store, const RiskRules& rules, TimeMicros now,
-                                          bool dry_run);
+absl::StatusOr<RulesOutcome> RunRiskRules(pg::Database* store, const RiskRules& rules,
+                                          TimeMicros now, bool dry_run);
 
 // `ledger markets close-expired`: MARKET_CLOSED for every ACTIVE market whose endDate < `now`.
 absl::StatusOr<DecisionOutcome> CloseExpiredMarkets(pg::Database* store, TimeMicros now,

@@ -1,9 +1,9 @@
 // ChunkedStore<T>: an append-only sequence in chunks of huge pages that never move.
 //
-// For the fold's largest tables (bets, PoolSnapshot points): an element's address stays valid for the
-// store's life, growth copies nothing and never holds two copies (a std::vector doubling 500 MB holds
-// 1.5 GB at its peak), and every byte is used but the last chunk's tail. Elements are trivially
-// destructible (chunks are freed without running destructors).
+// For the fold's largest tables (bets, PoolSnapshot points): an element's address stays valid for
+// the store's life, growth copies nothing and never holds two copies (a std::vector doubling 500 MB
+// holds 1.5 GB at its peak), and every byte is used but the last chunk's tail. Elements are
+// trivially destructible (chunks are freed without running destructors).
 //
 //   ChunkedStore<Point> points;
 //   const size_t i = points.push_back(p);

@@ -52,7 +52,9 @@ bool IsMarketAction(Action action) {
          action == Action::kMarketResolved;
 }
 
-bool IsBetAction(Action action) { return !IsMarketAction(action) && action != Action::kWalletUnflagged; }
+bool IsBetAction(Action action) {
+  return !IsMarketAction(action) && action != Action::kWalletUnflagged;
+}
 
 Event StripDerived(const Event& event) {
   Event out = event;

@@ -1,8 +1,10 @@
-// The ledger's events: what one line of input means once decoded, and what one row of the log holds.
+// The ledger's events: what one line of input means once decoded, and what one row of the log
+// holds.
 //
-// An `Event` is a plain value. The decoder (event_codec.h) produces it from JSON, the store reads it back
-// from `BetHistory`, and the fold (ledger_state.h) consumes it. Text fields are already normalized
-// (wallets and hashes lowercase), amounts are checked micro-USDT, times are UTC microseconds.
+// An `Event` is a plain value. The decoder (event_codec.h) produces it from JSON, the store reads
+// it back from `BetHistory`, and the fold (ledger_state.h) consumes it. Text fields are already
+// normalized (wallets and hashes lowercase), amounts are checked micro-USDT, times are UTC
+// microseconds.
 #ifndef LEDGER_ENGINE_EVENT_H_
 #define LEDGER_ENGINE_EVENT_H_
 
@@ -51,10 +53,10 @@ bool IsBetAction(Action action);
 // UTC time in microseconds since the Unix epoch: PostgreSQL's TIMESTAMP resolution.
 using TimeMicros = int64_t;
 
-// One event. Which optional fields are set depends on `action` (docs/event-format.md). For bet actions
-// other than PLACED, `market_id` and `wallet` are derived from the bet when the event is appended; for
-// WALLET_UNFLAGGED, `market_id` is the market of the flag it ends. Derived fields are not part of the
-// event's identity payload (see StripDerived).
+// One event. Which optional fields are set depends on `action` (docs/event-format.md). For bet
+// actions other than PLACED, `market_id` and `wallet` are derived from the bet when the event is
+// appended; for WALLET_UNFLAGGED, `market_id` is the market of the flag it ends. Derived fields are
+// not part of the event's identity payload (see StripDerived).
 struct Event {
   Action action = Action::kPlaced;
   std::optional<std::string> event_id;  // Lowercase UUID, when the producer gave one.
@@ -85,8 +87,8 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
-// A copy of `event` without the fields the store derives from state and without createdAt: the payload
-// that decides whether a re-sent event is a duplicate or a conflict.
+// A copy of `event` without the fields the store derives from state and without createdAt: the
+// payload that decides whether a re-sent event is a duplicate or a conflict.
 Event StripDerived(const Event& event);
 
 using Sha256 = std::array<uint8_t, 32>;

@@ -11,9 +11,9 @@
 #include "absl/strings/str_join.h"
 #include "boost/json.hpp"
 #include "engine/hash_chain.h"
+#include "engine/str_cat.h"
 #include "engine/time_format.h"
 #include "engine/utf8.h"
-#include "engine/str_cat.h"
 
 namespace ledger {
 namespace {
@@ -29,7 +29,9 @@ std::string Echo(const json::value& value) {
   return text;
 }
 
-Rejection Reject(ErrorCode code, std::string message) { return Rejection{code, std::move(message)}; }
+Rejection Reject(ErrorCode code, std::string message) {
+  return Rejection{code, std::move(message)};
+}
 
 // The fields each action takes; everything else on the line is UNKNOWN_FIELD.
 struct FieldSpec {
@@ -152,8 +154,8 @@ class FieldReader {
     // PostgreSQL TEXT cannot hold NUL; an empty reason or question explains nothing.
     if (text.empty() || text.size() > kTextBytesMax || text.find('\0') != std::string_view::npos) {
       return Fail(ErrorCode::kInvalidText,
-                  StrCat(key, ": expected 1 to ", kTextBytesMax,
-                         " bytes of text without NUL, got ", Echo(*value)));
+                  StrCat(key, ": expected 1 to ", kTextBytesMax, " bytes of text without NUL, got ",
+                         Echo(*value)));
     }
     *out = std::string(text);
     return true;
@@ -166,7 +168,8 @@ class FieldReader {
     if (!String(key, *value, &text)) return false;
     std::optional<std::string> parsed = ParseHexId(text, digits);
     if (!parsed) {
-      return Fail(code, StrCat(key, ": expected 0x and ", digits, " hex digits, got ", Echo(*value)));
+      return Fail(code,
+                  StrCat(key, ": expected 0x and ", digits, " hex digits, got ", Echo(*value)));
     }
     *out = std::move(parsed);
     return true;
@@ -181,9 +184,9 @@ class FieldReader {
     if (!parsed) {
       return Fail(ErrorCode::kInvalidTimestamp,
                   StrCat(key,
-                               ": expected an RFC 3339 time with a zone, at most microseconds, "
-                               "between 2000 and 2200, got ",
-                               Echo(*value)));
+                         ": expected an RFC 3339 time with a zone, at most microseconds, "
+                         "between 2000 and 2200, got ",
+                         Echo(*value)));
     }
     *out = parsed;
     return true;
@@ -207,9 +210,9 @@ class FieldReader {
       return Fail(ErrorCode::kAmountOutOfRange,
                   StrCat(key, ": must be at most 2^63-1 micro-USDT, got ", Echo(*value)));
     }
-    return Fail(ErrorCode::kAmountNotInteger,
-                StrCat(key, ": expected a JSON integer of micro-USDT (6 decimals), got ",
-                             Echo(*value)));
+    return Fail(
+        ErrorCode::kAmountNotInteger,
+        StrCat(key, ": expected a JSON integer of micro-USDT (6 decimals), got ", Echo(*value)));
   }
 
   bool BetNumber(std::optional<int32_t>* out) {
@@ -221,9 +224,8 @@ class FieldReader {
     }
     if (!value->is_int64() || value->get_int64() < kBetNumberMin ||
         value->get_int64() > kBetNumberMax) {
-      return Fail(ErrorCode::kInvalidBetNumber,
-                  StrCat("betNumber: must be ", kBetNumberMin, " to ", kBetNumberMax, ", got ",
-                         Echo(*value)));
+      return Fail(ErrorCode::kInvalidBetNumber, StrCat("betNumber: must be ", kBetNumberMin, " to ",
+                                                       kBetNumberMax, ", got ", Echo(*value)));
     }
     *out = static_cast<int32_t>(value->get_int64());
     return true;
@@ -258,16 +260,14 @@ std::optional<Rejection> CheckFieldSet(const json::object& object, Action action
     bool common = false;
     for (std::string_view c : kCommonFields) common = common || c == name;
     if (!common) {
-      return Reject(ErrorCode::kUnknownField,
-                    StrCat("field ", json::serialize(json::string(key)), " is not part of ",
-                                 ActionName(action)));
+      return Reject(ErrorCode::kUnknownField, StrCat("field ", json::serialize(json::string(key)),
+                                                     " is not part of ", ActionName(action)));
     }
   }
   for (std::string_view name : spec.required) {
     const json::value* value = object.if_contains(name);
     if (value == nullptr || value->is_null()) {
-      return Reject(ErrorCode::kMissingField,
-                    StrCat(ActionName(action), " requires field ", name));
+      return Reject(ErrorCode::kMissingField, StrCat(ActionName(action), " requires field ", name));
     }
   }
   return std::nullopt;
@@ -298,10 +298,10 @@ bool ReadFields(FieldReader& r, Event& e) {
 }  // namespace
 
 // The first key of the top-level object that appears twice, unescaped; nullopt when none does.
-// REQUIRES: `line` is valid JSON whose root is an object of `distinct_keys` keys. Boost.JSON keeps one
-// value per key without saying so, so the raw text is scanned: a string at depth 1 that starts where
-// a key is expected (after '{' or ',') is a key. Only when there are more of those than distinct keys
-// are the keys unescaped and compared.
+// REQUIRES: `line` is valid JSON whose root is an object of `distinct_keys` keys. Boost.JSON keeps
+// one value per key without saying so, so the raw text is scanned: a string at depth 1 that starts
+// where a key is expected (after '{' or ',') is a key. Only when there are more of those than
+// distinct keys are the keys unescaped and compared.
 std::optional<std::string> FirstDuplicateKey(std::string_view line, size_t distinct_keys) {
   std::vector<std::string_view> keys;
   int depth = 0;
@@ -408,7 +408,7 @@ DecodeResult DecodeEventLine(std::string_view line, TimeMicros now) {
     if (*event.end_date <= start) {
       return Reject(ErrorCode::kEndBeforeStart,
                     StrCat("endDate ", FormatRfc3339(*event.end_date),
-                                 " is not after the market's start ", FormatRfc3339(start)));
+                           " is not after the market's start ", FormatRfc3339(start)));
     }
   }
   return event;

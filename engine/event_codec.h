@@ -1,8 +1,8 @@
 // JSON Lines codec for events: one JSON object per line in, one Event (or one Rejection) out.
 //
-// The decoder is strict, because whatever it lets through is in the audit trail forever: unknown fields,
-// floats, numbers in strings and zoneless timestamps are refused with a stable code (error_codes.h).
-// Pure functions; thread-safe.
+// The decoder is strict, because whatever it lets through is in the audit trail forever: unknown
+// fields, floats, numbers in strings and zoneless timestamps are refused with a stable code
+// (error_codes.h). Pure functions; thread-safe.
 //
 //   DecodeResult r = DecodeEventLine(R"({"action":"MARKET_CLOSED","marketId":"m1"})", NowMicros());
 //   if (auto* event = std::get_if<Event>(&r)) ...
@@ -36,14 +36,15 @@ using DecodeResult = std::variant<Event, Rejection>;
 // Decodes one line. `now` is used as createdAt when the line has none.
 DecodeResult DecodeEventLine(std::string_view line, TimeMicros now);
 
-// Encodes an event in the input format (one line, no newline). Derived fields are included when set.
-// DecodeEventLine(EncodeEventJson(e)) == e for every event the decoder accepts, except that createdAt
-// is then given (created_at_given): the encoder always writes it. (Checked by fuzz/decode_fuzz.cc.)
+// Encodes an event in the input format (one line, no newline). Derived fields are included when
+// set. DecodeEventLine(EncodeEventJson(e)) == e for every event the decoder accepts, except that
+// createdAt is then given (created_at_given): the encoder always writes it. (Checked by
+// fuzz/decode_fuzz.cc.)
 std::string EncodeEventJson(const Event& event);
 
 // One log row as the change feed carries it (docs/feed.md): its position and chain fields ("seq",
-// "hash", "prevHash", "id", "identityKey", "streamId", "streamVersion", "recordedAt") followed by the
-// event's fields as EncodeEventJson writes them, derived fields included. One line, no newline.
+// "hash", "prevHash", "id", "identityKey", "streamId", "streamVersion", "recordedAt") followed by
+// the event's fields as EncodeEventJson writes them, derived fields included. One line, no newline.
 std::string EncodeLoggedEventJson(const LoggedEvent& row);
 
 }  // namespace ledger

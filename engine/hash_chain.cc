@@ -1,9 +1,8 @@
 #include "engine/hash_chain.h"
 
-#include <array>
-
 #include <openssl/evp.h>
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -84,8 +83,8 @@ void AppendCanonicalEvent(const Event& e, std::string* out, bool identity_payloa
   // The identity payload (StripDerived) leaves out createdAt and the fields derived from state.
   const bool derived_bet_fields =
       identity_payload && IsBetAction(e.action) && e.action != Action::kPlaced;
-  const bool derived_market = derived_bet_fields ||
-                              (identity_payload && e.action == Action::kWalletUnflagged);
+  const bool derived_market =
+      derived_bet_fields || (identity_payload && e.action == Action::kWalletUnflagged);
   auto text = [out](const std::string& v) { PutBytes(v, out); };
   auto integer = [out](int64_t v) { PutInt(v, out); };
   auto micros = [out](Micros v) { PutInt(v.value(), out); };
@@ -101,7 +100,8 @@ void AppendCanonicalEvent(const Event& e, std::string* out, bool identity_payloa
   PutOptional(e.bet_number, integer, out);
   PutOptional(e.tx_hash, text, out);
   PutOptional(e.reason, text, out);
-  PutOptional(e.severity, [out](Severity v) { PutBytes(SeverityName(v), out); }, out);
+  PutOptional(
+      e.severity, [out](Severity v) { PutBytes(SeverityName(v), out); }, out);
   PutOptional(e.clawback_amount, micros, out);
   PutOptional(e.clawback_tx_hash, text, out);
   PutOptional(e.winner, choice, out);

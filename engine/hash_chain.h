@@ -2,11 +2,11 @@
 //
 //   hash(n) = SHA-256(hash(n-1) || CanonicalEncoding(row n)),  hash(0) = 32 zero bytes.
 //
-// The canonical encoding is a version tag followed by every stored column of the row except the two hash
-// columns, in a fixed order, each as a one-byte presence tag and, when present, an 8-byte big-endian
-// length and the value's bytes (integers and times as decimal text, enums by name). The format is
-// specified in docs/event-format.md; changing it changes every hash, so it is versioned by
-// kCanonicalVersion. Pure functions; thread-safe.
+// The canonical encoding is a version tag followed by every stored column of the row except the two
+// hash columns, in a fixed order, each as a one-byte presence tag and, when present, an 8-byte
+// big-endian length and the value's bytes (integers and times as decimal text, enums by name). The
+// format is specified in docs/event-format.md; changing it changes every hash, so it is versioned
+// by kCanonicalVersion. Pure functions; thread-safe.
 #ifndef LEDGER_ENGINE_HASH_CHAIN_H_
 #define LEDGER_ENGINE_HASH_CHAIN_H_
 
@@ -44,7 +44,9 @@ struct LinkFaults {
   bool altered_row = false;          // The row's content does not hash to its stored hash.
   Sha256 computed{};                 // ChainHash(row.prev_hash, row).
 
-  bool ok() const { return !missing_positions && !unexpected_position && !broken_link && !altered_row; }
+  bool ok() const {
+    return !missing_positions && !unexpected_position && !broken_link && !altered_row;
+  }
   // Each fault as its stable name (MISSING_POSITION, UNEXPECTED_POSITION, BROKEN_LINK,
   // ALTERED_ROW) and a sentence about it, in that order; empty when ok().
   std::vector<std::pair<std::string_view, std::string>> Describe(int64_t prev_seq,
@@ -53,7 +55,8 @@ struct LinkFaults {
 };
 LinkFaults CheckLink(int64_t prev_seq, const Sha256& prev_hash, const LoggedEvent& row);
 
-// SHA-256 of the identity payload (StripDerived(event)): equal for an event and its re-sent duplicate.
+// SHA-256 of the identity payload (StripDerived(event)): equal for an event and its re-sent
+// duplicate.
 Sha256 PayloadFingerprint(const Event& event);
 
 Sha256 Sha256Of(std::string_view bytes);

@@ -5,7 +5,9 @@
 namespace ledger {
 namespace {
 
-size_t RoundUp(size_t bytes) { return (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes; }
+size_t RoundUp(size_t bytes) {
+  return (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+}
 
 }  // namespace
 
@@ -22,8 +24,8 @@ void* AllocateHugePages(size_t bytes) {
   if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - aligned - size);
   void* p = reinterpret_cast<void*>(aligned);
   // Advice only: without THP the memory still works, with small pages. Then populate it in one call
-  // (Linux 5.14+; ignored before): the pages are faulted in now, in bulk, rather than one fault at a
-  // time inside the fold's loop.
+  // (Linux 5.14+; ignored before): the pages are faulted in now, in bulk, rather than one fault at
+  // a time inside the fold's loop.
   madvise(p, size, MADV_HUGEPAGE);
   madvise(p, size, MADV_POPULATE_WRITE);
   return p;

@@ -2,9 +2,10 @@
 // snapshot points) that backs blocks of 2 MiB and more with transparent huge pages.
 //
 // Why: a fold of the whole log touches hundreds of MB of fresh memory. With 4 KiB pages that is one
-// page fault per 4 KiB (a sixth of a 1M-event fold's time went to the kernel's fault path here); with
-// 2 MiB pages it is 512 times fewer. Debian's kernels leave THP at "madvise", so the memory has to ask
-// (MADV_HUGEPAGE), which malloc does not do by default. Small blocks go to the ordinary allocator.
+// page fault per 4 KiB (a sixth of a 1M-event fold's time went to the kernel's fault path here);
+// with 2 MiB pages it is 512 times fewer. Debian's kernels leave THP at "madvise", so the memory
+// has to ask (MADV_HUGEPAGE), which malloc does not do by default. Small blocks go to the ordinary
+// allocator.
 //
 // Stateless; thread-safe like operator new.
 #ifndef LEDGER_ENGINE_HUGE_PAGE_ALLOCATOR_H_
@@ -47,7 +48,9 @@ class HugePageAllocator {
   }
 
   template <typename U>
-  bool operator==(const HugePageAllocator<U>&) const { return true; }
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
 };
 
 }  // namespace ledger

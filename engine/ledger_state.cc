@@ -5,13 +5,15 @@
 #include "absl/strings/str_cat.h"
 #include "engine/check.h"
 #include "engine/hash_chain.h"
-#include "engine/time_format.h"
 #include "engine/str_cat.h"
+#include "engine/time_format.h"
 
 namespace ledger {
 namespace {
 
-Rejection Reject(ErrorCode code, std::string message) { return Rejection{code, std::move(message)}; }
+Rejection Reject(ErrorCode code, std::string message) {
+  return Rejection{code, std::move(message)};
+}
 
 std::optional<std::string> HashText(bool present, const Sha256& hash) {
   if (!present) return std::nullopt;
@@ -19,7 +21,9 @@ std::optional<std::string> HashText(bool present, const Sha256& hash) {
 }
 
 // "0x" + 64 lowercase hex (as the decoder normalizes them) to bytes.
-Sha256 HashBytes(const std::string& text) { return FromHex(std::string_view(text).substr(2)).value(); }
+Sha256 HashBytes(const std::string& text) {
+  return FromHex(std::string_view(text).substr(2)).value();
+}
 
 Micros& PoolOf(MarketState& market, Choice choice) {
   return choice == Choice::kYes ? market.yes_pool : market.no_pool;
@@ -101,9 +105,9 @@ std::optional<Rejection> LedgerState::Validate(const Event& e) const {
       return Reject(ErrorCode::kBetExists, StrCat("bet ", *e.bet_id, " exists"));
     }
     auto wallet = wallet_index_.find(AbslView(*e.wallet));
-    return ValidatePlaced(e, FindMarket(*e.market_id),
-                          wallet == wallet_index_.end() ? std::nullopt
-                                                        : std::optional<uint32_t>(wallet->second));
+    return ValidatePlaced(
+        e, FindMarket(*e.market_id),
+        wallet == wallet_index_.end() ? std::nullopt : std::optional<uint32_t>(wallet->second));
   }
   const BetState* bet = FindBet(*e.bet_id);
   if (bet == nullptr) {
@@ -126,7 +130,7 @@ std::optional<Rejection> LedgerState::ValidateMarketAction(const Event& e) const
   if (e.action == Action::kMarketClosed && market->status != MarketStatus::kActive) {
     return Reject(ErrorCode::kMarketNotActive,
                   StrCat("market ", *e.market_id, " is ", MarketStatusName(market->status),
-                               ", only an ACTIVE market can be closed"));
+                         ", only an ACTIVE market can be closed"));
   }
   if (e.action == Action::kMarketResolved && market->status == MarketStatus::kResolved) {
     return Reject(ErrorCode::kMarketResolved,
@@ -147,13 +151,13 @@ std::optional<Rejection> LedgerState::ValidatePlaced(const Event& e, const Marke
   if (e.created_at >= market->end_date) {
     return Reject(ErrorCode::kMarketEnded,
                   StrCat("createdAt ", FormatRfc3339(e.created_at), " is not before market ",
-                               *e.market_id, "'s endDate ", FormatRfc3339(market->end_date)));
+                         *e.market_id, "'s endDate ", FormatRfc3339(market->end_date)));
   }
-  if (wallet && bet_numbers_.contains({static_cast<uint32_t>(market - markets_.data()), *wallet,
-                                       *e.bet_number})) {
+  if (wallet && bet_numbers_.contains(
+                    {static_cast<uint32_t>(market - markets_.data()), *wallet, *e.bet_number})) {
     return Reject(ErrorCode::kBetNumberTaken,
                   StrCat("wallet ", *e.wallet, " already has bet number ", *e.bet_number,
-                               " in market ", *e.market_id));
+                         " in market ", *e.market_id));
   }
   return std::nullopt;
 }
@@ -190,20 +194,20 @@ std::optional<Rejection> LedgerState::ValidateBetAction(const Event& e, const Be
       return std::nullopt;
     case Action::kClawedBack:
       if (bet.status != BetStatus::kConfirmed && bet.status != BetStatus::kFlagged) {
-        return Reject(ErrorCode::kBetNotClawable,
-                      StrCat("bet ", id, " is ", status,
-                                   ", only a CONFIRMED or FLAGGED bet is clawed back"));
+        return Reject(
+            ErrorCode::kBetNotClawable,
+            StrCat("bet ", id, " is ", status, ", only a CONFIRMED or FLAGGED bet is clawed back"));
       }
       if (*e.clawback_amount > bet.amount) {
         return Reject(ErrorCode::kClawbackExceedsAmount,
                       StrCat("clawbackAmount ", e.clawback_amount->value(),
-                                   " exceeds the bet's amount ", bet.amount.value()));
+                             " exceeds the bet's amount ", bet.amount.value()));
       }
       return std::nullopt;
     case Action::kRefunded:
       if (bet.status != BetStatus::kClawedBack) {
-        return Reject(ErrorCode::kNotClawedBack, StrCat("bet ", id, " is ", status,
-                                                              ", only a clawback is refunded"));
+        return Reject(ErrorCode::kNotClawedBack,
+                      StrCat("bet ", id, " is ", status, ", only a clawback is refunded"));
       }
       if (bet.refunded) {
         return Reject(ErrorCode::kAlreadyRefunded,
@@ -244,7 +248,8 @@ void LedgerState::Apply(const Event& e) {
     case Action::kMarketClosed:
     case Action::kMarketResolved: {
       MarketState& m = markets_[market_index_.at(*e.market_id)];
-      m.status = e.action == Action::kMarketClosed ? MarketStatus::kClosed : MarketStatus::kResolved;
+      m.status =
+          e.action == Action::kMarketClosed ? MarketStatus::kClosed : MarketStatus::kResolved;
       if (e.winner) m.winner = e.winner;
       m.updated_at = e.created_at;
       ++m.stream_version;
@@ -298,9 +303,9 @@ std::optional<Rejection> LedgerState::TryApply(
     auto market = market_index_.find(*e.market_id);
     auto wallet = wallet_index_.find(AbslView(*e.wallet));
     const bool known_wallet = wallet != wallet_index_.end();
-    std::optional<Rejection> bad = ValidatePlaced(
-        e, market == market_index_.end() ? nullptr : &markets_[market->second],
-        known_wallet ? std::optional<uint32_t>(wallet->second) : std::nullopt);
+    std::optional<Rejection> bad =
+        ValidatePlaced(e, market == market_index_.end() ? nullptr : &markets_[market->second],
+                       known_wallet ? std::optional<uint32_t>(wallet->second) : std::nullopt);
     if (bad) {
       bets_.erase(it);
       bet_store_->pop_back();

@@ -33,8 +33,9 @@ using FoldMap = absl::flat_hash_map<K, V, typename absl::flat_hash_map<K, V>::ha
                                     typename absl::flat_hash_map<K, V>::key_equal,
                                     HugePageAllocator<std::pair<const K, V>>>;
 template <typename K>
-using FoldSet = absl::flat_hash_set<K, typename absl::flat_hash_set<K>::hasher,
-                                    typename absl::flat_hash_set<K>::key_equal, HugePageAllocator<K>>;
+using FoldSet =
+    absl::flat_hash_set<K, typename absl::flat_hash_set<K>::hasher,
+                        typename absl::flat_hash_set<K>::key_equal, HugePageAllocator<K>>;
 
 // Append-only storage for the fold's many short strings (bet ids, wallets): one allocation per MiB
 // instead of one per string, and keys of 16 bytes. Views stay valid as long as the arena lives.
@@ -99,7 +100,8 @@ struct BetEntry {
 using BetStore = ChunkedStore<BetEntry>;
 
 // The bet index hashes and compares its 4-byte entries by the bets' ids, looked up in the store: a
-// 10M-event fold's index is 32 MiB of slots instead of 1 GiB of 128-byte ones (docs/performance.md).
+// 10M-event fold's index is 32 MiB of slots instead of 1 GiB of 128-byte ones
+// (docs/performance.md).
 struct BetIdHash {
   using is_transparent = void;
   const BetStore* store = nullptr;
@@ -139,8 +141,9 @@ class LedgerState {
 
   // Validate and Apply in one pass, looking each id up once (the replay hot path). On success calls
   // `before_apply` with the bet the event concerns (nullptr for market and wallet actions; for
-  // PLACED, the new bet before it is filled in) after validation and before any change, then applies.
-  // On failure changes nothing and returns the reason. REQUIRES: `event` is derived (a log row).
+  // PLACED, the new bet before it is filled in) after validation and before any change, then
+  // applies. On failure changes nothing and returns the reason. REQUIRES: `event` is derived (a log
+  // row).
   std::optional<Rejection> TryApply(const Event& event,
                                     absl::FunctionRef<void(const BetState*)> before_apply);
 
@@ -149,7 +152,8 @@ class LedgerState {
   // A function of the event alone, so a re-sent event has the same identity whatever came since.
   static std::string IdentityKey(const Event& event);
 
-  // "bet:<betId>", "market:<marketId>" or "wallet:<address>", and the event's 1-based version in it.
+  // "bet:<betId>", "market:<marketId>" or "wallet:<address>", and the event's 1-based version in
+  // it.
   static std::string StreamId(const Event& event);
   int32_t NextStreamVersion(const Event& event) const;
 
@@ -196,7 +200,7 @@ class LedgerState {
  private:
   std::optional<Rejection> ValidateMarketAction(const Event& event) const;
   std::optional<Rejection> ValidatePlaced(const Event& event, const MarketState* market,
-                                         std::optional<uint32_t> wallet) const;
+                                          std::optional<uint32_t> wallet) const;
   void FillPlaced(const Event& event, uint32_t market, uint32_t wallet, BetState& bet);
   std::optional<Rejection> ValidateBetAction(const Event& event, const BetState& bet) const;
   void ApplyBetAction(const Event& event, BetState& bet);
@@ -227,7 +231,8 @@ class LedgerState {
   absl::flat_hash_map<std::string, WalletFlagState> wallets_;
 };
 
-// Names of the identity-payload fields in which `a` and `b` differ (createdAt and derived fields aside).
+// Names of the identity-payload fields in which `a` and `b` differ (createdAt and derived fields
+// aside).
 std::vector<std::string> DifferingFields(const Event& a, const Event& b);
 
 }  // namespace ledger

@@ -1,6 +1,7 @@
 // Micros: an amount of USDT in micro-units (6 decimals), as the seed stores it in BIGINT columns.
 //
-// Never a double. Arithmetic is checked: a sum that would leave int64 range is reported, not wrapped.
+// Never a double. Arithmetic is checked: a sum that would leave int64 range is reported, not
+// wrapped.
 #ifndef LEDGER_ENGINE_MONEY_H_
 #define LEDGER_ENGINE_MONEY_H_
 

@@ -88,8 +88,8 @@ void FindVelocityHits(const LedgerState& state, const VelocityRule& rule,
     if (most == 0) continue;
     const Severity severity = SeverityPastThreshold(most, rule.bets_min);
     const std::string reason =
-        StrCat("velocity: ", most, " bets within ", FormatDuration(rule.window), " (rule: ",
-               rule.bets_min, " within ", FormatDuration(rule.window), ")");
+        StrCat("velocity: ", most, " bets within ", FormatDuration(rule.window),
+               " (rule: ", rule.bets_min, " within ", FormatDuration(rule.window), ")");
     for (size_t k = 0; k < bets.size(); ++k) {
       if (offending[k] && Flaggable(state, *bets[k].bet)) {
         AddHit(hits, state, bets[k].id, *bets[k].bet, severity, reason, /*velocity=*/true);

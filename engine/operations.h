@@ -1,8 +1,9 @@
-// The seed's risk queries and cron jobs as pure decisions on the folded state: which confirmed bets the
-// velocity and concentration rules flag, and which markets are past their endDate. Each decision is an
-// event (FLAGGED, MARKET_CLOSED) carrying its reason and figures, appended through the same validation as
-// any producer's line (engine/appender.h), so that every automated decision is in the audit trail and a
-// decision that is no longer valid by the time it reaches the log is refused, never forced.
+// The seed's risk queries and cron jobs as pure decisions on the folded state: which confirmed bets
+// the velocity and concentration rules flag, and which markets are past their endDate. Each
+// decision is an event (FLAGGED, MARKET_CLOSED) carrying its reason and figures, appended through
+// the same validation as any producer's line (engine/appender.h), so that every automated decision
+// is in the audit trail and a decision that is no longer valid by the time it reaches the log is
+// refused, never forced.
 //
 //   RiskRules rules{VelocityRule{}, ConcentrationRule{}};
 //   for (const RiskHit& hit : FindRiskHits(state, rules)) events.push_back(FlagEventFor(hit, now));
@@ -69,7 +70,8 @@ struct RiskHit {
 };
 
 // Every bet the rules flag, one hit per bet (the more severe rule first in the reason when both
-// apply), ordered by bet id. Bets already flagged are not CONFIRMED, so a second run finds nothing new.
+// apply), ordered by bet id. Bets already flagged are not CONFIRMED, so a second run finds nothing
+// new.
 std::vector<RiskHit> FindRiskHits(const LedgerState& state, const RiskRules& rules);
 
 // The FLAGGED event that records `hit`, at `now`.

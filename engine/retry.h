@@ -2,9 +2,10 @@
 // comes back.
 //
 // A transient failure is a lost connection (kUnavailable) or a commit whose outcome is unknown
-// (kUnknown). The caller throws away everything it had not seen committed, reconnects, re-derives its
-// state from what is committed, and redoes the work; the idempotency identities make redoing safe, so
-// an unknown commit is resolved by looking, never by guessing. Anything else is not retried.
+// (kUnknown). The caller throws away everything it had not seen committed, reconnects, re-derives
+// its state from what is committed, and redoes the work; the idempotency identities make redoing
+// safe, so an unknown commit is resolved by looking, never by guessing. Anything else is not
+// retried.
 //
 //   Backoff backoff;
 //   for (;;) {
@@ -22,8 +23,8 @@
 
 namespace ledger {
 
-// Attempts after a transient failure before giving up, the wait doubling from 100 ms to at most 5 s:
-// about 35 s of waiting, enough for a server restart or a failover, short enough that a dead
+// Attempts after a transient failure before giving up, the wait doubling from 100 ms to at most 5
+// s: about 35 s of waiting, enough for a server restart or a failover, short enough that a dead
 // server is reported while someone is still looking.
 inline constexpr int kOutageRetriesMax = 12;
 inline constexpr int kOutageBackoffMsMin = 100;
@@ -46,8 +47,8 @@ class Backoff {
  public:
   explicit Backoff(int attempts_max = kOutageRetriesMax) : attempts_max_(attempts_max) {}
 
-  // Tells `observer` (if any), then sleeps before the next attempt. False, without sleeping, when the
-  // attempts are used up or `stop` is set: the caller returns `cause`.
+  // Tells `observer` (if any), then sleeps before the next attempt. False, without sleeping, when
+  // the attempts are used up or `stop` is set: the caller returns `cause`.
   bool Wait(const absl::Status& cause, const RetryObserver& observer,
             const std::atomic<bool>* stop = nullptr);
   // After a success: the next outage gets every attempt again.

@@ -16,7 +16,7 @@ std::string RowIdFor(std::string_view identity_key) {
   digest[8] = static_cast<uint8_t>((digest[8] & 0x3f) | 0x80);  // RFC 9562 variant.
   const std::string hex = ToHex(digest);
   return StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
-                      hex.substr(16, 4), "-", hex.substr(20, 12));
+                hex.substr(16, 4), "-", hex.substr(20, 12));
 }
 
 Sequencer::IdentityDigest Sequencer::Truncate(const Sha256& digest) {

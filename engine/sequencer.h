@@ -1,8 +1,8 @@
 // Sequencer: turns validated events into log rows: position, identity, stream version, hash chain.
 //
-// It owns the in-memory view an appender needs: the fold (LedgerState), the idempotency index and the
-// chain head. It does no I/O: the appender feeds it the rows other writers committed (Replay) and offers
-// it new events (Offer), then writes the rows it returns. Not thread-safe.
+// It owns the in-memory view an appender needs: the fold (LedgerState), the idempotency index and
+// the chain head. It does no I/O: the appender feeds it the rows other writers committed (Replay)
+// and offers it new events (Offer), then writes the rows it returns. Not thread-safe.
 //
 // REQUIRES: rows are replayed and offered strictly in position order, with no gap.
 #ifndef LEDGER_ENGINE_SEQUENCER_H_
@@ -35,12 +35,12 @@ class Sequencer {
     LoggedEvent row;
   };
 
-  // Folds a row that is already in the log. kDataLoss when it does not continue the chain or breaks a
-  // rule: the log was altered.
+  // Folds a row that is already in the log. kDataLoss when it does not continue the chain or breaks
+  // a rule: the log was altered.
   absl::Status Replay(const LoggedEvent& row);
 
-  // Validates `event` against everything replayed and accepted so far and, when accepted, assigns the
-  // next position and hash and applies it. `recorded_at` is the server time of the append.
+  // Validates `event` against everything replayed and accepted so far and, when accepted, assigns
+  // the next position and hash and applies it. `recorded_at` is the server time of the append.
   Offered Offer(Event event, TimeMicros recorded_at);
 
   int64_t head_seq() const { return head_seq_; }

@@ -8,12 +8,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define LEDGER_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    if (absl::Status ledger_status_ = (expr); \
-        !ledger_status_.ok()) {               \
-      return ledger_status_;                  \
-    }                                         \
+#define LEDGER_RETURN_IF_ERROR(expr)                                  \
+  do {                                                                \
+    if (absl::Status ledger_status_ = (expr); !ledger_status_.ok()) { \
+      return ledger_status_;                                          \
+    }                                                                 \
   } while (0)
 
 #define LEDGER_CONCAT_INNER_(a, b) a##b

@@ -26,8 +26,7 @@ inline void Append(std::string* out, absl::string_view piece) {
 }
 inline void Append(std::string* out, char c) { out->push_back(c); }
 template <std::integral T>
-  requires(!std::same_as<T, char> && !std::same_as<T, bool>)
-void Append(std::string* out, T value) {
+requires(!std::same_as<T, char> && !std::same_as<T, bool>) void Append(std::string* out, T value) {
   char buffer[24];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
   out->append(buffer, end);
@@ -42,9 +41,10 @@ std::string StrCat(const Args&... args) {
   return out;
 }
 
-
 // An absl::string_view of `s`, for abseil's heterogeneous lookups.
-inline absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline absl::string_view AbslView(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 }  // namespace ledger
 

@@ -1,6 +1,6 @@
-// TableRows: rows for one table as text columns (nullopt is NULL): what the projector produces and the
-// projection store (engine/pg/projection_store.h) writes. No I/O here. Table and column names are the code's own
-// constants, never input.
+// TableRows: rows for one table as text columns (nullopt is NULL): what the projector produces and
+// the projection store (engine/pg/projection_store.h) writes. No I/O here. Table and column names
+// are the code's own constants, never input.
 #ifndef LEDGER_ENGINE_TABLE_ROWS_H_
 #define LEDGER_ENGINE_TABLE_ROWS_H_
 
@@ -20,8 +20,8 @@ struct TableRows {
 using Row = std::vector<std::optional<std::string>>;
 using RowSink = std::function<void(const Row&)>;
 
-// A table whose rows are produced on demand (streamed into COPY), so that writing a large table never
-// holds all of its rows in memory at once.
+// A table whose rows are produced on demand (streamed into COPY), so that writing a large table
+// never holds all of its rows in memory at once.
 struct TableSource {
   std::string table;
   std::vector<std::string> columns;

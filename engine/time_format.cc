@@ -11,8 +11,8 @@ std::optional<TimeMicros> ParseRfc3339(std::string_view text) {
   absl::Time t;
   std::string err;
   if (!absl::ParseTime(absl::RFC3339_full, AbslView(text), &t, &err)) return std::nullopt;
-  // absl accepts sub-microsecond digits; the ledger stores microseconds, so more precision is refused
-  // rather than silently truncated.
+  // absl accepts sub-microsecond digits; the ledger stores microseconds, so more precision is
+  // refused rather than silently truncated.
   if (absl::ToUnixNanos(t) % 1000 != 0) return std::nullopt;
   const TimeMicros micros = absl::ToUnixMicros(t);
   if (micros < kTimestampMin || micros >= kTimestampMax) return std::nullopt;
@@ -69,7 +69,8 @@ std::optional<TimeMicros> ParseDuration(std::string_view text) {
 std::string FormatDuration(TimeMicros micros) {
   const int64_t seconds = micros / kMicrosPerSecond;
   for (const DurationUnit& unit : kDurationUnits) {
-    if (seconds % unit.seconds == 0) return StrCat(seconds / unit.seconds, std::string(1, unit.suffix));
+    if (seconds % unit.seconds == 0)
+      return StrCat(seconds / unit.seconds, std::string(1, unit.suffix));
   }
   return StrCat(seconds, "s");
 }

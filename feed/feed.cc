@@ -55,19 +55,19 @@ class FeedBatch {
 
 absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const FeedSink& sink) {
   if (options.consumer.size() > kConsumerNameBytesMax) {
-    return absl::InvalidArgumentError(
-        StrCat("consumer name is ", options.consumer.size(), " bytes, the limit is ",
-               kConsumerNameBytesMax));
+    return absl::InvalidArgumentError(StrCat("consumer name is ", options.consumer.size(),
+                                             " bytes, the limit is ", kConsumerNameBytesMax));
   }
   FeedBatch batch(store, options, sink);
   if (options.from_seq) {
     batch.set_last_seq(std::max<int64_t>(*options.from_seq - 1, 0));
     if (!options.consumer.empty()) {
-      LEDGER_RETURN_IF_ERROR(
-          store->feed_positions().Set(kFeedKind, options.consumer, batch.last_seq(), /*rewind=*/true));
+      LEDGER_RETURN_IF_ERROR(store->feed_positions().Set(kFeedKind, options.consumer,
+                                                         batch.last_seq(), /*rewind=*/true));
     }
   } else if (!options.consumer.empty()) {
-    LEDGER_ASSIGN_OR_RETURN(int64_t stored, store->feed_positions().Read(kFeedKind, options.consumer));
+    LEDGER_ASSIGN_OR_RETURN(int64_t stored,
+                            store->feed_positions().Read(kFeedKind, options.consumer));
     batch.set_last_seq(stored);
   }
   auto stopping = [&options] { return options.stop != nullptr && options.stop->load(); };

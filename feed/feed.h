@@ -1,13 +1,16 @@
-// The change feed: the log's rows as JSON Lines, in position order, for other services (docs/feed.md).
+// The change feed: the log's rows as JSON Lines, in position order, for other services
+// (docs/feed.md).
 //
 // A feed reads committed rows by position. Positions are assigned under the append lock and become
 // visible in order (the lock is held until COMMIT), so a reader that asks for "everything after N"
-// never sees N+2 before N+1: no skipped or reordered event, even with concurrent appenders. A durable
-// consumer keeps its position in feed_position and moves it only after the sink has written (and
-// flushed) every line up to it: at-least-once delivery, with `seq` as the consumer's idempotency key.
+// never sees N+2 before N+1: no skipped or reordered event, even with concurrent appenders. A
+// durable consumer keeps its position in feed_position and moves it only after the sink has written
+// (and flushed) every line up to it: at-least-once delivery, with `seq` as the consumer's
+// idempotency key.
 //
 //   FeedOptions options{.from_seq = 1, .follow = true, .consumer = "risk"};
-//   RETURN_IF_ERROR(RunFeed(store, options, [](std::string_view lines) { return WriteAll(lines); }));
+//   RETURN_IF_ERROR(RunFeed(store, options, [](std::string_view lines) { return WriteAll(lines);
+//   }));
 //
 // Not thread-safe; `store` is used for the duration of the call.
 #ifndef LEDGER_FEED_FEED_H_

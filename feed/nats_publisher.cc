@@ -28,9 +28,12 @@ constexpr int64_t kNatsReconnectWaitMs = 500;
 constexpr int64_t kJetStreamWaitMs = 5000;
 constexpr int64_t kNanosPerSecond = 1000000000;
 
-bool IsTokenChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
+bool IsTokenChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+}
 
-absl::Status NatsError(natsStatus s, const std::string& what, jsErrCode code = static_cast<jsErrCode>(0)) {
+absl::Status NatsError(natsStatus s, const std::string& what,
+                       jsErrCode code = static_cast<jsErrCode>(0)) {
   std::string text = StrCat(what, ": ", natsStatus_GetText(s));
   if (code != 0) text += StrCat(" (JetStream error ", static_cast<int>(code), ")");
   // Connection-level failures are worth retrying; the rest are not.
@@ -58,10 +61,11 @@ void OnAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) 
   } else if (pae != nullptr && !state->error) {
     const char* id = nullptr;
     natsMsgHeader_Get(msg, kMsgIdHeader, &id);
-    state->error = StrCat("JetStream refused position ", id != nullptr ? id : "?", ": ",
-                          pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(pae->Err),
-                          pae->ErrCode != 0 ? StrCat(" (error ", static_cast<int>(pae->ErrCode), ")")
-                                            : std::string());
+    state->error =
+        StrCat("JetStream refused position ", id != nullptr ? id : "?", ": ",
+               pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(pae->Err),
+               pae->ErrCode != 0 ? StrCat(" (error ", static_cast<int>(pae->ErrCode), ")")
+                                 : std::string());
   }
   natsMsg_Destroy(msg);
 }
@@ -107,8 +111,9 @@ class JetStreamPublisher {
       }
       jsStreamInfo_Destroy(info);
       if (!ours) {
-        return absl::FailedPreconditionError(StrCat("stream ", options_.stream, " exists without the subjects ",
-                                                    subjects, ": choose another --stream or --subject-prefix"));
+        return absl::FailedPreconditionError(
+            StrCat("stream ", options_.stream, " exists without the subjects ", subjects,
+                   ": choose another --stream or --subject-prefix"));
       }
       return absl::OkStatus();
     }
@@ -144,16 +149,18 @@ class JetStreamPublisher {
     if (count == 0) return int64_t{0};
     natsMsg* msg = nullptr;
     s = js_GetMsg(&msg, js_, options_.stream.c_str(), last, nullptr, &code);
-    if (s != NATS_OK) return NatsError(s, StrCat("read the last message of ", options_.stream), code);
+    if (s != NATS_OK)
+      return NatsError(s, StrCat("read the last message of ", options_.stream), code);
     const char* id = nullptr;
     int64_t position = 0;
     const bool ok = natsMsgHeader_Get(msg, kMsgIdHeader, &id) == NATS_OK &&
                     absl::SimpleAtoi(id, &position) && position > 0;
     natsMsg_Destroy(msg);
     if (!ok) {
-      return absl::FailedPreconditionError(StrCat("the last message of stream ", options_.stream,
-                                                  " has no ledger position as Nats-Msg-Id: the stream "
-                                                  "holds messages of another publisher"));
+      return absl::FailedPreconditionError(
+          StrCat("the last message of stream ", options_.stream,
+                 " has no ledger position as Nats-Msg-Id: the stream "
+                 "holds messages of another publisher"));
     }
     return position;
   }
@@ -162,11 +169,12 @@ class JetStreamPublisher {
   absl::Status PublishFrom(int64_t position) {
     position_ = position;
     for (;;) {
-      absl::Status scanned = store_->log().Scan(position_ + in_flight_, [this](const LoggedEvent& row) {
-        if (Stopping()) return absl::CancelledError("stop");
-        LEDGER_RETURN_IF_ERROR(Send(row));
-        return in_flight_ >= kPublishWindow ? Settle() : absl::OkStatus();
-      });
+      absl::Status scanned =
+          store_->log().Scan(position_ + in_flight_, [this](const LoggedEvent& row) {
+            if (Stopping()) return absl::CancelledError("stop");
+            LEDGER_RETURN_IF_ERROR(Send(row));
+            return in_flight_ >= kPublishWindow ? Settle() : absl::OkStatus();
+          });
       if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
       LEDGER_RETURN_IF_ERROR(Settle());
       if (!options_.follow || Stopping()) return absl::OkStatus();
@@ -179,11 +187,12 @@ class JetStreamPublisher {
   bool Stopping() const { return options_.stop != nullptr && options_.stop->load(); }
 
   absl::Status Send(const LoggedEvent& row) {
-    const std::string subject =
-        SubjectFor(options_.subject_prefix, row.event.market_id.value_or(""), ActionName(row.event.action));
+    const std::string subject = SubjectFor(
+        options_.subject_prefix, row.event.market_id.value_or(""), ActionName(row.event.action));
     const std::string data = EncodeLoggedEventJson(row);
     natsMsg* msg = nullptr;
-    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+    natsStatus s =
+        natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
     if (s != NATS_OK) return NatsError(s, "create a message");
     const std::string id = StrCat(row.seq);
     const std::string previous = StrCat(row.seq - 1);
@@ -253,7 +262,8 @@ absl::Status ValidatePublishOptions(const PublishOptions& options) {
                                              " letters, digits, '-' or '_', got ", options.stream));
   }
   bool token_started = false;
-  bool prefix_ok = !options.subject_prefix.empty() && options.subject_prefix.size() <= kSubjectPrefixBytesMax;
+  bool prefix_ok =
+      !options.subject_prefix.empty() && options.subject_prefix.size() <= kSubjectPrefixBytesMax;
   for (char c : options.subject_prefix) {
     if (c == '.') {
       prefix_ok = prefix_ok && token_started;
@@ -300,12 +310,14 @@ absl::Status Publish(pg::Database* store, const PublishOptions& options, Publish
     if (status.ok()) status = publisher.EnsureStream();
     absl::StatusOr<int64_t> position = status.ok() ? publisher.StreamPosition() : status;
     absl::StatusOr<int64_t> checkpoint =
-        position.ok() ? store->feed_positions().Read(kPublishKind, options.stream) : position.status();
+        position.ok() ? store->feed_positions().Read(kPublishKind, options.stream)
+                      : position.status();
     if (checkpoint.ok() && *checkpoint > *position) {
-      return absl::DataLossError(StrCat(
-          "stream ", options.stream, " ends at position ", *position, " but JetStream acknowledged up to ",
-          *checkpoint, " before: the stream lost messages (deleted and recreated?); publish to a new "
-          "stream, or restore this one"));
+      return absl::DataLossError(
+          StrCat("stream ", options.stream, " ends at position ", *position,
+                 " but JetStream acknowledged up to ", *checkpoint,
+                 " before: the stream lost messages (deleted and recreated?); publish to a new "
+                 "stream, or restore this one"));
     }
     if (checkpoint.ok()) {
       if (first) summary->resumed_after = *position;

@@ -1,11 +1,11 @@
-// `ledger publish`: the log published to a NATS JetStream stream, each event exactly once and in log
-// order, so that other services scale out on NATS instead of polling PostgreSQL (docs/feed.md).
+// `ledger publish`: the log published to a NATS JetStream stream, each event exactly once and in
+// log order, so that other services scale out on NATS instead of polling PostgreSQL (docs/feed.md).
 //
 // Exactly-once rests on three things, none of which is a guess:
 //  1. Every message carries its log position as `Nats-Msg-Id`, and each one is published with
-//     `Nats-Expected-Last-Msg-Id` = the previous position: JetStream refuses a message that does not
-//     extend the stream's last one, so the stream can never hold a gap or a reordering, even with
-//     pipelined (asynchronous) publishes or two publishers at once.
+//     `Nats-Expected-Last-Msg-Id` = the previous position: JetStream refuses a message that does
+//     not extend the stream's last one, so the stream can never hold a gap or a reordering, even
+//     with pipelined (asynchronous) publishes or two publishers at once.
 //  2. On start (and after any failure) the publisher resumes after the stream's own last message,
 //     read from JetStream: a crash between JetStream's acknowledgement and the checkpoint cannot
 //     cause a re-publish, whatever the stream's duplicate window.
@@ -13,7 +13,8 @@
 //     acknowledged every message up to it; it lets operators see progress, and it must never be
 //     ahead of the stream (if it is, the stream lost messages and publish refuses to go on).
 //
-// Not thread-safe; `store` is used for the duration of the call. The only file that includes nats.h.
+// Not thread-safe; `store` is used for the duration of the call. The only file that includes
+// nats.h.
 #ifndef LEDGER_FEED_NATS_PUBLISHER_H_
 #define LEDGER_FEED_NATS_PUBLISHER_H_
 
@@ -27,9 +28,9 @@
 
 namespace ledger {
 
-// Messages in flight before the publisher waits for their acknowledgements and moves the checkpoint:
-// enough to keep the pipe to the server full (each ack is ~50 us of round trip), few enough that a
-// failure re-sends little.
+// Messages in flight before the publisher waits for their acknowledgements and moves the
+// checkpoint: enough to keep the pipe to the server full (each ack is ~50 us of round trip), few
+// enough that a failure re-sends little.
 inline constexpr int64_t kPublishWindow = 1000;
 // JetStream's replicas limit.
 inline constexpr int kStreamReplicasMax = 5;
@@ -50,8 +51,9 @@ struct PublishOptions {
   int replicas = 1;  // For a new stream; an existing stream keeps its own.
   bool follow = false;
   const std::atomic<bool>* stop = nullptr;
-  // Failures (NATS or PostgreSQL connection lost, a server restarted, a refused publish) are retried
-  // with engine/retry.h's backoff, at most `retries_max` times; `on_retry` is told before each wait.
+  // Failures (NATS or PostgreSQL connection lost, a server restarted, a refused publish) are
+  // retried with engine/retry.h's backoff, at most `retries_max` times; `on_retry` is told before
+  // each wait.
   int retries_max = kOutageRetriesMax;
   RetryObserver on_retry;
 };

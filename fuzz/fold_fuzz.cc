@@ -9,7 +9,8 @@
 #include "fuzz/properties.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (auto broken = ledger::fuzz::CheckFold(std::string_view(reinterpret_cast<const char*>(data), size))) {
+  if (auto broken =
+          ledger::fuzz::CheckFold(std::string_view(reinterpret_cast<const char*>(data), size))) {
     std::fprintf(stderr, "%s\n", broken->c_str());
     std::abort();
   }

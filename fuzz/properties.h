@@ -1,5 +1,5 @@
-// The properties the fuzz targets check, shared with tests/fuzz_regression_test.cc (which replays the
-// inputs kept in fuzz/regressions/ in every test run). Each returns what broke, or nullopt.
+// The properties the fuzz targets check, shared with tests/fuzz_regression_test.cc (which replays
+// the inputs kept in fuzz/regressions/ in every test run). Each returns what broke, or nullopt.
 #ifndef LEDGER_FUZZ_PROPERTIES_H_
 #define LEDGER_FUZZ_PROPERTIES_H_
 

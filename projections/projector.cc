@@ -11,9 +11,8 @@ namespace {
 
 using Row = std::vector<std::optional<std::string>>;
 
-constexpr std::array<std::string_view, kProjectionCount> kNames = {"market", "bet",
-                                                                   "flagged_wallet",
-                                                                   "pool_snapshot"};
+constexpr std::array<std::string_view, kProjectionCount> kNames = {
+    "market", "bet", "flagged_wallet", "pool_snapshot"};
 
 std::string Int(int64_t v) { return StrCat(v); }
 std::string Time(TimeMicros t) { return FormatPgTimestamp(t); }
@@ -126,17 +125,15 @@ void Projector::FlushSnapshots(int64_t before_interval, int64_t seq) {
     SnapshotMarket& sm = snapshot_markets_[market];
     if (sm.dirty_interval >= before_interval) continue;
     const MarketState& m = state_.MarketAt(market);
-    const SnapshotPoint point{market, sm.dirty_interval, m.yes_pool, m.no_pool,
-                              sm.confirmed_bets};
+    const SnapshotPoint point{market, sm.dirty_interval, m.yes_pool, m.no_pool, sm.confirmed_bets};
     if (seq > checkpoints_[static_cast<size_t>(Projection::kPoolSnapshot)]) {
       snapshot_rows_changed_.push_back(SnapshotRow(point));
     }
     if (options_.keep_all_snapshots) snapshot_points_.push_back(point);
     sm.dirty_interval = -1;
   }
-  std::erase_if(dirty_markets_, [this](uint32_t market) {
-    return snapshot_markets_[market].dirty_interval < 0;
-  });
+  std::erase_if(dirty_markets_,
+                [this](uint32_t market) { return snapshot_markets_[market].dirty_interval < 0; });
 }
 
 absl::Status Projector::Apply(const LoggedEvent& row) {
@@ -174,7 +171,8 @@ absl::Status Projector::Apply(const LoggedEvent& row) {
   const BetState& bet = *bet_ptr;
   const std::string& market_id = state_.MarketIdOf(bet);
   Touch(Projection::kBet, row.seq, *e.bet_id);
-  if (e.action == Action::kFlagged) Touch(Projection::kFlaggedWallet, row.seq, state_.WalletOf(bet));
+  if (e.action == Action::kFlagged)
+    Touch(Projection::kFlaggedWallet, row.seq, state_.WalletOf(bet));
   const int32_t confirmed = ConfirmedDelta(status_before, bet.status);
   const bool pools_changed = e.action == Action::kConfirmed || e.action == Action::kClawedBack;
   if (pools_changed) Touch(Projection::kMarket, row.seq, market_id);
@@ -208,8 +206,9 @@ ProjectionRows Projector::TakeChanges() {
 void Projector::ForEachRow(Projection p, const RowSink& sink) const {
   switch (p) {
     case Projection::kMarket:
-      state_.ForEachMarket(
-          [&sink](const std::string& id, const MarketState& market) { sink(MarketRow(id, market)); });
+      state_.ForEachMarket([&sink](const std::string& id, const MarketState& market) {
+        sink(MarketRow(id, market));
+      });
       return;
     case Projection::kBet:
       state_.ForEachBet([this, &sink](std::string_view id, const BetState& bet) {

@@ -1,9 +1,10 @@
-// Projector: the seed's Bet, Market, FlaggedWallet and PoolSnapshot tables as a pure fold of the log.
+// Projector: the seed's Bet, Market, FlaggedWallet and PoolSnapshot tables as a pure fold of the
+// log.
 //
-// The same Projector serves the three ways projections are run (projections/runner.h): inline with an
-// append, catch-up from a checkpoint, and a full rebuild. It is fed every row of the log from the first,
-// in order; it reports as changed only what rows past each projection's checkpoint touched, so a
-// catch-up writes exactly what its table does not have yet. No I/O; not thread-safe.
+// The same Projector serves the three ways projections are run (projections/runner.h): inline with
+// an append, catch-up from a checkpoint, and a full rebuild. It is fed every row of the log from
+// the first, in order; it reports as changed only what rows past each projection's checkpoint
+// touched, so a catch-up writes exactly what its table does not have yet. No I/O; not thread-safe.
 //
 //   Projector p(ProjectorOptions{}, checkpoints);
 //   for (const LoggedEvent& row : log) RETURN_IF_ERROR(p.Apply(row));
@@ -39,8 +40,8 @@ inline constexpr TimeMicros kSnapshotIntervalDefault = 5LL * 60 * 1000000;
 
 struct ProjectorOptions {
   TimeMicros snapshot_interval = kSnapshotIntervalDefault;
-  // Keep every PoolSnapshot row in memory for ForEachRow() (rebuild, replay): rows grow with markets x
-  // intervals, not with bets, but a catch-up has no use for them.
+  // Keep every PoolSnapshot row in memory for ForEachRow() (rebuild, replay): rows grow with
+  // markets x intervals, not with bets, but a catch-up has no use for them.
   bool keep_all_snapshots = false;
   // Catch-up only (CatchUpRunner; the fold itself ignores it): keep only the PoolSnapshot rows
   // created in the last `snapshot_retention` (wall clock, as the seed's "Clean Old Snapshots"); 0
@@ -60,8 +61,9 @@ class Projector {
   // verify, audit): it tracks no changes and keeps every PoolSnapshot row.
   static Projector ForFullFold(ProjectorOptions options);
 
-  // Replaces the checkpoints: changes are tracked from now on for rows past them. A rebuild folds with
-  // every checkpoint at "infinity" (tracking nothing: ForEachRow covers it) and then tracks the tail.
+  // Replaces the checkpoints: changes are tracked from now on for rows past them. A rebuild folds
+  // with every checkpoint at "infinity" (tracking nothing: ForEachRow covers it) and then tracks
+  // the tail.
   void SetCheckpoints(std::array<int64_t, kProjectionCount> checkpoints) {
     checkpoints_ = checkpoints;
   }

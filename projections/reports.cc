@@ -50,13 +50,15 @@ constexpr char kFreshnessSql[] =
 absl::StatusOr<int64_t> Int(const std::optional<std::string>& text, const char* column) {
   int64_t value = 0;
   if (!text || !absl::SimpleAtoi(*text, &value)) {
-    return absl::DataLossError(StrCat("column ", column, " is not an integer: ", text.value_or("NULL")));
+    return absl::DataLossError(
+        StrCat("column ", column, " is not an integer: ", text.value_or("NULL")));
   }
   return value;
 }
 
 absl::StatusOr<Freshness> ReadFreshness(pg::SqlSession* session, const std::string& projection) {
-  LEDGER_ASSIGN_OR_RETURN(std::vector<pg::SqlRow> rows, session->Query(kFreshnessSql, {projection}));
+  LEDGER_ASSIGN_OR_RETURN(std::vector<pg::SqlRow> rows,
+                          session->Query(kFreshnessSql, {projection}));
   Freshness out;
   LEDGER_ASSIGN_OR_RETURN(out.projected_seq, Int(rows.at(0)[0], "checkpoint"));
   LEDGER_ASSIGN_OR_RETURN(out.log_seq, Int(rows.at(0)[1], "seq"));
@@ -79,7 +81,8 @@ std::optional<std::string> NormalizeWallet(std::string_view text) {
 
 absl::StatusOr<std::optional<MarketStatsReport>> QueryMarketStats(pg::SqlSession* session,
                                                                   const std::string& market_id) {
-  LEDGER_ASSIGN_OR_RETURN(std::vector<pg::SqlRow> rows, session->Query(kMarketStatsSql, {market_id}));
+  LEDGER_ASSIGN_OR_RETURN(std::vector<pg::SqlRow> rows,
+                          session->Query(kMarketStatsSql, {market_id}));
   if (rows.empty()) return std::optional<MarketStatsReport>();
   const pg::SqlRow& row = rows.front();
   MarketStatsReport r;
@@ -98,7 +101,8 @@ absl::StatusOr<std::optional<MarketStatsReport>> QueryMarketStats(pg::SqlSession
 
 absl::StatusOr<WalletHistoryReport> QueryWalletHistory(pg::SqlSession* session,
                                                        const std::string& wallet) {
-  LEDGER_ASSIGN_OR_RETURN(std::vector<pg::SqlRow> rows, session->Query(kWalletHistorySql, {wallet}));
+  LEDGER_ASSIGN_OR_RETURN(std::vector<pg::SqlRow> rows,
+                          session->Query(kWalletHistorySql, {wallet}));
   WalletHistoryReport report;
   report.wallet = wallet;
   for (const pg::SqlRow& row : rows) {

@@ -1,9 +1,11 @@
 // The seed's read queries as reports on the projected tables: "Get Market with Statistics" (`ledger
-// stats`) and "Get User Bet History" (`ledger history`). The SQL is the seed's, with the literal turned
-// into a parameter, so the reports prove that the projections still answer the seed's queries. Each
-// report says which log position the tables reflect (their checkpoint) and where the log is.
+// stats`) and "Get User Bet History" (`ledger history`). The SQL is the seed's, with the literal
+// turned into a parameter, so the reports prove that the projections still answer the seed's
+// queries. Each report says which log position the tables reflect (their checkpoint) and where the
+// log is.
 //
-//   ASSIGN_OR_RETURN(std::optional<MarketStatsReport> r, QueryMarketStats(session, "eden-haus-hackathon"));
+//   ASSIGN_OR_RETURN(std::optional<MarketStatsReport> r, QueryMarketStats(session,
+//   "eden-haus-hackathon"));
 //
 // Not thread-safe (one SqlSession).
 #ifndef LEDGER_PROJECTIONS_REPORTS_H_

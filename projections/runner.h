@@ -3,11 +3,12 @@
 //   CatchUp   `ledger project`: fold the log, write what is past each projection's checkpoint, in
 //             transactions that also move the checkpoints; `Follow` keeps doing it as rows arrive.
 //   Inline    `ledger append --inline`: the same writes inside each append batch's transaction.
-//   Rebuild   `ledger rebuild`: fold the whole log, COPY every row into shadow tables, swap them in.
+//   Rebuild   `ledger rebuild`: fold the whole log, COPY every row into shadow tables, swap them
+//   in.
 //
-// Every write happens under the projection lock, and writes a projection only when the writer's fold
-// is ahead of that projection's checkpoint (read under the lock), so concurrent projectors never move
-// a table backwards.
+// Every write happens under the projection lock, and writes a projection only when the writer's
+// fold is ahead of that projection's checkpoint (read under the lock), so concurrent projectors
+// never move a table backwards.
 #ifndef LEDGER_PROJECTIONS_RUNNER_H_
 #define LEDGER_PROJECTIONS_RUNNER_H_
 
@@ -25,8 +26,8 @@
 
 namespace ledger {
 
-// Rows a catch-up folds between two writes: large enough that the write's round trips are amortized,
-// small enough that one transaction stays short (about a second of work).
+// Rows a catch-up folds between two writes: large enough that the write's round trips are
+// amortized, small enough that one transaction stays short (about a second of work).
 inline constexpr int64_t kProjectBatchEvents = 20000;
 // How long a follower waits for a notification before polling the log anyway (the fallback for
 // poolers that drop LISTEN, and for lost notifications).
@@ -38,9 +39,9 @@ inline constexpr TimeMicros kRetentionStepMicros = 60LL * 1000000;
 // Checkpoints of all four projections (0 where never run).
 absl::StatusOr<std::array<int64_t, kProjectionCount>> LoadCheckpoints(pg::Database* store);
 
-// Writes `projector`'s changes for every projection whose checkpoint (read under the lock) is behind
-// the projector's head, and moves those checkpoints to the head. REQUIRES: a projection transaction
-// is open (store->projections().BeginProjection()).
+// Writes `projector`'s changes for every projection whose checkpoint (read under the lock) is
+// behind the projector's head, and moves those checkpoints to the head. REQUIRES: a projection
+// transaction is open (store->projections().BeginProjection()).
 absl::Status WriteChanges(pg::Database* store, Projector& projector);
 
 class CatchUpRunner {

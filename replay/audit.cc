@@ -24,7 +24,8 @@ std::string MarketStateText(const MarketState& m) {
 // ROUND(100.0 * yes / total, 1) as PostgreSQL computes it (half away from zero), in integers.
 std::optional<std::string> YesPercent(int64_t yes, int64_t total) {
   if (total == 0) return std::nullopt;
-  const Int128 tenths = (static_cast<Int128>(yes) * 2000 + total) / (2 * static_cast<Int128>(total));
+  const Int128 tenths =
+      (static_cast<Int128>(yes) * 2000 + total) / (2 * static_cast<Int128>(total));
   const int64_t t = static_cast<int64_t>(tenths);
   return StrCat(t / 10, ".", t % 10);
 }
@@ -68,8 +69,7 @@ Settlement Settle(const LedgerState& state, const std::string& market_id) {
   std::sort(s.payouts.begin(), s.payouts.end(),
             [](const Payout& a, const Payout& b) { return a.bet_id < b.bet_id; });
   for (Payout& p : s.payouts) {
-    p.payout = static_cast<int64_t>(static_cast<Int128>(p.stake) * s.total_pool /
-                                    s.winning_stakes);
+    p.payout = static_cast<int64_t>(static_cast<Int128>(p.stake) * s.total_pool / s.winning_stakes);
     s.paid += p.payout;
   }
   s.breakage = s.total_pool - s.paid;
@@ -81,12 +81,23 @@ std::string HtmlEscape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -119,8 +130,8 @@ std::string PoolChart(const std::vector<SnapshotPoint>& points) {
       const double x = kPad + static_cast<double>(i) * (kWidth - 2 * kPad) /
                                   static_cast<double>(points.size() - 1);
       const int64_t v = yes ? points[i].yes_pool : points[i].no_pool;
-      const double y = kHeight - kPad - static_cast<double>(v) * (kHeight - 2 * kPad) /
-                                            static_cast<double>(top);
+      const double y =
+          kHeight - kPad - static_cast<double>(v) * (kHeight - 2 * kPad) / static_cast<double>(top);
       out += StrCat(i ? " " : "", static_cast<int64_t>(x), ",", static_cast<int64_t>(y));
     }
     return out;
@@ -203,25 +214,37 @@ std::string AuditJson(const AuditReport& r) {
   }
   json::array markets;
   for (const MarketStats& m : r.markets) {
-    markets.push_back({{"marketId", m.market_id}, {"question", m.question}, {"status", m.status},
-                       {"winner", m.winner ? json::value(*m.winner) : json::value(nullptr)},
-                       {"yesPool", m.yes_pool}, {"noPool", m.no_pool}, {"totalPool", m.total_pool},
-                       {"yesPercent", m.yes_percent ? json::value(*m.yes_percent) : json::value(nullptr)},
-                       {"totalBets", m.total_bets}, {"uniqueWallets", m.unique_wallets}});
+    markets.push_back(
+        {{"marketId", m.market_id},
+         {"question", m.question},
+         {"status", m.status},
+         {"winner", m.winner ? json::value(*m.winner) : json::value(nullptr)},
+         {"yesPool", m.yes_pool},
+         {"noPool", m.no_pool},
+         {"totalPool", m.total_pool},
+         {"yesPercent", m.yes_percent ? json::value(*m.yes_percent) : json::value(nullptr)},
+         {"totalBets", m.total_bets},
+         {"uniqueWallets", m.unique_wallets}});
   }
-  json::object out{{"subject", r.subject}, {"headSeq", r.head_seq}, {"timeline", timeline},
+  json::object out{{"subject", r.subject},
+                   {"headSeq", r.head_seq},
+                   {"timeline", timeline},
                    {"markets", markets}};
   if (r.settlement) {
     const Settlement& s = *r.settlement;
     json::array payouts;
     for (const Payout& p : s.payouts) {
-      payouts.push_back({{"betId", p.bet_id}, {"wallet", p.wallet}, {"stake", p.stake},
-                         {"payout", p.payout}});
+      payouts.push_back(
+          {{"betId", p.bet_id}, {"wallet", p.wallet}, {"stake", p.stake}, {"payout", p.payout}});
     }
-    out["settlement"] = {{"winner", s.winner}, {"totalPool", s.total_pool},
-                         {"winningStakes", s.winning_stakes}, {"paid", s.paid},
-                         {"breakage", s.breakage}, {"confirmedStakes", s.confirmed_stakes},
-                         {"clawbacks", s.clawbacks}, {"conserved", s.conserved},
+    out["settlement"] = {{"winner", s.winner},
+                         {"totalPool", s.total_pool},
+                         {"winningStakes", s.winning_stakes},
+                         {"paid", s.paid},
+                         {"breakage", s.breakage},
+                         {"confirmedStakes", s.confirmed_stakes},
+                         {"clawbacks", s.clawbacks},
+                         {"conserved", s.conserved},
                          {"payouts", payouts}};
   }
   json::array history;
@@ -241,10 +264,9 @@ std::string AuditCsv(const AuditReport& r) {
     out += StrCat(t.seq, ",", t.hash, ",", ActionName(e.action), ",", FormatRfc3339(e.created_at),
                   ",", FormatRfc3339(t.recorded_at), ",", CsvField(Opt(e.bet_id)), ",",
                   CsvField(Opt(e.market_id)), ",", Opt(e.wallet), ",",
-                  e.choice ? std::string(ChoiceName(*e.choice)) : "", ",", OptAmount(e.amount),
-                  ",", OptAmount(e.clawback_amount), ",", Opt(e.tx_hash), ",",
-                  Opt(e.clawback_tx_hash), ",", CsvField(Opt(e.reason)), ",",
-                  CsvField(t.state_after), "\n");
+                  e.choice ? std::string(ChoiceName(*e.choice)) : "", ",", OptAmount(e.amount), ",",
+                  OptAmount(e.clawback_amount), ",", Opt(e.tx_hash), ",", Opt(e.clawback_tx_hash),
+                  ",", CsvField(Opt(e.reason)), ",", CsvField(t.state_after), "\n");
   }
   return out;
 }
@@ -252,21 +274,23 @@ std::string AuditCsv(const AuditReport& r) {
 std::string AuditHtml(const AuditReport& r) {
   std::string html = StrCat(
       "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Audit: ",
-      HtmlEscape(r.subject), "</title><style>body{font-family:sans-serif;margin:2em;color:#222}"
+      HtmlEscape(r.subject),
+      "</title><style>body{font-family:sans-serif;margin:2em;color:#222}"
       "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ddd;"
       "padding:3px 6px;text-align:left}th{background:#f0f0f0}.num{text-align:right}"
       ".ok{color:#1a7f37}.bad{color:#cf222e}code{font-size:11px}</style></head><body>",
       "<h1>Audit: ", HtmlEscape(r.subject), "</h1><p>Replayed from the event log up to position ",
       r.head_seq, ". Amounts in micro-USDT.</p>");
-  html += "<h2>Market statistics</h2><table><tr><th>market</th><th>status</th><th>winner</th>"
-          "<th>yesPool</th><th>noPool</th><th>totalPool</th><th>yes %</th><th>totalBets</th>"
-          "<th>uniqueWallets</th></tr>";
+  html +=
+      "<h2>Market statistics</h2><table><tr><th>market</th><th>status</th><th>winner</th>"
+      "<th>yesPool</th><th>noPool</th><th>totalPool</th><th>yes %</th><th>totalBets</th>"
+      "<th>uniqueWallets</th></tr>";
   for (const MarketStats& m : r.markets) {
     html += StrCat("<tr><td>", HtmlEscape(m.market_id), "</td><td>", m.status, "</td><td>",
-                   m.winner.value_or("-"), "</td><td class=num>", m.yes_pool,
-                   "</td><td class=num>", m.no_pool, "</td><td class=num>", m.total_pool,
-                   "</td><td class=num>", m.yes_percent.value_or("-"), "</td><td class=num>",
-                   m.total_bets, "</td><td class=num>", m.unique_wallets, "</td></tr>");
+                   m.winner.value_or("-"), "</td><td class=num>", m.yes_pool, "</td><td class=num>",
+                   m.no_pool, "</td><td class=num>", m.total_pool, "</td><td class=num>",
+                   m.yes_percent.value_or("-"), "</td><td class=num>", m.total_bets,
+                   "</td><td class=num>", m.unique_wallets, "</td></tr>");
   }
   html += "</table>";
   if (!r.pool_history.empty()) {
@@ -274,12 +298,12 @@ std::string AuditHtml(const AuditReport& r) {
   }
   if (r.settlement) {
     const Settlement& s = *r.settlement;
-    html += StrCat("<h2>Parimutuel settlement</h2><p>Winner ", s.winner, ": pool ", s.total_pool,
-                   " shared by winning stakes of ", s.winning_stakes, "; paid ", s.paid,
-                   ", breakage ", s.breakage, ".</p><p class=", s.conserved ? "ok" : "bad",
-                   ">Conservation: stakes ", s.confirmed_stakes, " = payouts ", s.paid,
-                   " + clawbacks ", s.clawbacks, " + breakage ", s.breakage, ": ",
-                   s.conserved ? "holds" : "DOES NOT HOLD", "</p>");
+    html +=
+        StrCat("<h2>Parimutuel settlement</h2><p>Winner ", s.winner, ": pool ", s.total_pool,
+               " shared by winning stakes of ", s.winning_stakes, "; paid ", s.paid, ", breakage ",
+               s.breakage, ".</p><p class=", s.conserved ? "ok" : "bad", ">Conservation: stakes ",
+               s.confirmed_stakes, " = payouts ", s.paid, " + clawbacks ", s.clawbacks,
+               " + breakage ", s.breakage, ": ", s.conserved ? "holds" : "DOES NOT HOLD", "</p>");
     html += "<table><tr><th>bet</th><th>wallet</th><th>stake</th><th>payout</th></tr>";
     for (const Payout& p : s.payouts) {
       html += StrCat("<tr><td>", HtmlEscape(p.bet_id), "</td><td><code>", p.wallet,
@@ -288,9 +312,10 @@ std::string AuditHtml(const AuditReport& r) {
     }
     html += "</table>";
   }
-  html += "<h2>Timeline</h2><table><tr><th>seq</th><th>action</th><th>createdAt</th>"
-          "<th>recordedAt</th><th>bet</th><th>wallet</th><th>amount</th><th>state after</th>"
-          "<th>hash</th></tr>";
+  html +=
+      "<h2>Timeline</h2><table><tr><th>seq</th><th>action</th><th>createdAt</th>"
+      "<th>recordedAt</th><th>bet</th><th>wallet</th><th>amount</th><th>state after</th>"
+      "<th>hash</th></tr>";
   for (const TimelineEntry& t : r.timeline) {
     const Event& e = t.event;
     html += StrCat("<tr><td class=num>", t.seq, "</td><td>", ActionName(e.action), "</td><td>",
@@ -299,8 +324,8 @@ std::string AuditHtml(const AuditReport& r) {
                    "</code></td><td class=num>",
                    e.amount ? StrCat(e.amount->value())
                             : (e.clawback_amount ? StrCat("-", e.clawback_amount->value()) : ""),
-                   "</td><td>", HtmlEscape(t.state_after), "</td><td><code>",
-                   t.hash.substr(0, 16), "…</code></td></tr>");
+                   "</td><td>", HtmlEscape(t.state_after), "</td><td><code>", t.hash.substr(0, 16),
+                   "…</code></td></tr>");
   }
   html += "</table></body></html>\n";
   return html;

@@ -54,7 +54,7 @@ struct Settlement {
   int64_t breakage = 0;
   int64_t confirmed_stakes = 0;  // Every confirmed amount, before clawbacks.
   int64_t clawbacks = 0;
-  bool conserved = false;        // confirmed_stakes == paid + clawbacks + breakage
+  bool conserved = false;  // confirmed_stakes == paid + clawbacks + breakage
 };
 
 struct SnapshotPoint {

@@ -50,14 +50,16 @@ absl::flat_hash_map<std::string, Transfer> ReadChain(std::istream& in, Reconcile
   };
   while (reader.Next(&line)) {
     if (line.too_long) {
-      bad(line.number, StrCat("line is ", line.length, " bytes, the limit is ", kChainLineBytesMax));
+      bad(line.number,
+          StrCat("line is ", line.length, " bytes, the limit is ", kChainLineBytesMax));
       continue;
     }
     if (line.text.empty()) continue;
     std::vector<std::string> f = absl::StrSplit(line.text, ',');
     if (line.number == 1 && !f.empty() && Lower(f[0]) == "txhash") continue;  // Header.
     if (f.size() != 5) {
-      bad(line.number, StrCat("expected 5 fields (txHash,from,to,amount,timestamp), got ", f.size()));
+      bad(line.number,
+          StrCat("expected 5 fields (txHash,from,to,amount,timestamp), got ", f.size()));
       continue;
     }
     Transfer t{Lower(f[1]), Lower(f[2]), 0, line.number};
@@ -165,11 +167,11 @@ void CheckUnclaimed(const absl::flat_hash_map<std::string, Transfer>& transfers,
   for (const auto& [market, safe] : facts.safes) safe_addresses.insert(safe);
   for (const auto& [tx, t] : transfers) {
     if (claimed.contains(tx) || !safe_addresses.contains(t.from)) continue;
-    report->findings.push_back({"UNKNOWN_ONCHAIN_REFUND", "", "", t.to, 0, tx,
-                                StrCat("chain line ", t.line, ": ", t.amount,
-                                       " micro-USDT from Safe ", t.from,
-                                       " that no refund in the log claims"),
-                                0});
+    report->findings.push_back(
+        {"UNKNOWN_ONCHAIN_REFUND", "", "", t.to, 0, tx,
+         StrCat("chain line ", t.line, ": ", t.amount, " micro-USDT from Safe ", t.from,
+                " that no refund in the log claims"),
+         0});
   }
 }
 
@@ -202,10 +204,9 @@ absl::StatusOr<ReconcileReport> Reconcile(pg::Database* store, std::istream* cha
     }
   }
   if (transfers) CheckUnclaimed(*transfers, claimed, facts, &report);
-  std::sort(report.findings.begin(), report.findings.end(),
-            [](const Finding& a, const Finding& b) {
-              return std::tie(a.kind, a.seq, a.tx_hash) < std::tie(b.kind, b.seq, b.tx_hash);
-            });
+  std::sort(report.findings.begin(), report.findings.end(), [](const Finding& a, const Finding& b) {
+    return std::tie(a.kind, a.seq, a.tx_hash) < std::tie(b.kind, b.seq, b.tx_hash);
+  });
   return report;
 }
 

@@ -2,10 +2,11 @@
 // right amount, from the market's Gnosis Safe.
 //
 // From the log alone: clawbacks with no refund (and for how long), refunds with no clawback, double
-// refunds, refund tx hashes used twice. With an on-chain export (CSV: txHash,from,to,amount,timestamp),
-// also: each refund matched to its transfer (exists, to the bet's wallet, for the clawed-back amount,
-// from the market's Safe), and each transfer out of a market's Safe that no refund in the log claims.
-// The log is read raw (not through the rules), so reconcile also reports what a tampered log holds.
+// refunds, refund tx hashes used twice. With an on-chain export (CSV:
+// txHash,from,to,amount,timestamp), also: each refund matched to its transfer (exists, to the bet's
+// wallet, for the clawed-back amount, from the market's Safe), and each transfer out of a market's
+// Safe that no refund in the log claims. The log is read raw (not through the rules), so reconcile
+// also reports what a tampered log holds.
 #ifndef LEDGER_REPLAY_RECONCILE_H_
 #define LEDGER_REPLAY_RECONCILE_H_
 
@@ -27,7 +28,7 @@ struct Finding {
   std::string bet_id;
   std::string market_id;
   std::string wallet;
-  int64_t seq = 0;          // The log row it concerns (0: none).
+  int64_t seq = 0;  // The log row it concerns (0: none).
   std::string tx_hash;
   std::string detail;
   int64_t age_seconds = 0;  // CLAWBACK_NOT_REFUNDED: time since the clawback.

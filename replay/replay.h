@@ -1,5 +1,6 @@
-// Time travel: the state of markets, bets and flagged wallets as of a position or a moment, folded in
-// memory from the log (streamed, bounded by the number of bets), without touching the live tables.
+// Time travel: the state of markets, bets and flagged wallets as of a position or a moment, folded
+// in memory from the log (streamed, bounded by the number of bets), without touching the live
+// tables.
 //
 //   ASSIGN_OR_RETURN(Projector state, ReplayUntil(store, ReplayPoint::AtSeq(120)));
 #ifndef LEDGER_REPLAY_REPLAY_H_

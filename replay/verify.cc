@@ -51,9 +51,10 @@ struct ExpectedRow {
 
 absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
                              std::vector<Drift>* drift) {
-  // PoolSnapshot rows created before the retention horizon were trimmed on purpose: neither expected
-  // nor refused (a catch-up may write one back before its next trim).
-  LEDGER_ASSIGN_OR_RETURN(std::optional<TimeMicros> horizon, store->projections().SnapshotHorizon());
+  // PoolSnapshot rows created before the retention horizon were trimmed on purpose: neither
+  // expected nor refused (a catch-up may write one back before its next trim).
+  LEDGER_ASSIGN_OR_RETURN(std::optional<TimeMicros> horizon,
+                          store->projections().SnapshotHorizon());
   const std::string kept_from = horizon ? FormatPgTimestamp(*horizon) : std::string();
   auto add = [drift](Drift d) {
     if (drift->size() < kVerifyFindingsMax) drift->push_back(std::move(d));
@@ -216,9 +217,9 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
     if (digest && row.seq == digest->seq) {
       digest_seen = true;
       if (row.hash != digest->hash) {
-        report.digest_problem = StrCat("the row at the digest's position ", digest->seq,
-                                       " has hash ", ToHex(row.hash), ", the digest says ",
-                                       ToHex(digest->hash), ": the log was rewritten");
+        report.digest_problem =
+            StrCat("the row at the digest's position ", digest->seq, " has hash ", ToHex(row.hash),
+                   ", the digest says ", ToHex(digest->hash), ": the log was rewritten");
       }
     }
     prev = row.hash;
@@ -278,7 +279,8 @@ absl::StatusOr<LogDigest> ParseDigest(const std::string& text) {
 }
 
 std::string FormatDigest(const LogDigest& digest) {
-  return boost::json::serialize(boost::json::object{{"seq", digest.seq}, {"hash", ToHex(digest.hash)}});
+  return boost::json::serialize(
+      boost::json::object{{"seq", digest.seq}, {"hash", ToHex(digest.hash)}});
 }
 
 }  // namespace ledger

@@ -1,9 +1,10 @@
 // Verify: proves the log was not altered and the projections match it.
 //
 // 1. Re-computes the hash chain from the first row: the first position where it breaks (a row whose
-//    content no longer matches its hash, a prevHash that is not the previous row's hash, a missing or
-//    out-of-order position), and every later break.
-// 2. Against a digest taken earlier ({seq, hash} kept outside the database): the row at that position
+//    content no longer matches its hash, a prevHash that is not the previous row's hash, a missing
+//    or out-of-order position), and every later break.
+// 2. Against a digest taken earlier ({seq, hash} kept outside the database): the row at that
+// position
 //    must still have that hash, so the log was neither truncated nor rewritten up to it.
 // 3. Re-derives every projection in memory and compares it row by row with the live tables (drift:
 //    which table, which key, expected vs found).
@@ -26,8 +27,8 @@ struct LogDigest {
 };
 
 struct ChainBreak {
-  int64_t seq = 0;     // Position of the row where it shows (or the expected position).
-  std::string kind;    // ALTERED_ROW, BROKEN_LINK, MISSING_POSITION, UNEXPECTED_POSITION, RULE_BROKEN
+  int64_t seq = 0;   // Position of the row where it shows (or the expected position).
+  std::string kind;  // ALTERED_ROW, BROKEN_LINK, MISSING_POSITION, UNEXPECTED_POSITION, RULE_BROKEN
   std::string detail;
 };
 
@@ -43,8 +44,8 @@ struct Drift {
 // Stop listing past this many breaks or drifts: the first ones locate the damage.
 inline constexpr size_t kVerifyFindingsMax = 1000;
 // Verify checks the chain on the scanning thread and folds on a second one, handing rows over in
-// batches: 1024 rows (about 1 MB) per hand-over, at most 4 in flight, so memory stays bounded (a few
-// MB beyond the fold's state) whatever the log's length.
+// batches: 1024 rows (about 1 MB) per hand-over, at most 4 in flight, so memory stays bounded (a
+// few MB beyond the fold's state) whatever the log's length.
 inline constexpr size_t kVerifyBatchRows = 1024;
 inline constexpr size_t kVerifyBatchesInFlight = 4;
 
@@ -57,8 +58,8 @@ struct VerifyReport {
   std::vector<Drift> drift;
   // Where the time went. Wall clock: the whole run, the log scan (with the chain and the fold
   // alongside), the comparison with the live tables, and the chain checks on the scanning thread.
-  // CPU time of the fold thread: rows / fold_seconds is the fold rate on one core. engine_seconds is
-  // their sum; the rest of the scan is PostgreSQL's (and the hand-over).
+  // CPU time of the fold thread: rows / fold_seconds is the fold rate on one core. engine_seconds
+  // is their sum; the rest of the scan is PostgreSQL's (and the hand-over).
   double total_seconds = 0;
   double scan_seconds = 0;
   double compare_seconds = 0;

@@ -10,8 +10,8 @@
 #include "absl/strings/str_format.h"
 #include "engine/event.h"
 #include "engine/event_codec.h"
-#include "engine/time_format.h"
 #include "engine/str_cat.h"
+#include "engine/time_format.h"
 
 namespace ledger {
 namespace {
@@ -113,7 +113,8 @@ class Generator {
 
   void Place() {
     const std::string& market = markets_[OpenMarket(Zipf(markets_.size()))];
-    const int64_t wallet_index = static_cast<int64_t>(rng_() % static_cast<uint64_t>(options_.wallets));
+    const int64_t wallet_index =
+        static_cast<int64_t>(rng_() % static_cast<uint64_t>(options_.wallets));
     PlaceFor(market, wallet_index);
     ++placements_;
     if (options_.burst_every > 0 && placements_ % options_.burst_every == 0) Burst();
@@ -145,7 +146,8 @@ class Generator {
   // velocity rule (`ledger rules run`) exists to catch.
   void Burst() {
     const std::string& market = markets_[OpenMarket(Zipf(markets_.size()))];
-    const int64_t wallet_index = static_cast<int64_t>(rng_() % static_cast<uint64_t>(options_.wallets));
+    const int64_t wallet_index =
+        static_cast<int64_t>(rng_() % static_cast<uint64_t>(options_.wallets));
     for (int b = 0; b < kBurstBets && emitted_ + 2 <= burst_limit_; ++b) {
       if (!PlaceFor(market, wallet_index)) return;
       Event confirm;

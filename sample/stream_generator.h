@@ -1,7 +1,8 @@
 // StreamGenerator: a deterministic, realistic stream of JSON Lines events for the demo, tests and
-// benchmarks: markets (the seed's eden-haus-hackathon first), bets from a pool of wallets placed and
-// confirmed, some flagged, clawed back and refunded, wallets unflagged, markets closed and resolved,
-// and, when asked, a sprinkle of bad lines. The same options always produce the same bytes.
+// benchmarks: markets (the seed's eden-haus-hackathon first), bets from a pool of wallets placed
+// and confirmed, some flagged, clawed back and refunded, wallets unflagged, markets closed and
+// resolved, and, when asked, a sprinkle of bad lines. The same options always produce the same
+// bytes.
 #ifndef LEDGER_SAMPLE_STREAM_GENERATOR_H_
 #define LEDGER_SAMPLE_STREAM_GENERATOR_H_
 

@@ -1,6 +1,6 @@
 // Integration specification of the log on a real PostgreSQL: migrations, append with duplicates,
-// conflicts and rejections, immutability enforced by the database, the hash chain as stored, catch-up
-// between appenders, and all-or-nothing batches.
+// conflicts and rejections, immutability enforced by the database, the hash chain as stored,
+// catch-up between appenders, and all-or-nothing batches.
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <sstream>
@@ -31,7 +31,8 @@ struct AppendRun {
   std::vector<std::pair<int64_t, Rejection>> rejections;
 };
 
-AppendRun Append(pg::Database* store, const std::string& input, int64_t batch = kBatchEventsDefault) {
+AppendRun Append(pg::Database* store, const std::string& input,
+                 int64_t batch = kBatchEventsDefault) {
   AppendRun run;
   AppendOptions options;
   options.batch_events = batch;
@@ -48,7 +49,8 @@ AppendRun Append(pg::Database* store, const std::string& input, int64_t batch = 
 // and rules. Returns the number of rows.
 int64_t VerifyChain(pg::Database* store) {
   Sequencer reader;
-  absl::Status s = store->log().Scan(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
+  absl::Status s =
+      store->log().Scan(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
   absl::StatusOr<std::pair<int64_t, Sha256>> head = store->log().Head();
   BOOST_REQUIRE(head.ok());
@@ -81,7 +83,8 @@ BOOST_AUTO_TEST_CASE(migrate_is_idempotent_and_refuses_edited_migrations) {
   BOOST_TEST(second.already_applied == static_cast<int>(pg::EmbeddedMigrations().size()));
 
   auto sql = OpenSql(conn);
-  BOOST_REQUIRE(sql->Exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1").ok());
+  BOOST_REQUIRE(
+      sql->Exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1").ok());
   pg::MigrateReport third;
   absl::Status edited = store->Migrate(&third);
   BOOST_TEST(absl::IsFailedPrecondition(edited));
@@ -122,8 +125,9 @@ BOOST_AUTO_TEST_CASE(seed_tables_keep_their_columns_and_indexes) {
              "action:text,betId:text,clawbackAmount:bigint,clawbackTxHash:text,"
              "createdAt:timestamp without time zone,id:text,marketId:text,reason:text,wallet:text");
   // No foreign key from the log to its projections.
-  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
-                          "conrelid = '\"BetHistory\"'::regclass") == "0");
+  BOOST_TEST(Scalar(conn,
+                    "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
+                    "conrelid = '\"BetHistory\"'::regclass") == "0");
 }
 
 BOOST_AUTO_TEST_CASE(append_counts_accepted_duplicates_and_rejected_exactly_once) {
@@ -229,7 +233,9 @@ BOOST_AUTO_TEST_CASE(an_appender_catches_up_on_rows_another_appender_wrote) {
   // Loads the (empty) state now, before b writes.
   BOOST_REQUIRE(Append(b.get(), kMarket + "\n" + Place("b1", 5, 1) + "\n").status.ok());
   AppendSummary summary;
-  std::istringstream in(R"({"action":"CONFIRMED","betId":"b1"})" "\n" + Place("b1", 5, 1) + "\n");
+  std::istringstream in(R"({"action":"CONFIRMED","betId":"b1"})"
+                        "\n" +
+                        Place("b1", 5, 1) + "\n");
   BOOST_REQUIRE(first.Run(in, &summary).ok());
   BOOST_TEST(summary.accepted == 1);
   BOOST_TEST(summary.duplicates == 1);
@@ -253,7 +259,8 @@ BOOST_AUTO_TEST_CASE(a_failed_batch_leaves_nothing_behind) {
   std::string input = kMarket + "\n";
   for (int i = 1; i <= 5; ++i) input += Place("ok" + std::to_string(i), 5, i) + "\n";
   input += Place("poison", 5, 6) + "\n" + Place("never", 5, 7) + "\n";
-  AppendRun run = Append(store.get(), input, 3);  // Batches: [m,ok1,ok2] [ok3,ok4,ok5] [poison,never]
+  AppendRun run =
+      Append(store.get(), input, 3);  // Batches: [m,ok1,ok2] [ok3,ok4,ok5] [poison,never]
   BOOST_TEST(!run.status.ok());
   BOOST_TEST(run.summary.accepted == 6);
   BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "6");
@@ -266,7 +273,8 @@ BOOST_AUTO_TEST_CASE(sql_in_text_fields_is_stored_verbatim) {
   auto store = OpenStore(conn);
   const std::string reason = R"(x'); DROP TABLE \"BetHistory\"; --\ttab\\back)";
   std::string input = kMarket + "\n" + Place("b1", 5, 1) + "\n" +
-                      R"({"action":"CONFIRMED","betId":"b1"})" "\n" +
+                      R"({"action":"CONFIRMED","betId":"b1"})"
+                      "\n" +
                       R"({"action":"FLAGGED","betId":"b1","reason":")" + reason + "\"}\n";
   AppendRun run = Append(store.get(), input);
   BOOST_REQUIRE(run.status.ok());
@@ -277,9 +285,9 @@ BOOST_AUTO_TEST_CASE(sql_in_text_fields_is_stored_verbatim) {
 }
 
 BOOST_AUTO_TEST_CASE(the_log_row_table_matches_the_schema) {
-  // Proves that engine/pg/log_row.h's column table (from which the SELECT list, the COPY column list,
-  // the parser and the encoder are derived) names every column of BetHistory once, none that it
-  // lacks, and marks exactly its timestamp columns.
+  // Proves that engine/pg/log_row.h's column table (from which the SELECT list, the COPY column
+  // list, the parser and the encoder are derived) names every column of BetHistory once, none that
+  // it lacks, and marks exactly its timestamp columns.
   const std::string conn = FreshDatabase();
   auto sql = OpenSql(conn);
   absl::StatusOr<std::vector<pg::SqlRow>> columns = sql->Query(
@@ -346,9 +354,10 @@ BOOST_AUTO_TEST_CASE(the_log_row_codec_round_trips_every_field) {
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_that_does_not_continue_the_stored_head_is_refused) {
-  // Proves the write-side half of the chain check (LogStore::Write): an appender whose fold says the
-  // head is (N, h) refuses to append when the stored head row no longer hashes to h (a superuser
-  // rewrote it after the appender folded), instead of chaining new rows onto a forged one.
+  // Proves the write-side half of the chain check (LogStore::Write): an appender whose fold says
+  // the head is (N, h) refuses to append when the stored head row no longer hashes to h (a
+  // superuser rewrote it after the appender folded), instead of chaining new rows onto a forged
+  // one.
   const std::string conn = FreshDatabase();
   auto store = OpenStore(conn);
   Appender appender(store.get(), AppendOptions{});
@@ -356,15 +365,16 @@ BOOST_AUTO_TEST_CASE(a_batch_that_does_not_continue_the_stored_head_is_refused) 
   std::istringstream first(kMarket + "\n" + Place("b1", 5, 1) + "\n");
   BOOST_REQUIRE(appender.Run(first, &summary).ok());
   auto sql = OpenSql(conn);
-  BOOST_REQUIRE(sql->Exec("SET session_replication_role = replica; UPDATE \"BetHistory\" SET hash = "
-                          "repeat('ab', 32) WHERE seq = 2")
-                    .ok());
+  BOOST_REQUIRE(
+      sql->Exec("SET session_replication_role = replica; UPDATE \"BetHistory\" SET hash = "
+                "repeat('ab', 32) WHERE seq = 2")
+          .ok());
   std::istringstream second(Place("b2", 5, 2) + "\n");
   absl::Status status = appender.Run(second, &summary);
   BOOST_TEST(absl::IsDataLoss(status), status.ToString());
-  BOOST_TEST(status.message().find("do not continue the stored log head at seq 2") !=
-                 std::string::npos,
-             status.ToString());
+  BOOST_TEST(
+      status.message().find("do not continue the stored log head at seq 2") != std::string::npos,
+      status.ToString());
   BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "2");  // Nothing written.
   // A fresh reader finds the same damage by the chain: the sequencer names the row and its kind.
   Sequencer reader;

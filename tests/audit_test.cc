@@ -1,6 +1,8 @@
 // Integration specification of the audit report (statistics, parimutuel settlement and its
 // conservation, the three renderings) and of clawback reconciliation (each planted discrepancy is
 // found, and nothing on a clean stream).
+#include "replay/audit.h"
+
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 #include <string>
@@ -8,9 +10,8 @@
 #include "engine/appender.h"
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
-#include "sample/stream_generator.h"
-#include "replay/audit.h"
 #include "replay/reconcile.h"
+#include "sample/stream_generator.h"
 #include "tests/test_cluster.h"
 
 namespace ledger {
@@ -38,7 +39,10 @@ std::string Market() {
 std::string Bet(const std::string& id, int wallet, const std::string& choice, int64_t amount) {
   return R"({"action":"PLACED","betId":")" + id + R"(","marketId":"m1","wallet":")" +
          Wallet(wallet) + R"(","choice":")" + choice + R"(","amount":)" + std::to_string(amount) +
-         R"(,"betNumber":1})" "\n" R"({"action":"CONFIRMED","betId":")" + id + "\"}\n";
+         R"(,"betNumber":1})"
+         "\n"
+         R"({"action":"CONFIRMED","betId":")" +
+         id + "\"}\n";
 }
 std::string Clawback(const std::string& id, int64_t amount) {
   return R"({"action":"CLAWED_BACK","betId":")" + id + R"(","clawbackAmount":)" +
@@ -73,8 +77,11 @@ BOOST_AUTO_TEST_CASE(settlement_is_parimutuel_floor_rounded_and_conserved) {
   Append(store.get(), Market() + Bet("a", 1, "YES", 10) + Bet("b", 2, "YES", 20) +
                           Bet("c", 3, "NO", 7) + Clawback("b", 5) +
                           R"({"action":"PLACED","betId":"d","marketId":"m1","wallet":")" +
-                          Wallet(4) + R"(","choice":"NO","amount":4,"betNumber":1})" "\n" +
-                          R"({"action":"MARKET_RESOLVED","marketId":"m1","winner":"YES"})" "\n");
+                          Wallet(4) +
+                          R"(","choice":"NO","amount":4,"betNumber":1})"
+                          "\n" +
+                          R"({"action":"MARKET_RESOLVED","marketId":"m1","winner":"YES"})"
+                          "\n");
   absl::StatusOr<AuditReport> r = Audit(store.get(), std::string("m1"), std::nullopt);
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   BOOST_REQUIRE(r->settlement.has_value());
@@ -139,7 +146,10 @@ BOOST_AUTO_TEST_CASE(html_report_charts_the_pool_history) {
 BOOST_AUTO_TEST_CASE(html_escapes_what_producers_wrote) {
   const std::string conn = FreshDatabase();
   auto store = Open(conn);
-  Append(store.get(), R"({"action":"MARKET_CREATED","marketId":"<m>","question":"<script>alert(1)</script>","endDate":"2099-01-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1"})" "\n");
+  Append(
+      store.get(),
+      R"({"action":"MARKET_CREATED","marketId":"<m>","question":"<script>alert(1)</script>","endDate":"2099-01-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1"})"
+      "\n");
   absl::StatusOr<AuditReport> r = Audit(store.get(), std::string("<m>"), std::nullopt);
   BOOST_REQUIRE(r.ok());
   const std::string html = AuditHtml(*r);
@@ -151,9 +161,9 @@ BOOST_AUTO_TEST_CASE(reconcile_is_clean_on_a_clean_stream) {
   const std::string conn = FreshDatabase();
   auto store = Open(conn);
   Append(store.get(), Market() + Bet("a", 1, "YES", 10) + Clawback("a", 10) + Refund("a", 1));
-  ReconcileReport r = RunReconcile(
-      store.get(), "txHash,from,to,amount,timestamp\n" + Tx(1) + "," + kSafe + "," + Wallet(1) +
-                       ",10,2026-02-16T09:00:00Z\n");
+  ReconcileReport r =
+      RunReconcile(store.get(), "txHash,from,to,amount,timestamp\n" + Tx(1) + "," + kSafe + "," +
+                                    Wallet(1) + ",10,2026-02-16T09:00:00Z\n");
   BOOST_TEST(r.reconciled(), (r.findings.empty() ? "" : r.findings[0].kind));
   BOOST_TEST(r.clawbacks == 1);
   BOOST_TEST(r.refunds == 1);
@@ -178,22 +188,23 @@ BOOST_AUTO_TEST_CASE(reconcile_finds_each_planted_discrepancy) {
   // refund of b1 and a refund of a bet never clawed back.
   auto sql = pg::SqlSession::Open(conn);
   BOOST_REQUIRE(sql.ok());
-  BOOST_REQUIRE((*sql)->Exec(R"(
+  BOOST_REQUIRE((*sql)
+                    ->Exec(R"(
       INSERT INTO "BetHistory" (id, "betId", "marketId", wallet, action, "clawbackTxHash",
           "createdAt", seq, "identityKey", "streamId", "streamVersion", "prevHash", hash)
-      VALUES ('p1', 'b1', 'm1', ')" + Wallet(1) + R"(', 'REFUNDED', ')" + Tx(8) + R"(',
+      VALUES ('p1', 'b1', 'm1', ')" +
+                           Wallet(1) + R"(', 'REFUNDED', ')" + Tx(8) + R"(',
               now(), 1001, 'planted-1', 'bet:b1', 99, repeat('0', 64), repeat('0', 64)),
-             ('p2', 'zz', 'm1', ')" + Wallet(9) + R"(', 'REFUNDED', ')" + Tx(9) + R"(',
+             ('p2', 'zz', 'm1', ')" +
+                           Wallet(9) + R"(', 'REFUNDED', ')" + Tx(9) + R"(',
               now(), 1002, 'planted-2', 'bet:zz', 1, repeat('0', 64), repeat('0', 64));)")
                     .ok());
-  const std::string chain = "txHash,from,to,amount,timestamp\n" +
-                            Tx(1) + "," + kSafe + "," + Wallet(1) + ",100,t\n" +
-                            Tx(3) + "," + kSafe + "," + Wallet(9) + ",100,t\n" +
-                            Tx(4) + "," + kSafe + "," + Wallet(4) + ",99,t\n" +
-                            Tx(5) + ",0x00000000000000000000000000000000000000ee," + Wallet(5) +
-                            ",100,t\n" +
-                            Tx(7) + "," + kSafe + "," + Wallet(7) + ",100,t\n" +  // Unclaimed.
-                            "not,a,valid,line\n";
+  const std::string chain =
+      "txHash,from,to,amount,timestamp\n" + Tx(1) + "," + kSafe + "," + Wallet(1) + ",100,t\n" +
+      Tx(3) + "," + kSafe + "," + Wallet(9) + ",100,t\n" + Tx(4) + "," + kSafe + "," + Wallet(4) +
+      ",99,t\n" + Tx(5) + ",0x00000000000000000000000000000000000000ee," + Wallet(5) + ",100,t\n" +
+      Tx(7) + "," + kSafe + "," + Wallet(7) + ",100,t\n" +  // Unclaimed.
+      "not,a,valid,line\n";
   ReconcileReport r = RunReconcile(store.get(), chain);
   BOOST_TEST(!r.reconciled());
   BOOST_TEST(Count(r, "CLAWBACK_NOT_REFUNDED") == 1);

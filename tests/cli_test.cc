@@ -1,10 +1,11 @@
 // Specification of `ledger` as a process: exit codes and outputs, concurrent appenders on one
 // database, and followers killed at random moments (the appender's kill test is in fault_test.cc).
-#include <signal.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -14,7 +15,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <atomic>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
@@ -49,8 +49,8 @@ BOOST_AUTO_TEST_CASE(append_exit_codes_summary_and_rejects_file) {
   const std::string conn = FreshDatabase();
   Generate(dir / "in.jsonl", {"--events", "2000", "--bad-every", "400", "--seed", "3"});
 
-  ProcessSpec spec = AppendSpec(conn, dir / "in.jsonl", dir, "a",
-                                {"--rejects", dir / "rejects.jsonl"});
+  ProcessSpec spec =
+      AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--rejects", dir / "rejects.jsonl"});
   BOOST_TEST(testing::Run(spec) == 1);  // Some lines were rejected.
   boost::json::object summary = Summary(dir / "a.out");
   BOOST_TEST(summary.at("accepted").as_int64() == 2000);
@@ -149,8 +149,15 @@ BOOST_AUTO_TEST_CASE(hostile_corpus_each_line_refused_with_its_own_code_and_the_
   BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "BetHistory")") == std::to_string(good));
   BOOST_TEST(Scalar(conn, R"(SELECT reason FROM "BetHistory" WHERE action = 'FLAGGED')") ==
              R"(x'); TRUNCATE "BetHistory"; --)");
-  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "BetHistory" WHERE "marketId" = $$m4';DROP/**/TABLE"BetHistory";--$$)") == "1");
-  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "BetHistory" WHERE "betId" = $$hb-'||pg_sleep(10)||'$$)") == "1");
+  BOOST_TEST(
+      Scalar(
+          conn,
+          R"(SELECT count(*) FROM "BetHistory" WHERE "marketId" = $$m4';DROP/**/TABLE"BetHistory";--$$)") ==
+      "1");
+  BOOST_TEST(
+      Scalar(conn,
+             R"(SELECT count(*) FROM "BetHistory" WHERE "betId" = $$hb-'||pg_sleep(10)||'$$)") ==
+      "1");
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
@@ -163,8 +170,8 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
   std::vector<pid_t> pids;
   int tag = 0;
   for (const char* input : {"p.jsonl", "q.jsonl", "p.jsonl"}) {
-    pids.push_back(testing::Spawn(AppendSpec(conn, dir / input, dir, std::to_string(tag++),
-                                             {"--batch-size", "250"})));
+    pids.push_back(testing::Spawn(
+        AppendSpec(conn, dir / input, dir, std::to_string(tag++), {"--batch-size", "250"})));
   }
   int64_t accepted = 0;
   for (size_t i = 0; i < pids.size(); ++i) {
@@ -178,8 +185,9 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
   // (recordedAt, taken under the append lock, never goes backwards along seq).
   BOOST_TEST(accepted == 12000);
   BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "12000");
-  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\" a JOIN \"BetHistory\" b "
-                          "ON b.seq = a.seq + 1 WHERE b.\"recordedAt\" < a.\"recordedAt\"") == "0");
+  BOOST_TEST(Scalar(conn,
+                    "SELECT count(*) FROM \"BetHistory\" a JOIN \"BetHistory\" b "
+                    "ON b.seq = a.seq + 1 WHERE b.\"recordedAt\" < a.\"recordedAt\"") == "0");
   // The two streams really were interleaved (otherwise this test proves little).
   BOOST_TEST(std::stoi(Scalar(conn,
                               "SELECT count(*) FROM \"BetHistory\" a JOIN \"BetHistory\" b ON "
@@ -189,7 +197,8 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_never_interleave_inside_the_chain) {
   VerifyChain(conn, 12000);
 }
 
-BOOST_AUTO_TEST_CASE(follower_killed_and_restarted_under_concurrent_appends_never_skips_or_doubles) {
+BOOST_AUTO_TEST_CASE(
+    follower_killed_and_restarted_under_concurrent_appends_never_skips_or_doubles) {
   TempDir dir;
   const std::string conn = FreshDatabase();
   Generate(dir / "p.jsonl", {"--events", "20000", "--seed", "12", "--id-prefix", "p-"});
@@ -203,8 +212,8 @@ BOOST_AUTO_TEST_CASE(follower_killed_and_restarted_under_concurrent_appends_neve
   std::vector<pid_t> appenders;
   int tag = 0;
   for (const char* input : {"p.jsonl", "q.jsonl"}) {
-    appenders.push_back(testing::Spawn(AppendSpec(conn, dir / input, dir, std::to_string(tag++),
-                                                  {"--batch-size", "200"})));
+    appenders.push_back(testing::Spawn(
+        AppendSpec(conn, dir / input, dir, std::to_string(tag++), {"--batch-size", "200"})));
   }
   std::mt19937 rng(7);  // Fixed kill schedule.
   bool killed_mid_stream = false;
@@ -213,8 +222,8 @@ BOOST_AUTO_TEST_CASE(follower_killed_and_restarted_under_concurrent_appends_neve
     pid_t f = follower("f" + std::to_string(i));
     // Let it make progress (write at least one checkpoint), then kill it at a random moment after.
     for (int wait = 0; wait < 600; ++wait) {
-      const int64_t at = std::stoll(
-          Scalar(conn, "SELECT coalesce(min(seq), 0) FROM projection_checkpoint"));
+      const int64_t at =
+          std::stoll(Scalar(conn, "SELECT coalesce(min(seq), 0) FROM projection_checkpoint"));
       const int64_t head =
           std::stoll(Scalar(conn, "SELECT coalesce(max(seq), 0) FROM \"BetHistory\""));
       if (at > last_checkpoint || (at == head && head > 0)) {
@@ -224,7 +233,8 @@ BOOST_AUTO_TEST_CASE(follower_killed_and_restarted_under_concurrent_appends_neve
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
-    const int64_t log = std::stoll(Scalar(conn, "SELECT coalesce(max(seq), 0) FROM \"BetHistory\""));
+    const int64_t log =
+        std::stoll(Scalar(conn, "SELECT coalesce(max(seq), 0) FROM \"BetHistory\""));
     kill(f, SIGKILL);
     testing::Wait(f);
     killed_mid_stream = killed_mid_stream || log < 40000;
@@ -235,7 +245,9 @@ BOOST_AUTO_TEST_CASE(follower_killed_and_restarted_under_concurrent_appends_neve
   pid_t last = follower("last");
   const std::string head = Scalar(conn, "SELECT max(seq) FROM \"BetHistory\"");
   BOOST_TEST(head == "40000");
-  for (int i = 0; i < 600 && Scalar(conn, "SELECT coalesce(min(seq), 0) FROM projection_checkpoint") != head; ++i) {
+  for (int i = 0;
+       i < 600 && Scalar(conn, "SELECT coalesce(min(seq), 0) FROM projection_checkpoint") != head;
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   kill(last, SIGTERM);
@@ -261,14 +273,17 @@ BOOST_AUTO_TEST_CASE(audit_commands_exit_codes_and_outputs) {
   };
   // digest, then verify against it: clean, exit 0.
   BOOST_TEST(ledger({"digest"}, "digest") == 0);
-  BOOST_TEST(ledger({"verify", "--digest", dir / "digest.out"}, "v1") == 0, ReadFile(dir / "v1.err"));
+  BOOST_TEST(ledger({"verify", "--digest", dir / "digest.out"}, "v1") == 0,
+             ReadFile(dir / "v1.err"));
   BOOST_TEST(Summary(dir / "v1.out").at("clean").as_bool());
   // Tamper with a projection: verify exits 3 and names the table and key.
   auto sql = pg::SqlSession::Open(conn);
   BOOST_REQUIRE(sql.ok());
-  BOOST_REQUIRE((*sql)->Exec("UPDATE \"Market\" SET \"noPool\" = 0 WHERE \"marketId\" = 'market-0001'").ok());
+  BOOST_REQUIRE(
+      (*sql)->Exec("UPDATE \"Market\" SET \"noPool\" = 0 WHERE \"marketId\" = 'market-0001'").ok());
   BOOST_TEST(ledger({"verify"}, "v2") == 3);
-  BOOST_TEST(ReadFile(dir / "v2.err").find("drift Market") != std::string::npos, ReadFile(dir / "v2.err"));
+  BOOST_TEST(ReadFile(dir / "v2.err").find("drift Market") != std::string::npos,
+             ReadFile(dir / "v2.err"));
   // replay as a table and as JSON.
   BOOST_TEST(ledger({"replay", "--until", "100", "--format", "table"}, "r1") == 0);
   BOOST_TEST(ReadFile(dir / "r1.out").find("state as of seq 100") == 0u);
@@ -276,8 +291,10 @@ BOOST_AUTO_TEST_CASE(audit_commands_exit_codes_and_outputs) {
   BOOST_TEST(Summary(dir / "r2.out").at("seq").as_int64() == 100);
   BOOST_TEST(ledger({"replay"}, "r3") == 2);  // --until is required.
   // audit: the HTML report is written where asked.
-  BOOST_TEST(ledger({"audit", "--market", "market-0003", "--format", "html", "--out",
-                     dir / "audit.html"}, "au") == 0, ReadFile(dir / "au.err"));
+  BOOST_TEST(
+      ledger({"audit", "--market", "market-0003", "--format", "html", "--out", dir / "audit.html"},
+             "au") == 0,
+      ReadFile(dir / "au.err"));
   BOOST_TEST(ReadFile(dir / "audit.html").find("Parimutuel settlement") != std::string::npos);
   BOOST_TEST(ledger({"audit", "--market", "x", "--wallet", "y"}, "au2") == 2);
   // reconcile: the generated stream leaves some clawbacks unrefunded.
@@ -408,7 +425,7 @@ BOOST_AUTO_TEST_CASE(demo_runs_the_main_job_and_is_safe_to_run_again) {
   BOOST_TEST(first.find("6000 appended, 1 already in the log, 2 refused") != std::string::npos,
              first);
   BOOST_TEST(first.find("eden-haus-hackathon: endDate 2026-02-16T09:00:00Z has passed") !=
-                 std::string::npos);
+             std::string::npos);
   BOOST_TEST(first.find("verify         clean") != std::string::npos);
   const std::string report = home / "db/audit-eden-haus-hackathon.html";
   BOOST_TEST(first.find("HTML audit report: " + report) != std::string::npos);
@@ -429,7 +446,8 @@ BOOST_AUTO_TEST_CASE(demo_runs_the_main_job_and_is_safe_to_run_again) {
   BOOST_TEST(ledger({"rules", "run", "--velocity", "1/1h"}, "bad-rule") == 2);
   BOOST_TEST(ReadFile(home / "bad-rule.err").find("--velocity must be") != std::string::npos);
 
-  BOOST_TEST(ledger({"stats", "--market", "eden-haus-hackathon", "--format", "json"}, "stats") == 0);
+  BOOST_TEST(ledger({"stats", "--market", "eden-haus-hackathon", "--format", "json"}, "stats") ==
+             0);
   boost::json::object stats = Summary(home / "stats.out");
   BOOST_TEST(stats.at("status").as_string() == "CLOSED");
   BOOST_TEST(stats.at("totalPool").as_int64() ==
@@ -438,22 +456,26 @@ BOOST_AUTO_TEST_CASE(demo_runs_the_main_job_and_is_safe_to_run_again) {
   BOOST_TEST(ledger({"stats", "--market", "no-such-market"}, "nostats") == 2);
   BOOST_TEST(ledger({"stats", "--market", "eden-haus-hackathon", "--format", "table"}, "st") == 0);
   const std::string table = ReadFile(home / "st.out");
-  BOOST_TEST(table.find("eden-haus-hackathon: Will Eden Haus win the Cronos x402 Hackathon?") == 0u);
-  BOOST_TEST(table.find(absl::StrFormat("confirmed bets %d from", stats.at("totalBets").as_int64())) !=
-             std::string::npos, table);
+  BOOST_TEST(table.find("eden-haus-hackathon: Will Eden Haus win the Cronos x402 Hackathon?") ==
+             0u);
+  BOOST_TEST(table.find(absl::StrFormat("confirmed bets %d from",
+                                        stats.at("totalBets").as_int64())) != std::string::npos,
+             table);
 
   BOOST_TEST(ledger({"db", "url"}, "url") == 0);
   std::string url = ReadFile(home / "url.out");
   url.erase(url.find_last_not_of('\n') + 1);
-  const std::string wallet = Scalar(url, R"(SELECT "walletAddress" FROM "Bet" ORDER BY id LIMIT 1)");
+  const std::string wallet =
+      Scalar(url, R"(SELECT "walletAddress" FROM "Bet" ORDER BY id LIMIT 1)");
   std::string shouted = wallet;
-  for (size_t i = 2; i < shouted.size(); ++i) shouted[i] = static_cast<char>(std::toupper(shouted[i]));
+  for (size_t i = 2; i < shouted.size(); ++i)
+    shouted[i] = static_cast<char>(std::toupper(shouted[i]));
   BOOST_TEST(ledger({"history", "--wallet", shouted, "--format", "json"}, "history") == 0);
   boost::json::object history = Summary(home / "history.out");
   BOOST_TEST(history.at("wallet").as_string() == wallet);
   BOOST_TEST(history.at("bets").as_array().size() ==
-             std::stoul(Scalar(url, R"(SELECT count(*) FROM "Bet" WHERE "walletAddress" = ')" +
-                                        wallet + "'")));
+             std::stoul(Scalar(
+                 url, R"(SELECT count(*) FROM "Bet" WHERE "walletAddress" = ')" + wallet + "'")));
   BOOST_TEST(ledger({"history", "--wallet", "0xnot-a-wallet"}, "badwallet") == 2);
 
   BOOST_TEST(ledger({"project", "--snapshot-retention", "30d"}, "retention") == 0,

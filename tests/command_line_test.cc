@@ -1,8 +1,8 @@
 // Specification of the `ledger` command line (cli/command.h): every command is held to its table of
 // flags. An unknown flag, a missing or ill-typed value, a number out of its bounds, a flag given
 // twice, a value given to a switch, or an input that is a directory is a usage error (exit 2) that
-// names the flag and lists the command's flags, and nothing runs; `ledger COMMAND --help` prints the
-// command's usage and exits 0.
+// names the flag and lists the command's flags, and nothing runs; `ledger COMMAND --help` prints
+// the command's usage and exits 0.
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <regex>
@@ -45,8 +45,8 @@ Outcome RunLedger(const std::vector<std::string>& args, const TempDir& dir) {
   return o;
 }
 
-// The command names `ledger --help` lists: the table itself, so a new command is covered by the tests
-// below without being named here.
+// The command names `ledger --help` lists: the table itself, so a new command is covered by the
+// tests below without being named here.
 std::vector<std::string> Commands(const TempDir& dir) {
   const Outcome help = RunLedger({"--help"}, dir);
   BOOST_REQUIRE_EQUAL(help.code, 0);
@@ -78,7 +78,8 @@ BOOST_AUTO_TEST_CASE(a_mistyped_flag_is_refused_not_ignored) {
   const std::string conn = FreshDatabase();
   {
     std::ofstream digest(dir / "digest.json");
-    digest << R"({"seq":5,"hash":"00"})" << "\n";
+    digest << R"({"seq":5,"hash":"00"})"
+           << "\n";
   }
   ProcessSpec verify = LedgerSpec(conn, {"verify", "--digset", dir / "digest.json"}, dir, "v");
   BOOST_TEST(testing::Run(verify) == 2);
@@ -97,7 +98,8 @@ BOOST_AUTO_TEST_CASE(every_command_refuses_an_unknown_flag_and_lists_its_own) {
   const std::vector<std::string> commands = Commands(dir);
   BOOST_REQUIRE_GE(commands.size(), 18u);  // db ... demo, as of this writing.
   for (const std::string& command : commands) {
-    CheckUsageError(RunLedger({command, "--bogus-flag"}, dir), command, "unknown flag --bogus-flag");
+    CheckUsageError(RunLedger({command, "--bogus-flag"}, dir), command,
+                    "unknown flag --bogus-flag");
     CheckUsageError(RunLedger({command, "--bogus-flag=1"}, dir), command,
                     "unknown flag --bogus-flag");
   }

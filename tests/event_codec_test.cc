@@ -1,10 +1,11 @@
-// Specification of the input format: what the decoder accepts, how it normalizes, and the stable code
-// it gives each kind of bad line.
+// Specification of the input format: what the decoder accepts, how it normalizes, and the stable
+// code it gives each kind of bad line.
+#include "engine/event_codec.h"
+
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <vector>
 
-#include "engine/event_codec.h"
 #include "engine/time_format.h"
 
 namespace ledger {
@@ -39,9 +40,9 @@ BOOST_AUTO_TEST_SUITE(event_codec)
 
 BOOST_AUTO_TEST_CASE(placed_is_decoded_and_normalized) {
   // Wallets and hashes arrive in any case and are stored lowercase; createdAt defaults to now.
-  Event e = MustDecode(R"({"action":"PLACED","betId":"b1","marketId":"m1","wallet":")" + kWallet +
-                       R"(","choice":"NO","amount":10000000,"betNumber":3,"txHash":")" + kTx +
-                       R"("})");
+  Event e =
+      MustDecode(R"({"action":"PLACED","betId":"b1","marketId":"m1","wallet":")" + kWallet +
+                 R"(","choice":"NO","amount":10000000,"betNumber":3,"txHash":")" + kTx + R"("})");
   BOOST_TEST(ActionName(e.action) == "PLACED");
   BOOST_TEST(*e.wallet == "0x742d35cc6634c0532925a3b844bc9e7595f0beb1");
   BOOST_TEST(*e.tx_hash == "0xabc1230000000000000000000000000000000000000000000000000000000def");
@@ -141,8 +142,7 @@ BOOST_AUTO_TEST_CASE(every_decoder_rejection_has_its_own_code) {
        ErrorCode::kInvalidAddress},
       {R"({"action":"MARKET_CREATED","marketId":"m1","question":"Q","startDate":"2026-02-01T00:00:00Z","endDate":"2026-01-01T00:00:00Z","contractAddress":"0x0000000000000000000000000000000000000001","gnosisSafeAddress":"0x0000000000000000000000000000000000000002"})",
        ErrorCode::kEndBeforeStart},
-      {R"({"action":"WALLET_UNFLAGGED","wallet":")" + kWallet + R"("})",
-       ErrorCode::kMissingField},
+      {R"({"action":"WALLET_UNFLAGGED","wallet":")" + kWallet + R"("})", ErrorCode::kMissingField},
   };
   for (const BadLine& c : cases) {
     Rejection r = MustReject(c.line);
@@ -152,8 +152,8 @@ BOOST_AUTO_TEST_CASE(every_decoder_rejection_has_its_own_code) {
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_key_detection_sees_keys_not_text) {
-  // Proves: text that looks like a repeated key inside a value, an array or an escaped quote is not a
-  // duplicate; a real repeat is named in the message.
+  // Proves: text that looks like a repeated key inside a value, an array or an escaped quote is not
+  // a duplicate; a real repeat is named in the message.
   DecodeResult ok = DecodeEventLine(
       R"({"action":"FLAGGED","betId":"b1","reason":"x\",\"reason\":\"y, {\"betId\":[1]}"})", 0);
   BOOST_REQUIRE(std::holds_alternative<Event>(ok));

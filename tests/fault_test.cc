@@ -1,10 +1,13 @@
 // The engine's promises on its worst day, with real processes on a real PostgreSQL cluster that the
 // tests stop, crash, fill up and make read-only:
-//   - `ledger append` killed (SIGKILL) many times in a 200k-event input, then re-run: each event once,
+//   - `ledger append` killed (SIGKILL) many times in a 200k-event input, then re-run: each event
+//   once,
 //     chain intact;
 //   - PostgreSQL stopped in immediate mode (a crash) and restarted under `append` and under
-//     `project --follow`: the outage is reported, retried with backoff, and nothing is lost or doubled;
-//   - a commit whose outcome is unknown (the connection dies during COMMIT after the commit record is
+//     `project --follow`: the outage is reported, retried with backoff, and nothing is lost or
+//     doubled;
+//   - a commit whose outcome is unknown (the connection dies during COMMIT after the commit record
+//   is
 //     durable) is resolved through the idempotency identities;
 //   - a read-only database and a full disk: a clear error, exit 2, nothing half-written;
 //   - 16 concurrent appenders with followers: an Elle-style check of the history.
@@ -17,8 +20,8 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -72,8 +75,8 @@ int64_t LogRows(const std::string& conn) {
 // Exactly `events` rows, one per identity, the chain intact from the first row.
 void ExpectEachEventOnce(const std::string& conn, int64_t events) {
   BOOST_TEST(LogRows(conn) == events);
-  BOOST_TEST(std::stoll(Scalar(conn, R"(SELECT count(DISTINCT "identityKey") FROM "BetHistory")")) ==
-             events);
+  BOOST_TEST(std::stoll(Scalar(
+                 conn, R"(SELECT count(DISTINCT "identityKey") FROM "BetHistory")")) == events);
   VerifyChain(conn, events);
 }
 
@@ -121,7 +124,8 @@ class SmallDisk {
     char dir[] = "/tmp/ledger-small-disk-XXXXXX";
     BOOST_REQUIRE(mkdtemp(dir) != nullptr);
     path_ = dir;
-    BOOST_REQUIRE_MESSAGE(geteuid() == 0, "the full-disk test mounts a tmpfs: run the tests as root");
+    BOOST_REQUIRE_MESSAGE(geteuid() == 0,
+                          "the full-disk test mounts a tmpfs: run the tests as root");
     const std::string options = StrCat("size=", bytes, ",mode=0700");
     BOOST_REQUIRE_MESSAGE(mount("tmpfs", path_.c_str(), "tmpfs", 0, options.c_str()) == 0,
                           "mount tmpfs on " << path_ << ": " << std::strerror(errno));
@@ -137,9 +141,8 @@ class SmallDisk {
   }
   void Grow(int64_t bytes) {
     const std::string options = StrCat("size=", bytes);
-    BOOST_REQUIRE_MESSAGE(
-        mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, options.c_str()) == 0,
-        "remount: " << std::strerror(errno));
+    BOOST_REQUIRE_MESSAGE(mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, options.c_str()) == 0,
+                          "remount: " << std::strerror(errno));
   }
   const std::string& path() const { return path_; }
 
@@ -154,9 +157,10 @@ BOOST_AUTO_TEST_SUITE(faults)
 
 BOOST_AUTO_TEST_CASE(appender_killed_many_times_in_a_200k_event_input_writes_each_event_once) {
   // Proves: `ledger append` SIGKILLed a dozen times at random moments while it works through a
-  // 200k-event input (each kill a random 0-1 s after the log visibly grew, so the kills land mid-batch,
-  // mid-COPY or mid-COMMIT on any machine), then re-run to the end: each event is in the log exactly
-  // once, the chain is intact, and the final run reports as accepted exactly what was missing.
+  // 200k-event input (each kill a random 0-1 s after the log visibly grew, so the kills land
+  // mid-batch, mid-COPY or mid-COMMIT on any machine), then re-run to the end: each event is in the
+  // log exactly once, the chain is intact, and the final run reports as accepted exactly what was
+  // missing.
   TempDir dir;
   const std::string conn = FreshDatabase();
   constexpr int64_t kEvents = 200000;
@@ -289,7 +293,8 @@ BOOST_AUTO_TEST_CASE(read_only_database_is_a_clear_error_and_nothing_is_written)
   BOOST_TEST(err.find("retry") == std::string::npos, err);
   BOOST_TEST(LogRows(conn) == 1000);
   Admin(StrCat("ALTER DATABASE ", database, " RESET default_transaction_read_only"));
-  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "b.jsonl", dir, "c")) == 0, ReadFile(dir / "c.err"));
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "b.jsonl", dir, "c")) == 0,
+             ReadFile(dir / "c.err"));
   ExpectEachEventOnce(conn, 2000);
 }
 
@@ -324,7 +329,8 @@ BOOST_AUTO_TEST_CASE(full_disk_is_a_clear_error_and_nothing_is_half_written) {
   BOOST_TEST(written % kBatch == 0);  // Whole batches only.
   VerifyChain(conn, written);
   disk.Grow(512LL << 20);
-  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "b")) == 0, ReadFile(dir / "b.err"));
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "b")) == 0,
+             ReadFile(dir / "b.err"));
   BOOST_TEST(Summary(dir / "b.out").at("accepted").as_int64() == kEvents - written);
   ExpectEachEventOnce(conn, kEvents);
   Admin(StrCat("DROP DATABASE ", database));
@@ -354,8 +360,8 @@ BOOST_AUTO_TEST_CASE(sixteen_appenders_with_followers_pass_an_elle_style_history
   }
   testing::GapFreeReader reader(conn, kEvents);
   const pid_t projector = testing::Spawn(LedgerSpec(conn, {"project", "--follow"}, dir, "project"));
-  const pid_t consumer = testing::Spawn(
-      LedgerSpec(conn, {"feed", "--follow", "--consumer", "elle"}, dir, "feed"));
+  const pid_t consumer =
+      testing::Spawn(LedgerSpec(conn, {"feed", "--follow", "--consumer", "elle"}, dir, "feed"));
   std::vector<pid_t> appenders;
   for (int i = 0; i < kAppenders; ++i) {
     appenders.push_back(testing::Spawn(AppendSpec(conn, dir / StrCat("s", i % kStreams, ".jsonl"),
@@ -371,9 +377,12 @@ BOOST_AUTO_TEST_CASE(sixteen_appenders_with_followers_pass_an_elle_style_history
   BOOST_TEST(reader.error().empty(), reader.error());
   BOOST_TEST(reader.polls() > 2);
   WaitForCheckpoints(conn, kEvents);
-  WaitUntil([&] { return Scalar(conn, "SELECT coalesce(max(seq), 0) FROM feed_position") ==
-                         std::to_string(kEvents); },
-            "the feed consumer to reach the log's head");
+  WaitUntil(
+      [&] {
+        return Scalar(conn, "SELECT coalesce(max(seq), 0) FROM feed_position") ==
+               std::to_string(kEvents);
+      },
+      "the feed consumer to reach the log's head");
   kill(projector, SIGTERM);
   kill(consumer, SIGTERM);
   BOOST_TEST(testing::Wait(projector) == 0, ReadFile(dir / "project.err"));
@@ -419,8 +428,8 @@ BOOST_AUTO_TEST_CASE(sixteen_appenders_with_followers_pass_an_elle_style_history
                          sum(change) OVER (PARTITION BY "marketId", choice ORDER BY seq) AS pool
                   FROM changes))";
   BOOST_TEST(Scalar(conn, pool_changes + " SELECT count(*) FROM running WHERE pool < 0") == "0");
-  BOOST_TEST(std::stoll(Scalar(conn, pool_changes +
-                                         " SELECT count(*) FROM running WHERE choice = 'NO'")) > 0);
+  BOOST_TEST(std::stoll(Scalar(
+                 conn, pool_changes + " SELECT count(*) FROM running WHERE choice = 'NO'")) > 0);
   BOOST_TEST(Scalar(conn, pool_changes + R"(,
       final AS (SELECT "marketId",
                        sum(change) FILTER (WHERE choice = 'YES') AS yes,

@@ -1,8 +1,10 @@
 // Specification of the change feed with real processes, a real PostgreSQL and a real nats-server
 // (JetStream, file storage): `ledger publish` killed with SIGKILL at random moments and restarted
 // leaves each event in the stream exactly once and in order; a durable `ledger feed --consumer`
-// killed the same way delivers every event, in order, with only the uncommitted tail delivered twice;
-// and followers under concurrent appenders never skip or reorder an event.
+// killed the same way delivers every event, in order, with only the uncommitted tail delivered
+// twice; and followers under concurrent appenders never skip or reorder an event.
+#include "feed/feed.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,10 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "feed/feed.h"
 #include "feed/nats_publisher.h"
-#include "tests/nats_server.h"
 #include "tests/ledger_process.h"
+#include "tests/nats_server.h"
 #include "tests/process.h"
 #include "tests/test_cluster.h"
 
@@ -42,13 +43,13 @@ constexpr int kCatchUpWaitMs = 60000;
 int64_t AppendGenerated(const std::string& conn, const TempDir& dir, const std::string& tag,
                         int64_t events, const std::string& id_prefix = "", int seed = 42) {
   ProcessSpec gen;
-  gen.argv = {LedgerBinary(), "generate", "--events", std::to_string(events), "--id-prefix",
-              id_prefix, "--seed", std::to_string(seed)};
+  gen.argv = {LedgerBinary(), "generate", "--events", std::to_string(events),
+              "--id-prefix",  id_prefix,  "--seed",   std::to_string(seed)};
   gen.stdout_path = dir / (tag + ".jsonl");
   BOOST_REQUIRE_EQUAL(testing::Run(gen), 0);
   ProcessSpec append;
-  append.argv = {LedgerBinary(), "--db", conn, "append", dir / (tag + ".jsonl"), "--batch-size",
-                 "500"};
+  append.argv = {LedgerBinary(),         "--db",         conn, "append",
+                 dir / (tag + ".jsonl"), "--batch-size", "500"};
   append.stderr_path = dir / (tag + ".err");
   BOOST_REQUIRE_EQUAL(testing::Run(append), 0);
   return std::stoll(Scalar(conn, R"(SELECT count(*) FROM "BetHistory")"));
@@ -123,12 +124,14 @@ BOOST_AUTO_TEST_CASE(publisher_killed_and_restarted_leaves_each_event_once_in_or
   });
   BOOST_TEST(interrupted >= 3, "only " << interrupted << " kills landed mid-way");
   BOOST_REQUIRE_EQUAL(testing::Run(publish(kKills)), 0);
-  const boost::json::object summary = boost::json::parse(ReadFile(dir / "publish-6.out")).as_object();
+  const boost::json::object summary =
+      boost::json::parse(ReadFile(dir / "publish-6.out")).as_object();
   BOOST_TEST(summary.at("position").as_int64() == kLogEvents);
   BOOST_TEST(summary.at("resumedAfter").as_int64() > 0);
   ExpectStreamHoldsTheLogInOrder(nats.url(), "LEDGER", "ledger", kLogEvents);
-  BOOST_TEST(Scalar(conn, "SELECT seq FROM feed_position WHERE kind = 'publish' AND name = 'LEDGER'") ==
-             std::to_string(kLogEvents));
+  BOOST_TEST(
+      Scalar(conn, "SELECT seq FROM feed_position WHERE kind = 'publish' AND name = 'LEDGER'") ==
+      std::to_string(kLogEvents));
   // A run with nothing new publishes nothing.
   BOOST_REQUIRE_EQUAL(testing::Run(publish(kKills + 1)), 0);
   BOOST_TEST(boost::json::parse(ReadFile(dir / "publish-7.out")).at("published").as_int64() == 0);
@@ -136,10 +139,10 @@ BOOST_AUTO_TEST_CASE(publisher_killed_and_restarted_leaves_each_event_once_in_or
 }
 
 BOOST_AUTO_TEST_CASE(durable_consumer_killed_and_restarted_delivers_every_event_in_order) {
-  // Proves: a durable consumer killed six times mid-way resumes after its stored position: every run
-  // delivers consecutive positions starting no later than where the previous one stopped, so the
-  // deliveries, with seq as the idempotency key, are exactly 1..N in order; what is delivered twice
-  // is at most the last unstored batch of each killed run.
+  // Proves: a durable consumer killed six times mid-way resumes after its stored position: every
+  // run delivers consecutive positions starting no later than where the previous one stopped, so
+  // the deliveries, with seq as the idempotency key, are exactly 1..N in order; what is delivered
+  // twice is at most the last unstored batch of each killed run.
   const std::string& conn = HundredThousandEventLog();
   TempDir dir;
   auto feed = [&](int i) {
@@ -151,8 +154,9 @@ BOOST_AUTO_TEST_CASE(durable_consumer_killed_and_restarted_delivers_every_event_
   };
   std::mt19937 rng(7);
   const int interrupted = KillRepeatedly(feed, rng, kLogEvents, [&] {
-    return std::stoll(Scalar(conn, "SELECT coalesce(max(seq), 0) FROM feed_position WHERE kind = "
-                                   "'feed' AND name = 'auditor'"));
+    return std::stoll(Scalar(conn,
+                             "SELECT coalesce(max(seq), 0) FROM feed_position WHERE kind = "
+                             "'feed' AND name = 'auditor'"));
   });
   BOOST_TEST(interrupted >= 3, "only " << interrupted << " kills landed mid-way");
   BOOST_REQUIRE_EQUAL(testing::Run(feed(kKills)), 0);
@@ -160,9 +164,11 @@ BOOST_AUTO_TEST_CASE(durable_consumer_killed_and_restarted_delivers_every_event_
   int64_t delivered_through = 0;
   int64_t redelivered = 0;
   for (int i = 0; i <= kKills; ++i) {
-    const std::vector<int64_t> seqs = FeedSeqs(ReadFile(dir / ("feed-" + std::to_string(i) + ".out")));
+    const std::vector<int64_t> seqs =
+        FeedSeqs(ReadFile(dir / ("feed-" + std::to_string(i) + ".out")));
     if (seqs.empty()) continue;
-    BOOST_TEST(seqs.front() <= delivered_through + 1, "run " << i << " skipped to " << seqs.front());
+    BOOST_TEST(seqs.front() <= delivered_through + 1,
+               "run " << i << " skipped to " << seqs.front());
     for (size_t k = 1; k < seqs.size(); ++k) {
       if (seqs[k] != seqs[k - 1] + 1) {
         BOOST_ERROR("run " << i << " went from " << seqs[k - 1] << " to " << seqs[k]);
@@ -176,20 +182,22 @@ BOOST_AUTO_TEST_CASE(durable_consumer_killed_and_restarted_delivers_every_event_
   }
   BOOST_TEST(delivered_through == kLogEvents);
   BOOST_TEST_MESSAGE("re-delivered after kills: " << redelivered);
-  BOOST_TEST(Scalar(conn, "SELECT seq FROM feed_position WHERE kind = 'feed' AND name = 'auditor'") ==
-             std::to_string(kLogEvents));
+  BOOST_TEST(
+      Scalar(conn, "SELECT seq FROM feed_position WHERE kind = 'feed' AND name = 'auditor'") ==
+      std::to_string(kLogEvents));
 }
 
 BOOST_AUTO_TEST_CASE(followers_under_concurrent_appenders_never_skip_or_reorder) {
   // Proves: while four appenders write concurrently, a following publisher and a following durable
-  // consumer deliver positions 1..N exactly once and in order (the log's positions become visible in
-  // order); both stop cleanly on SIGTERM.
+  // consumer deliver positions 1..N exactly once and in order (the log's positions become visible
+  // in order); both stop cleanly on SIGTERM.
   const std::string conn = testing::FreshDatabase();
   testing::NatsServer nats;
   TempDir dir;
   ProcessSpec publisher;
-  publisher.argv = {LedgerBinary(), "--db", conn, "publish", "--nats", nats.url(), "--stream",
-                    "LIVE", "--subject-prefix", "live.events", "--follow"};
+  publisher.argv = {LedgerBinary(),     "--db",        conn,       "publish",
+                    "--nats",           nats.url(),    "--stream", "LIVE",
+                    "--subject-prefix", "live.events", "--follow"};
   publisher.stdout_path = dir / "publisher.out";
   publisher.stderr_path = dir / "publisher.err";
   ProcessSpec consumer;
@@ -215,9 +223,9 @@ BOOST_AUTO_TEST_CASE(followers_under_concurrent_appenders_never_skip_or_reorder)
            "2";
   };
   for (int waited = 0; !caught_up(); waited += 100) {
-    BOOST_REQUIRE_MESSAGE(waited < kCatchUpWaitMs, "followers did not catch up: "
-                                                       << ReadFile(dir / "publisher.err")
-                                                       << ReadFile(dir / "consumer.err"));
+    BOOST_REQUIRE_MESSAGE(waited < kCatchUpWaitMs,
+                          "followers did not catch up: " << ReadFile(dir / "publisher.err")
+                                                         << ReadFile(dir / "consumer.err"));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   kill(publisher_pid, SIGTERM);

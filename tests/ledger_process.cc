@@ -8,8 +8,8 @@
 
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
-#include "engine/str_cat.h"
 #include "engine/sequencer.h"
+#include "engine/str_cat.h"
 
 namespace ledger::testing {
 

@@ -4,14 +4,13 @@
 #define LEDGER_TESTS_LEDGER_PROCESS_H_
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <functional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "tests/process.h"
 
@@ -31,12 +30,12 @@ ProcessSpec AppendSpec(const std::string& conn, const std::string& input, const 
 // The JSON object a command printed into `path`.
 boost::json::object Summary(const std::string& path);
 
-// Folds the whole log of `conn` through a Sequencer (chain, positions and rules checked) and expects
-// `expected_rows` rows.
+// Folds the whole log of `conn` through a Sequencer (chain, positions and rules checked) and
+// expects `expected_rows` rows.
 void VerifyChain(const std::string& conn, int64_t expected_rows);
 
-// A reader polling `seq > last` on its own connection while appenders run: it must never find a hole
-// that fills in later (whatever it sees past its last position starts right after it and is
+// A reader polling `seq > last` on its own connection while appenders run: it must never find a
+// hole that fills in later (whatever it sees past its last position starts right after it and is
 // contiguous), which is "positions are gap-free in commit order" seen from outside.
 class GapFreeReader {
  public:
@@ -62,16 +61,17 @@ class GapFreeReader {
   std::thread thread_;
 };
 
-// How KillRepeatedly lands its kills: a random 0..delay_ms_max after `progress()` has visibly moved,
-// so that each kill lands mid-way whatever this machine's speed.
+// How KillRepeatedly lands its kills: a random 0..delay_ms_max after `progress()` has visibly
+// moved, so that each kill lands mid-way whatever this machine's speed.
 struct KillSchedule {
   int kills = 6;
   int delay_ms_max = 150;
   int progress_wait_ms = 20000;  // Give up waiting for progress after this long.
 };
 
-// Runs `spec(i)` `schedule.kills` times, each killed (SIGKILL) soon after `progress()` moved; returns
-// how many kills found the work started but unfinished (progress strictly between 0 and `total`).
+// Runs `spec(i)` `schedule.kills` times, each killed (SIGKILL) soon after `progress()` moved;
+// returns how many kills found the work started but unfinished (progress strictly between 0 and
+// `total`).
 int KillRepeatedly(const std::function<ProcessSpec(int)>& spec, std::mt19937& rng, int64_t total,
                    const std::function<int64_t()>& progress, const KillSchedule& schedule = {});
 

@@ -1,11 +1,12 @@
 // Specification of the rules: each event type's preconditions against the current state, one stable
 // code per broken rule, and what a valid event does to markets, bets and flagged wallets.
+#include "engine/ledger_state.h"
+
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <vector>
 
 #include "engine/event_codec.h"
-#include "engine/ledger_state.h"
 
 namespace ledger {
 namespace {
@@ -25,9 +26,8 @@ std::string Place(const std::string& bet, const std::string& market, const std::
                   const std::string& choice, int64_t amount, int number,
                   const std::string& extra = "") {
   return R"({"action":"PLACED","betId":")" + bet + R"(","marketId":")" + market +
-         R"(","wallet":")" + wallet + R"(","choice":")" + choice +
-         R"(","amount":)" + std::to_string(amount) + R"(,"betNumber":)" +
-         std::to_string(number) + extra + "}";
+         R"(","wallet":")" + wallet + R"(","choice":")" + choice + R"(","amount":)" +
+         std::to_string(amount) + R"(,"betNumber":)" + std::to_string(number) + extra + "}";
 }
 std::string BetAction(const std::string& action, const std::string& bet,
                       const std::string& extra = "") {

@@ -1,12 +1,11 @@
 #include "tests/nats_server.h"
 
+#include <nats/nats.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
-
-#include <nats/nats.h>
 
 #include "tests/process.h"
 
@@ -47,8 +46,8 @@ NatsServer::NatsServer() {
   const int port = FreeLocalPort();
   url_ = "nats://127.0.0.1:" + std::to_string(port);
   ProcessSpec spec;
-  spec.argv = {NatsServerBinary(), "--jetstream", "--store_dir", dir_ + "/js", "--addr", "127.0.0.1",
-               "--port", std::to_string(port)};
+  spec.argv = {NatsServerBinary(), "--jetstream", "--store_dir", dir_ + "/js",
+               "--addr",           "127.0.0.1",   "--port",      std::to_string(port)};
   spec.stdout_path = dir_ + "/server.log";
   spec.stderr_path = dir_ + "/server.err";
   pid_ = Spawn(spec);

@@ -1,5 +1,5 @@
-// A real nats-server with JetStream (file storage in a temporary directory) for the feed tests, and a
-// reader of what a JetStream stream holds. Started and stopped by the test, never mocked.
+// A real nats-server with JetStream (file storage in a temporary directory) for the feed tests, and
+// a reader of what a JetStream stream holds. Started and stopped by the test, never mocked.
 //
 //   NatsServer nats;                       // started, JetStream on, listening on 127.0.0.1
 //   Publish to nats.url() ...
@@ -39,8 +39,8 @@ struct StreamMessage {
   std::string data;
 };
 
-// Every message of `stream`, in stream order, read with an ordered consumer until `count` arrived or
-// none came for a few seconds.
+// Every message of `stream`, in stream order, read with an ordered consumer until `count` arrived
+// or none came for a few seconds.
 std::vector<StreamMessage> ReadStream(const std::string& url, const std::string& stream,
                                       size_t count);
 

@@ -1,7 +1,8 @@
-// Specification of the seed's operations as commands on the log, on a real PostgreSQL: the risk rules
-// append FLAGGED events once (and a dry run appends nothing), expiry appends MARKET_CLOSED once, both
-// with their reasons in the log; snapshot retention trims the table, verify stays clean, a rebuild
-// restores the rows; the stats and history reports run the seed's queries on the projections.
+// Specification of the seed's operations as commands on the log, on a real PostgreSQL: the risk
+// rules append FLAGGED events once (and a dry run appends nothing), expiry appends MARKET_CLOSED
+// once, both with their reasons in the log; snapshot retention trims the table, verify stays clean,
+// a rebuild restores the rows; the stats and history reports run the seed's queries on the
+// projections.
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 #include <string>
@@ -11,8 +12,8 @@
 #include "engine/automation.h"
 #include "engine/pg/database.h"
 #include "engine/time_format.h"
-#include "projections/runner.h"
 #include "projections/reports.h"
+#include "projections/runner.h"
 #include "replay/verify.h"
 #include "tests/test_cluster.h"
 
@@ -26,8 +27,8 @@ const std::string kW1 = "0x1111111111111111111111111111111111111111";
 const std::string kW2 = "0x2222222222222222222222222222222222222222";
 
 std::string MarketLine(const std::string& id, const std::string& end) {
-  return R"({"action":"MARKET_CREATED","marketId":")" + id +
-         R"(","question":"Will )" + id + R"( happen?","endDate":")" + end +
+  return R"({"action":"MARKET_CREATED","marketId":")" + id + R"(","question":"Will )" + id +
+         R"( happen?","endDate":")" + end +
          R"(","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1","createdAt":"2026-02-16T08:00:00Z"})";
 }
 std::string PlaceLine(const std::string& bet, const std::string& wallet, const std::string& choice,
@@ -75,8 +76,8 @@ int64_t CatchUp(pg::Database* store, ProjectorOptions options = {}) {
 void ExpectClean(pg::Database* store) {
   absl::StatusOr<VerifyReport> report = Verify(store, std::nullopt);
   BOOST_REQUIRE_MESSAGE(report.ok(), report.status().ToString());
-  BOOST_TEST(report->clean(), "drift: " << report->drift.size() << " breaks: "
-                                        << report->breaks.size());
+  BOOST_TEST(report->clean(),
+             "drift: " << report->drift.size() << " breaks: " << report->breaks.size());
 }
 
 const RiskRules kVelocityOnly{VelocityRule{}, std::nullopt};
@@ -107,14 +108,17 @@ BOOST_AUTO_TEST_CASE(rules_run_flags_each_offending_bet_once_with_its_reason) {
   BOOST_TEST(run->outcome.refused.empty());
   BOOST_TEST(Scalar(conn, R"(SELECT string_agg(concat_ws('|', "betId", wallet, severity, reason,
       "createdAt"), E'\n' ORDER BY seq) FROM "BetHistory" WHERE action = 'FLAGGED')") ==
-             "b1|" + kW1 + "|LOW|velocity: 3 bets within 1h (rule: 3 within 1h)|2026-02-16 10:00:00\n"
-             "b2|" + kW1 + "|LOW|velocity: 3 bets within 1h (rule: 3 within 1h)|2026-02-16 10:00:00\n"
-             "b3|" + kW1 + "|LOW|velocity: 3 bets within 1h (rule: 3 within 1h)|2026-02-16 10:00:00");
+             "b1|" + kW1 +
+                 "|LOW|velocity: 3 bets within 1h (rule: 3 within 1h)|2026-02-16 10:00:00\n"
+                 "b2|" +
+                 kW1 +
+                 "|LOW|velocity: 3 bets within 1h (rule: 3 within 1h)|2026-02-16 10:00:00\n"
+                 "b3|" +
+                 kW1 + "|LOW|velocity: 3 bets within 1h (rule: 3 within 1h)|2026-02-16 10:00:00");
 
   CatchUp(store.get());
   BOOST_TEST(Scalar(conn, R"(SELECT concat_ws('|', wallet, "marketId", severity, "isActive", reason)
-      FROM "FlaggedWallet")") ==
-             kW1 + "|m1|LOW|t|velocity: 3 bets within 1h (rule: 3 within 1h)");
+      FROM "FlaggedWallet")") == kW1 + "|m1|LOW|t|velocity: 3 bets within 1h (rule: 3 within 1h)");
   BOOST_TEST(Scalar(conn, R"(SELECT string_agg(status, ',' ORDER BY id) FROM "Bet")") ==
              "FLAGGED,FLAGGED,FLAGGED,CONFIRMED");
 
@@ -146,9 +150,12 @@ BOOST_AUTO_TEST_CASE(rules_on_the_log_below_at_and_above_each_threshold) {
   const std::string below = "0x00000000000000000000000000000000000000b1";
   const std::string at = "0x00000000000000000000000000000000000000b2";
   const std::string above = "0x00000000000000000000000000000000000000b3";
-  for (int i = 1; i <= 2; ++i) place(below, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
-  for (int i = 1; i <= 3; ++i) place(at, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
-  for (int i = 1; i <= 5; ++i) place(above, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
+  for (int i = 1; i <= 2; ++i)
+    place(below, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
+  for (int i = 1; i <= 3; ++i)
+    place(at, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
+  for (int i = 1; i <= 5; ++i)
+    place(above, i, "m1", 1000000, "2026-02-16T09:0" + std::to_string(i) + ":00Z");
   Append(store.get(), lines);
   const TimeMicros now = *ParseRfc3339("2026-02-16T10:00:00Z");
   absl::StatusOr<RulesOutcome> velocity = RunRiskRules(store.get(), kVelocityOnly, now, false);
@@ -194,7 +201,8 @@ BOOST_AUTO_TEST_CASE(concentration_rule_on_the_log_flags_the_whale) {
   BOOST_TEST(defaults->hits.empty());
 
   absl::StatusOr<RulesOutcome> low = RunRiskRules(
-      store.get(), RiskRules{std::nullopt, ConcentrationRule{250000, Micros(50000000)}}, now, false);
+      store.get(), RiskRules{std::nullopt, ConcentrationRule{250000, Micros(50000000)}}, now,
+      false);
   BOOST_REQUIRE(low.ok());
   BOOST_TEST(low->outcome.appended.accepted == 4);
   BOOST_TEST(Scalar(conn, R"(SELECT string_agg(DISTINCT severity, ',') FROM "BetHistory"
@@ -207,7 +215,8 @@ BOOST_AUTO_TEST_CASE(concentration_rule_on_the_log_flags_the_whale) {
 
 BOOST_AUTO_TEST_CASE(close_expired_closes_once_with_the_reason_in_the_log) {
   // Proves: only the ACTIVE market whose endDate has passed is closed; the MARKET_CLOSED row says
-  // why; the Market projection shows it CLOSED; a second run closes nothing; a bet on it is refused.
+  // why; the Market projection shows it CLOSED; a second run closes nothing; a bet on it is
+  // refused.
   const std::string conn = FreshDatabase();
   auto store = testing::OpenStore(conn);
   Append(store.get(), MarketLine("m1", "2099-01-01T00:00:00Z") + "\n" +
@@ -242,8 +251,8 @@ BOOST_AUTO_TEST_CASE(close_expired_closes_once_with_the_reason_in_the_log) {
 
 BOOST_AUTO_TEST_CASE(snapshot_retention_trims_the_table_and_a_rebuild_restores_it) {
   // Proves: a catch-up with retention deletes exactly the PoolSnapshot rows older than its horizon
-  // (recorded in projection_retention), verify stays clean on the trimmed table, and a rebuild brings
-  // every row back and forgets the horizon. The log is never trimmed.
+  // (recorded in projection_retention), verify stays clean on the trimmed table, and a rebuild
+  // brings every row back and forgets the horizon. The log is never trimmed.
   const std::string conn = FreshDatabase();
   auto store = testing::OpenStore(conn);
   Append(store.get(), testing::GeneratedStream(3000, 7));
@@ -252,7 +261,8 @@ BOOST_AUTO_TEST_CASE(snapshot_retention_trims_the_table_and_a_rebuild_restores_i
   const std::string log_rows = Scalar(conn, R"(SELECT count(*) FROM "BetHistory")");
   // A horizon in the middle of the snapshots' time range (they are stamped in January 2026).
   const TimeMicros middle = *ParsePgTimestamp(Scalar(
-      conn, R"(SELECT "createdAt" FROM "PoolSnapshot" ORDER BY "createdAt" OFFSET (SELECT count(*) / 2
+      conn,
+      R"(SELECT "createdAt" FROM "PoolSnapshot" ORDER BY "createdAt" OFFSET (SELECT count(*) / 2
       FROM "PoolSnapshot") LIMIT 1)"));
   ProjectorOptions retention;
   retention.snapshot_retention = NowMicros() - middle;
@@ -264,8 +274,8 @@ BOOST_AUTO_TEST_CASE(snapshot_retention_trims_the_table_and_a_rebuild_restores_i
   BOOST_TEST(trimmed > 0);
   BOOST_TEST(kept > 0);
   BOOST_TEST(trimmed + kept == all_rows);
-  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "PoolSnapshot" WHERE "createdAt" < ')" +
-                              horizon + "'") == "0");
+  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "PoolSnapshot" WHERE "createdAt" < ')" + horizon +
+                              "'") == "0");
   BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "BetHistory")") == log_rows);
   ExpectClean(store.get());
 
@@ -273,8 +283,9 @@ BOOST_AUTO_TEST_CASE(snapshot_retention_trims_the_table_and_a_rebuild_restores_i
   BOOST_REQUIRE_MESSAGE(rebuilt.ok(), rebuilt.ToString());
   BOOST_TEST(std::stoll(Scalar(conn, R"(SELECT count(*) FROM "PoolSnapshot")")) == all_rows);
   BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM projection_retention)") == "0");
-  BOOST_TEST(std::stoll(Scalar(conn, R"(SELECT count(*) FROM "PoolSnapshot" WHERE "createdAt" < ')" +
-                                         horizon + "'")) == trimmed);
+  BOOST_TEST(
+      std::stoll(Scalar(conn, R"(SELECT count(*) FROM "PoolSnapshot" WHERE "createdAt" < ')" +
+                                  horizon + "'")) == trimmed);
   ExpectClean(store.get());
 }
 
@@ -283,8 +294,8 @@ BOOST_AUTO_TEST_CASE(stats_and_history_answer_the_seed_queries_from_the_projecti
   // CONFIRMED bets counted; newest first), and that each report says how far the projections lag.
   const std::string conn = FreshDatabase();
   auto store = testing::OpenStore(conn);
-  Append(store.get(), BurstStream() + PlaceLine("b5", kW2, "YES", 5000000, 2,
-                                                "2026-02-16T09:40:00Z") + "\n");
+  Append(store.get(),
+         BurstStream() + PlaceLine("b5", kW2, "YES", 5000000, 2, "2026-02-16T09:40:00Z") + "\n");
   auto sql = testing::OpenSql(conn);
   absl::StatusOr<std::optional<MarketStatsReport>> stale = QueryMarketStats(sql.get(), "m1");
   BOOST_REQUIRE(stale.ok());

@@ -1,13 +1,14 @@
 // Specification of the automated decisions (engine/operations.h): the velocity and concentration
-// rules at exactly, below and above each threshold, which bets they flag and with what severity, and
-// market expiry at its boundary. Pure: states are built by folding hand-made events.
+// rules at exactly, below and above each threshold, which bets they flag and with what severity,
+// and market expiry at its boundary. Pure: states are built by folding hand-made events.
+#include "engine/operations.h"
+
 #include <boost/test/unit_test.hpp>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "engine/ledger_state.h"
-#include "engine/operations.h"
 #include "engine/time_format.h"
 
 namespace ledger {
@@ -145,7 +146,8 @@ BOOST_AUTO_TEST_CASE(velocity_window_is_strict_at_its_end) {
 }
 
 BOOST_AUTO_TEST_CASE(velocity_flags_only_the_bets_inside_an_offending_window) {
-  // Proves: a wallet's earlier, unhurried bets are not flagged with its burst; other wallets are not.
+  // Proves: a wallet's earlier, unhurried bets are not flagged with its burst; other wallets are
+  // not.
   Book at;
   at.Bet(kW1, kT0 - 5 * kHour);
   at.Bet(kW1, kT0 - 3 * kHour);
@@ -159,9 +161,9 @@ BOOST_AUTO_TEST_CASE(velocity_flags_only_the_bets_inside_an_offending_window) {
 }
 
 BOOST_AUTO_TEST_CASE(velocity_counts_every_bet_but_flags_only_confirmed_unresolved_ones) {
-  // Proves: a pending bet and a bet in a resolved market count toward the burst (the seed counts every
-  // Bet row) but are not flagged; an already flagged bet is not flagged again, so a second run after
-  // the first run's flags finds nothing.
+  // Proves: a pending bet and a bet in a resolved market count toward the burst (the seed counts
+  // every Bet row) but are not flagged; an already flagged bet is not flagged again, so a second
+  // run after the first run's flags finds nothing.
   Book at;
   at.Market("m2", kT0 + 24 * kHour);
   const std::string resolved = at.Bet(kW1, kT0, 10 * kUsdt, Choice::kYes, "m2");
@@ -210,7 +212,8 @@ BOOST_AUTO_TEST_CASE(concentration_flags_strictly_more_than_the_share) {
 }
 
 BOOST_AUTO_TEST_CASE(concentration_ignores_sides_below_the_minimum_pool) {
-  // Proves: a side holding one micro-USDT less than the minimum is not judged; at the minimum it is.
+  // Proves: a side holding one micro-USDT less than the minimum is not judged; at the minimum it
+  // is.
   Book below;
   below.Bet(kW1, kT0, 600 * kUsdt);
   below.Bet(kW2, kT0, 400 * kUsdt - 1);
@@ -220,8 +223,9 @@ BOOST_AUTO_TEST_CASE(concentration_ignores_sides_below_the_minimum_pool) {
   at.Bet(kW2, kT0, 400 * kUsdt);
   std::vector<RiskHit> hits = FindRiskHits(at.state(), ConcentrationOnly(250000, 1000 * kUsdt));
   BOOST_TEST(FlaggedIds(hits) == (std::vector<std::string>{"b1", "b2"}));
-  BOOST_TEST(SeverityName(hits[0].severity) == SeverityName(Severity::kHigh));    // 60% / 25% = 2.4x
-  BOOST_TEST(SeverityName(hits[1].severity) == SeverityName(Severity::kMedium));  // 40% / 25% = 1.6x
+  BOOST_TEST(SeverityName(hits[0].severity) == SeverityName(Severity::kHigh));  // 60% / 25% = 2.4x
+  BOOST_TEST(SeverityName(hits[1].severity) ==
+             SeverityName(Severity::kMedium));  // 40% / 25% = 1.6x
 }
 
 BOOST_AUTO_TEST_CASE(concentration_counts_stakes_after_clawbacks) {
@@ -232,7 +236,7 @@ BOOST_AUTO_TEST_CASE(concentration_counts_stakes_after_clawbacks) {
   at.Bet(kW1, kT0 + kMinute, 60 * kUsdt);
   for (int i = 0; i < 5; ++i) at.Bet(Wallet(i), kT0, 60 * kUsdt);
   BOOST_TEST(FindRiskHits(at.state(), ConcentrationOnly()).size() == 2u);  // 120 of 420
-  at.BetAction(Action::kClawedBack, b1, 50 * kUsdt);                     // 70 of 370
+  at.BetAction(Action::kClawedBack, b1, 50 * kUsdt);                       // 70 of 370
   BOOST_TEST(FindRiskHits(at.state(), ConcentrationOnly()).empty());
 }
 
@@ -246,7 +250,8 @@ BOOST_AUTO_TEST_CASE(both_rules_on_one_bet_give_one_hit_with_the_higher_severity
   BOOST_REQUIRE(hits.size() == 3u);
   BOOST_TEST(hits[0].velocity);
   BOOST_TEST(hits[0].concentration);
-  BOOST_TEST(SeverityName(hits[0].severity) == SeverityName(Severity::kCritical));  // 75% / 25% = 3x
+  BOOST_TEST(SeverityName(hits[0].severity) ==
+             SeverityName(Severity::kCritical));  // 75% / 25% = 3x
   BOOST_TEST(hits[0].reason.rfind("concentration: ", 0) == 0);
   BOOST_TEST(hits[0].reason.find("; velocity: 3 bets within 1h") != std::string::npos);
 }

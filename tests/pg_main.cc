@@ -1,4 +1,5 @@
-// Entry point of the integration tests on the log: a real PostgreSQL cluster is started for the run.
+// Entry point of the integration tests on the log: a real PostgreSQL cluster is started for the
+// run.
 #define BOOST_TEST_MODULE ledger_pg_tests
 #include <boost/test/unit_test.hpp>
 

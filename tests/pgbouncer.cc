@@ -22,7 +22,8 @@ PgBouncer::PgBouncer() {
   char dir[] = "/tmp/ledger-pgbouncer-XXXXXX";
   BOOST_REQUIRE(mkdtemp(dir) != nullptr);
   dir_ = dir;
-  BOOST_REQUIRE(chmod(dir_.c_str(), 0777) == 0);  // PgBouncer (as postgres) writes its pid file here.
+  BOOST_REQUIRE(chmod(dir_.c_str(), 0777) ==
+                0);  // PgBouncer (as postgres) writes its pid file here.
   port_ = FreeLocalPort();
   {
     std::ofstream users(dir_ + "/users.txt");
@@ -44,7 +45,8 @@ PgBouncer::PgBouncer() {
   }
   ProcessSpec spec;
   spec.argv = {"/usr/sbin/pgbouncer", dir_ + "/pgbouncer.ini"};
-  if (geteuid() == 0) spec.argv.insert(spec.argv.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
+  if (geteuid() == 0)
+    spec.argv.insert(spec.argv.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
   spec.stderr_path = dir_ + "/stderr.txt";
   pid_ = Spawn(spec);
   WaitUntilAccepting(port_, kStartWaitMs, "pgbouncer", [this] {

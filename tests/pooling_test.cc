@@ -11,8 +11,8 @@
 
 #include "engine/appender.h"
 #include "engine/pg/database.h"
-#include "projections/runner.h"
 #include "feed/feed.h"
+#include "projections/runner.h"
 #include "replay/verify.h"
 #include "tests/pgbouncer.h"
 #include "tests/test_cluster.h"
@@ -38,9 +38,10 @@ std::unique_ptr<pg::Database> Open(const std::string& conn) {
 BOOST_AUTO_TEST_SUITE(pooling)
 
 BOOST_AUTO_TEST_CASE(append_project_feed_and_verify_through_transaction_pooling) {
-  // Proves: through PgBouncer (transaction pooling, 4 server connections), four concurrent appenders
-  // write a gap-free chain with every event once; a catch-up and a rebuild give the projections the
-  // direct connection would; a durable feed delivers every position once and resumes; verify is clean.
+  // Proves: through PgBouncer (transaction pooling, 4 server connections), four concurrent
+  // appenders write a gap-free chain with every event once; a catch-up and a rebuild give the
+  // projections the direct connection would; a durable feed delivers every position once and
+  // resumes; verify is clean.
   const std::string direct = testing::FreshDatabase();
   testing::PgBouncer bouncer;
   const std::string pooled = bouncer.ConnectionString(DatabaseName(direct));

@@ -1,18 +1,19 @@
-// Integration specification of the projections on a real PostgreSQL: what each table holds after each
-// action, PoolSnapshot's interval rule, the seed's own queries on the projected tables, the three ways
-// of running them giving identical tables, and a rebuild that fails leaving the live tables alone.
-#include <boost/test/unit_test.hpp>
+// Integration specification of the projections on a real PostgreSQL: what each table holds after
+// each action, PoolSnapshot's interval rule, the seed's own queries on the projected tables, the
+// three ways of running them giving identical tables, and a rebuild that fails leaving the live
+// tables alone.
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/appender.h"
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
-#include "sample/stream_generator.h"
 #include "projections/runner.h"
+#include "sample/stream_generator.h"
 #include "tests/test_cluster.h"
 
 namespace ledger {
@@ -95,27 +96,30 @@ std::string CraftedStream() {
   auto act = [](const std::string& body, const std::string& at) {
     return "{" + body + R"(,"createdAt":")" + at + "\"}";
   };
-  return m + "\n" +
-         place("b1", kW1, "YES", 10000000, 1, "2026-02-16T09:01:00Z") + "\n" +
+  return m + "\n" + place("b1", kW1, "YES", 10000000, 1, "2026-02-16T09:01:00Z") + "\n" +
          place("b2", kW2, "NO", 4000000, 1, "2026-02-16T09:01:30Z") + "\n" +
          place("b3", kW1, "YES", 2000000, 2, "2026-02-16T09:02:00Z") + "\n" +
          act(R"("action":"CONFIRMED","betId":"b1","txHash":")" + kTx + "\"",
-             "2026-02-16T09:02:00Z") + "\n" +
-         act(R"("action":"CONFIRMED","betId":"b2")", "2026-02-16T09:03:00Z") + "\n" +
+             "2026-02-16T09:02:00Z") +
+         "\n" + act(R"("action":"CONFIRMED","betId":"b2")", "2026-02-16T09:03:00Z") + "\n" +
          // Interval 09:05-09:10: b3 confirmed, then b1 flagged (HIGH) and clawed back in part.
          act(R"("action":"CONFIRMED","betId":"b3")", "2026-02-16T09:06:00Z") + "\n" +
          act(R"("action":"FLAGGED","betId":"b1","reason":"Velocity exceeded","severity":"HIGH")",
-             "2026-02-16T09:07:00Z") + "\n" +
+             "2026-02-16T09:07:00Z") +
+         "\n" +
          // createdAt goes backwards: still counted in the current interval (09:05-09:10).
          act(R"("action":"CLAWED_BACK","betId":"b1","clawbackAmount":6000000,"reason":"Sybil")",
-             "2026-02-16T09:04:00Z") + "\n" +
+             "2026-02-16T09:04:00Z") +
+         "\n" +
          act(R"("action":"REFUNDED","betId":"b1","clawbackTxHash":")" + kRefundTx + "\"",
-             "2026-02-16T09:08:00Z") + "\n" +
+             "2026-02-16T09:08:00Z") +
+         "\n" +
          act(R"("action":"WALLET_UNFLAGGED","wallet":")" + kW1 + R"(","reason":"Reviewed")",
-             "2026-02-16T09:12:00Z") + "\n" +
-         act(R"("action":"MARKET_CLOSED","marketId":"m1")", "2026-02-16T09:21:00Z") + "\n" +
+             "2026-02-16T09:12:00Z") +
+         "\n" + act(R"("action":"MARKET_CLOSED","marketId":"m1")", "2026-02-16T09:21:00Z") + "\n" +
          act(R"("action":"MARKET_RESOLVED","marketId":"m1","winner":"NO")",
-             "2026-02-16T09:22:00Z") + "\n";
+             "2026-02-16T09:22:00Z") +
+         "\n";
 }
 
 }  // namespace
@@ -129,20 +133,24 @@ BOOST_AUTO_TEST_CASE(every_field_of_every_table_after_every_action) {
 
   // Market: status and winner from market actions; pools = confirmed minus clawed back; updatedAt =
   // createdAt of the last event that changed the row (the resolution).
-  BOOST_TEST(Scalar(conn, R"(SELECT concat_ws('|', "marketId", question, status, winner, "yesPool",
+  BOOST_TEST(
+      Scalar(conn, R"(SELECT concat_ws('|', "marketId", question, status, winner, "yesPool",
       "noPool", "startDate", "endDate", "contractAddress", "gnosisSafeAddress", "createdAt",
       "updatedAt") FROM "Market")") ==
-             "m1|Will it?|RESOLVED|NO|6000000|4000000|2026-02-01 00:00:00|2026-03-01 00:00:00|"
-             "0x00000000000000000000000000000000000000c1|0x00000000000000000000000000000000000000a1|"
-             "2026-02-16 09:00:00|2026-02-16 09:22:00");
+      "m1|Will it?|RESOLVED|NO|6000000|4000000|2026-02-01 00:00:00|2026-03-01 00:00:00|"
+      "0x00000000000000000000000000000000000000c1|0x00000000000000000000000000000000000000a1|"
+      "2026-02-16 09:00:00|2026-02-16 09:22:00");
   // Bet: one row per PLACED, id = betId, createdAt = the PLACED time, txHash from CONFIRMED when
   // PLACED had none.
   BOOST_TEST(Scalar(conn, R"(SELECT string_agg(concat_ws('|', id, "walletAddress", "marketId",
       choice, amount, "betNumber", status, coalesce("txHash", '-'), "createdAt"), E'\n' ORDER BY id)
-      FROM "Bet")") ==
-             "b1|" + kW1 + "|m1|YES|10000000|1|CLAWED_BACK|" + kTx + "|2026-02-16 09:01:00\n"
-             "b2|" + kW2 + "|m1|NO|4000000|1|CONFIRMED|-|2026-02-16 09:01:30\n"
-             "b3|" + kW1 + "|m1|YES|2000000|2|CONFIRMED|-|2026-02-16 09:02:00");
+      FROM "Bet")") == "b1|" + kW1 + "|m1|YES|10000000|1|CLAWED_BACK|" + kTx +
+                           "|2026-02-16 09:01:00\n"
+                           "b2|" +
+                           kW2 +
+                           "|m1|NO|4000000|1|CONFIRMED|-|2026-02-16 09:01:30\n"
+                           "b3|" +
+                           kW1 + "|m1|YES|2000000|2|CONFIRMED|-|2026-02-16 09:02:00");
   // FlaggedWallet: from the latest FLAGGED, then unflagged.
   BOOST_TEST(Scalar(conn, R"(SELECT concat_ws('|', wallet, "marketId", reason, severity,
       "isActive", "createdAt", "unflaggedAt") FROM "FlaggedWallet")") ==
@@ -169,9 +177,10 @@ BOOST_AUTO_TEST_CASE(seed_queries_run_as_written_on_the_projections) {
       R"({"action":"MARKET_CREATED","marketId":"live","question":"Q","endDate":"2199-01-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1"})";
   recent += market + "\n";
   for (int i = 1; i <= 3; ++i) {
-    recent += R"({"action":"PLACED","betId":"v)" + std::to_string(i) +
-              R"(","marketId":"live","wallet":"0x3333333333333333333333333333333333333333","choice":"YES","amount":1000000,"betNumber":)" +
-              std::to_string(i) + "}\n";
+    recent +=
+        R"({"action":"PLACED","betId":"v)" + std::to_string(i) +
+        R"(","marketId":"live","wallet":"0x3333333333333333333333333333333333333333","choice":"YES","amount":1000000,"betNumber":)" +
+        std::to_string(i) + "}\n";
   }
   AppendLines(store.get(), recent, false);
   CatchUp(store.get());
@@ -328,7 +337,8 @@ BOOST_AUTO_TEST_CASE(single_projection_rebuild_and_failed_rebuild_leave_the_rest
   // Make the swap fail halfway (an insert into the live Bet table errors): nothing changes.
   auto sql = pg::SqlSession::Open(conn);
   BOOST_REQUIRE(sql.ok());
-  BOOST_REQUIRE((*sql)->Exec(R"(
+  BOOST_REQUIRE((*sql)
+                    ->Exec(R"(
       CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'injected failure'; END $$;
       CREATE TRIGGER fail_insert BEFORE INSERT ON "Bet" FOR EACH ROW EXECUTE FUNCTION fail_insert();)")
@@ -336,8 +346,9 @@ BOOST_AUTO_TEST_CASE(single_projection_rebuild_and_failed_rebuild_leave_the_rest
   absl::Status failed = Rebuild(store.get(), ProjectorOptions{}, {});
   BOOST_TEST(!failed.ok());
   BOOST_TEST((Dump(conn) == before));
-  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'ledger_shadow_%'") ==
-             "4");  // Left for inspection; the next rebuild replaces them.
+  BOOST_TEST(
+      Scalar(conn, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'ledger_shadow_%'") ==
+      "4");  // Left for inspection; the next rebuild replaces them.
 }
 
 BOOST_AUTO_TEST_CASE(text_with_quotes_escapes_and_unicode_is_written_alike_by_all_three_ways) {
@@ -346,12 +357,16 @@ BOOST_AUTO_TEST_CASE(text_with_quotes_escapes_and_unicode_is_written_alike_by_al
   const std::string odd = R"(He said \"yes\" \\ back\tslash\nnew line, 100% é ü 😀 'quoted' {}[],:)";
   const std::string input =
       R"({"action":"MARKET_CREATED","marketId":"m-odd","question":")" + odd +
-      R"(","endDate":"2027-03-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1","createdAt":"2026-02-16T09:00:00Z"})" "\n" +
+      R"(","endDate":"2027-03-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1","gnosisSafeAddress":"0x00000000000000000000000000000000000000a1","createdAt":"2026-02-16T09:00:00Z"})"
+      "\n" +
       R"({"action":"PLACED","betId":"b\"odd\"\\é","marketId":"m-odd","wallet":")" + kW1 +
-      R"(","choice":"YES","amount":5000000,"betNumber":1,"createdAt":"2026-02-16T09:01:00Z"})" "\n" +
-      R"({"action":"CONFIRMED","betId":"b\"odd\"\\é","createdAt":"2026-02-16T09:01:30Z"})" "\n" +
+      R"(","choice":"YES","amount":5000000,"betNumber":1,"createdAt":"2026-02-16T09:01:00Z"})"
+      "\n" +
+      R"({"action":"CONFIRMED","betId":"b\"odd\"\\é","createdAt":"2026-02-16T09:01:30Z"})"
+      "\n" +
       R"({"action":"FLAGGED","betId":"b\"odd\"\\é","reason":")" + odd +
-      R"(","severity":"HIGH","createdAt":"2026-02-16T09:02:00Z"})" "\n";
+      R"(","severity":"HIGH","createdAt":"2026-02-16T09:02:00Z"})"
+      "\n";
   const ThreeWays ways = ProjectThreeWays(input);
   BOOST_TEST(ways.inline_summary.accepted == 4);
   const std::string& inline_db = ways.inline_db;
@@ -390,7 +405,8 @@ BOOST_AUTO_TEST_CASE(each_projection_commit_notifies_listeners_and_a_failed_one_
   // A projection write that fails is rolled back: no rows, no checkpoint, no notification.
   auto sql = pg::SqlSession::Open(conn);
   BOOST_REQUIRE(sql.ok());
-  BOOST_REQUIRE((*sql)->Exec(R"(
+  BOOST_REQUIRE((*sql)
+                    ->Exec(R"(
       CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'injected failure'; END $$;
       CREATE TRIGGER fail_insert BEFORE INSERT OR UPDATE ON "Market" FOR EACH ROW

@@ -1,6 +1,8 @@
-// Integration specification of the audit tools on a real PostgreSQL: replay at every position equals
-// the projections as they were after that prefix, and verify catches each kind of tampering by a
-// superuser who disabled the triggers, and each kind of projection drift.
+// Integration specification of the audit tools on a real PostgreSQL: replay at every position
+// equals the projections as they were after that prefix, and verify catches each kind of tampering
+// by a superuser who disabled the triggers, and each kind of projection drift.
+#include "replay/replay.h"
+
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -14,10 +16,9 @@
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
 #include "engine/str_cat.h"
-#include "sample/stream_generator.h"
 #include "projections/runner.h"
-#include "replay/replay.h"
 #include "replay/verify.h"
+#include "sample/stream_generator.h"
 #include "tests/test_cluster.h"
 
 namespace ledger {
@@ -99,7 +100,8 @@ BOOST_AUTO_TEST_CASE(replay_at_every_position_equals_the_projections_after_that_
   std::vector<TimeMicros> recorded;
   for (size_t k = 0; k < lines.size(); ++k) {
     AppendInline(store.get(), lines[k] + "\n");
-    absl::StatusOr<Projector> replayed = ReplayUntil(store.get(), ReplayPoint::AtSeq(int64_t(k + 1)));
+    absl::StatusOr<Projector> replayed =
+        ReplayUntil(store.get(), ReplayPoint::AtSeq(int64_t(k + 1)));
     BOOST_REQUIRE(replayed.ok());
     BOOST_REQUIRE_EQUAL(replayed->head_seq(), int64_t(k + 1));
     std::vector<Drift> drift;
@@ -111,7 +113,8 @@ BOOST_AUTO_TEST_CASE(replay_at_every_position_equals_the_projections_after_that_
   // By time: the last row recorded at or before a moment.
   absl::StatusOr<LoggedEvent> row = store->log().Read(150);
   BOOST_REQUIRE(row.ok());
-  absl::StatusOr<Projector> by_time = ReplayUntil(store.get(), ReplayPoint::AtTime(row->recorded_at));
+  absl::StatusOr<Projector> by_time =
+      ReplayUntil(store.get(), ReplayPoint::AtTime(row->recorded_at));
   BOOST_REQUIRE(by_time.ok());
   BOOST_TEST(by_time->head_seq() >= 150);
   absl::StatusOr<LoggedEvent> next = store->log().Read(by_time->head_seq() + 1);
@@ -134,7 +137,8 @@ BOOST_AUTO_TEST_CASE(a_value_no_event_can_hold_stops_verify_with_the_position_an
   // tamperer past the triggers) is not folded as something else: reading the log stops with
   // DATA_LOSS naming the position, the column and the value.
   Ledger l = MakeLedger(200);
-  const std::string seq = Scalar(l.conn, "SELECT min(seq) FROM \"BetHistory\" WHERE action = 'PLACED'");
+  const std::string seq =
+      Scalar(l.conn, "SELECT min(seq) FROM \"BetHistory\" WHERE action = 'PLACED'");
   Tamper(l.conn, "UPDATE \"BetHistory\" SET choice = 'MAYBE' WHERE seq = " + seq);
   absl::StatusOr<VerifyReport> report = Verify(l.store.get(), std::nullopt);
   BOOST_REQUIRE(!report.ok());
@@ -145,8 +149,9 @@ BOOST_AUTO_TEST_CASE(a_value_no_event_can_hold_stops_verify_with_the_position_an
 
 BOOST_AUTO_TEST_CASE(verify_catches_an_altered_amount) {
   Ledger l = MakeLedger(500);
-  const std::string seq = Scalar(l.conn, "SELECT seq FROM \"BetHistory\" WHERE action = 'PLACED' "
-                                         "ORDER BY seq OFFSET 5 LIMIT 1");
+  const std::string seq = Scalar(l.conn,
+                                 "SELECT seq FROM \"BetHistory\" WHERE action = 'PLACED' "
+                                 "ORDER BY seq OFFSET 5 LIMIT 1");
   Tamper(l.conn, "UPDATE \"BetHistory\" SET amount = amount + 1 WHERE seq = " + seq);
   VerifyReport r = RunVerify(l);
   BOOST_REQUIRE(!r.breaks.empty());
@@ -207,10 +212,13 @@ BOOST_AUTO_TEST_CASE(a_full_rewrite_with_recomputed_hashes_is_caught_by_the_dige
   Ledger l = MakeLedger(500);
   // The attacker knows the algorithm: alter row 100 and re-chain every row after it.
   std::vector<LoggedEvent> rows;
-  BOOST_REQUIRE(l.store->log().Scan(99, [&rows](const LoggedEvent& row) {
-                        rows.push_back(row);
-                        return absl::OkStatus();
-                      }).ok());
+  BOOST_REQUIRE(l.store->log()
+                    .Scan(99,
+                          [&rows](const LoggedEvent& row) {
+                            rows.push_back(row);
+                            return absl::OkStatus();
+                          })
+                    .ok());
   absl::StatusOr<LoggedEvent> before = l.store->log().Read(99);
   BOOST_REQUIRE(before.ok());
   Sha256 prev = before->hash;
@@ -218,21 +226,22 @@ BOOST_AUTO_TEST_CASE(a_full_rewrite_with_recomputed_hashes_is_caught_by_the_dige
   auto session = pg::SqlSession::Open(l.conn);
   BOOST_REQUIRE(session.ok());
   BOOST_REQUIRE((*session)->Exec("SET session_replication_role = replica").ok());
-  BOOST_REQUIRE((*session)
-                    ->Exec("UPDATE \"BetHistory\" SET reason = $1 WHERE seq = 100",
-                           {*rows[0].event.reason})
-                    .ok());
+  BOOST_REQUIRE(
+      (*session)
+          ->Exec("UPDATE \"BetHistory\" SET reason = $1 WHERE seq = 100", {*rows[0].event.reason})
+          .ok());
   for (LoggedEvent& row : rows) {
     row.prev_hash = prev;
     row.hash = ChainHash(prev, row);
     prev = row.hash;
-    BOOST_REQUIRE((*session)
-                      ->Exec("UPDATE \"BetHistory\" SET \"prevHash\" = $1, hash = $2 WHERE seq = $3",
-                             {ToHex(row.prev_hash), ToHex(row.hash), std::to_string(row.seq)})
-                      .ok());
+    BOOST_REQUIRE(
+        (*session)
+            ->Exec("UPDATE \"BetHistory\" SET \"prevHash\" = $1, hash = $2 WHERE seq = $3",
+                   {ToHex(row.prev_hash), ToHex(row.hash), std::to_string(row.seq)})
+            .ok());
   }
   VerifyReport r = RunVerify(l);
-  BOOST_TEST(r.breaks.empty());  // The chain itself is consistent again ...
+  BOOST_TEST(r.breaks.empty());                 // The chain itself is consistent again ...
   BOOST_REQUIRE(r.digest_problem.has_value());  // ... but not with the digest kept outside.
   BOOST_TEST(r.digest_problem->find("rewritten") != std::string::npos);
 }
@@ -242,7 +251,8 @@ BOOST_AUTO_TEST_CASE(verify_reports_projection_drift_by_table_key_and_column) {
   const std::string bet = Scalar(l.conn, "SELECT min(id) FROM \"Bet\"");
   Tamper(l.conn, R"(
       UPDATE "Market" SET "yesPool" = "yesPool" + 1 WHERE "marketId" = 'eden-haus-hackathon';
-      DELETE FROM "Bet" WHERE id = ')" + bet + R"(';
+      DELETE FROM "Bet" WHERE id = ')" +
+                     bet + R"(';
       INSERT INTO "FlaggedWallet" (id, wallet, "marketId", reason)
         VALUES ('zzz', '0xdead', 'eden-haus-hackathon', 'planted');)");
   VerifyReport r = RunVerify(l);
@@ -253,8 +263,8 @@ BOOST_AUTO_TEST_CASE(verify_reports_projection_drift_by_table_key_and_column) {
     pool = pool || (d.table == "Market" && d.kind == "DIFFERENT_VALUE" && d.column == "yesPool" &&
                     std::stoll(*d.found) == std::stoll(*d.expected) + 1);
     missing = missing || (d.table == "Bet" && d.kind == "MISSING_ROW" && d.key == bet);
-    unexpected = unexpected || (d.table == "FlaggedWallet" && d.kind == "UNEXPECTED_ROW" &&
-                                d.key == "zzz");
+    unexpected =
+        unexpected || (d.table == "FlaggedWallet" && d.kind == "UNEXPECTED_ROW" && d.key == "zzz");
   }
   BOOST_TEST(pool);
   BOOST_TEST(missing);
@@ -264,8 +274,8 @@ BOOST_AUTO_TEST_CASE(verify_reports_projection_drift_by_table_key_and_column) {
 BOOST_AUTO_TEST_CASE(verify_compares_in_byte_order_whatever_the_database_collation) {
   // Proves: verify's merge of the expected rows with the live tables does not depend on the
   // database's collation. In an ICU "en-US" database (where "a_3" sorts before "B-2", unlike byte
-  // order), ids of mixed case and punctuation verify clean; a merge in the database's own order would
-  // report them missing and unexpected.
+  // order), ids of mixed case and punctuation verify clean; a merge in the database's own order
+  // would report them missing and unexpected.
   const std::string name = StrCat("t_icu_", getpid());
   {
     std::unique_ptr<pg::SqlSession> admin =
@@ -290,24 +300,27 @@ BOOST_AUTO_TEST_CASE(verify_compares_in_byte_order_whatever_the_database_collati
         R"({"action":"MARKET_CREATED","createdAt":"%s","marketId":"%s","question":"Q %s?",)"
         R"("startDate":"2026-03-01T00:00:00Z","endDate":"2027-03-01T00:00:00Z",)"
         R"("contractAddress":"0x8eae8949000b53c91a38f74b3ab18a7514ec235c",)"
-        R"("gnosisSafeAddress":"0x000dbaffe2b44167b769bfc0f5df2a8ce37f9531"})" "\n",
+        R"("gnosisSafeAddress":"0x000dbaffe2b44167b769bfc0f5df2a8ce37f9531"})"
+        "\n",
         at(), m, m);
   }
   const std::vector<std::string> bets = {"b-1", "B-2", "a_3", "A-4", "Z5", "z6", "_7", "~8"};
   for (size_t i = 0; i < bets.size(); ++i) {
-    lines += absl::StrFormat(
-        R"({"action":"PLACED","createdAt":"%s","betId":"%s","marketId":"%s",)"
-        R"("wallet":"0x%040x","choice":"YES","amount":1000000,"betNumber":1})" "\n",
-        at(), bets[i], markets[i % markets.size()], 0xabc0 + i);
-    lines += absl::StrFormat(R"({"action":"CONFIRMED","createdAt":"%s","betId":"%s"})" "\n", at(),
-                             bets[i]);
+    lines += absl::StrFormat(R"({"action":"PLACED","createdAt":"%s","betId":"%s","marketId":"%s",)"
+                             R"("wallet":"0x%040x","choice":"YES","amount":1000000,"betNumber":1})"
+                             "\n",
+                             at(), bets[i], markets[i % markets.size()], 0xabc0 + i);
+    lines += absl::StrFormat(R"({"action":"CONFIRMED","createdAt":"%s","betId":"%s"})"
+                             "\n",
+                             at(), bets[i]);
   }
   AppendInline(l.store.get(), lines);
   BOOST_REQUIRE(Scalar(l.conn, "SELECT count(*) FROM \"Bet\"") == std::to_string(bets.size()));
   VerifyReport r = RunVerify(l, /*with_digest=*/false);
   BOOST_TEST(r.breaks.empty());
-  BOOST_TEST(r.drift.empty(), r.drift.size() << " drift findings, first: "
-                                             << (r.drift.empty() ? "" : r.drift[0].kind + " " + r.drift[0].key));
+  BOOST_TEST(r.drift.empty(),
+             r.drift.size() << " drift findings, first: "
+                            << (r.drift.empty() ? "" : r.drift[0].kind + " " + r.drift[0].key));
   // And a real drift is still found there.
   Tamper(l.conn, R"(UPDATE "Bet" SET amount = 7 WHERE id = 'B-2')");
   r = RunVerify(l, /*with_digest=*/false);

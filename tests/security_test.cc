@@ -1,6 +1,6 @@
-// Specification of the roles (`ledger migrate --roles`, schema/roles.sql) on a real PostgreSQL: each
-// of writer, projector and auditor can do its job and is refused, by the database, what it must not
-// do; and SQL fragments in every text field are stored verbatim, never executed.
+// Specification of the roles (`ledger migrate --roles`, schema/roles.sql) on a real PostgreSQL:
+// each of writer, projector and auditor can do its job and is refused, by the database, what it
+// must not do; and SQL fragments in every text field are stored verbatim, never executed.
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 #include <string>
@@ -22,15 +22,17 @@ using testing::Scalar;
 std::string LoginAs(const std::string& conn, const std::string& login, const std::string& group) {
   auto admin = testing::OpenSql(conn);
   // Role names are cluster-wide: created once, reused by later databases. Names are constants here.
-  absl::Status s = admin->Exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" +
-                               login + "') THEN CREATE ROLE " + login + " LOGIN; END IF; END $$");
+  absl::Status s =
+      admin->Exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + login +
+                  "') THEN CREATE ROLE " + login + " LOGIN; END IF; END $$");
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
   s = admin->Exec("GRANT " + group + " TO " + login);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
   return conn + " user=" + login;
 }
 
-// `sql` as `conn` fails with PostgreSQL's insufficient_privilege (or the log's immutability trigger).
+// `sql` as `conn` fails with PostgreSQL's insufficient_privilege (or the log's immutability
+// trigger).
 void ExpectRefused(const std::string& conn, const std::string& sql) {
   auto session = testing::OpenSql(conn);
   absl::Status s = session->Exec(sql);
@@ -62,9 +64,9 @@ AppendSummary AppendAs(const std::string& conn, const std::string& lines) {
 BOOST_AUTO_TEST_SUITE(security)
 
 BOOST_AUTO_TEST_CASE(each_role_does_its_job_and_is_refused_the_rest) {
-  // Proves: after `migrate --roles`, a writer login appends but cannot UPDATE, DELETE or TRUNCATE the
-  // log nor write a projection; a projector login projects and rebuilds but cannot append; an auditor
-  // login verifies but cannot write anything. The refusals come from the database's grants.
+  // Proves: after `migrate --roles`, a writer login appends but cannot UPDATE, DELETE or TRUNCATE
+  // the log nor write a projection; a projector login projects and rebuilds but cannot append; an
+  // auditor login verifies but cannot write anything. The refusals come from the database's grants.
   const std::string conn = FreshDatabase();
   auto store = testing::OpenStore(conn);
   BOOST_REQUIRE(store->ApplyRoles().ok());
@@ -74,11 +76,13 @@ BOOST_AUTO_TEST_CASE(each_role_does_its_job_and_is_refused_the_rest) {
   const std::string auditor = LoginAs(conn, "test_auditor", "ledger_auditor");
 
   BOOST_TEST(AppendAs(writer, kMarket + "\n").accepted == 1);
-  for (const char* sql : {R"(UPDATE "BetHistory" SET reason = 'x')", R"(DELETE FROM "BetHistory")",
-                          R"(TRUNCATE "BetHistory")", R"(DELETE FROM "Market")",
-                          R"(INSERT INTO "FlaggedWallet" (id, wallet, "marketId", reason) VALUES ('f', 'w', 'm', 'r'))",
-                          "UPDATE projection_checkpoint SET seq = 0",
-                          R"(ALTER TABLE "BetHistory" DISABLE TRIGGER USER)"}) {
+  for (
+      const char* sql :
+      {R"(UPDATE "BetHistory" SET reason = 'x')", R"(DELETE FROM "BetHistory")",
+       R"(TRUNCATE "BetHistory")", R"(DELETE FROM "Market")",
+       R"(INSERT INTO "FlaggedWallet" (id, wallet, "marketId", reason) VALUES ('f', 'w', 'm', 'r'))",
+       "UPDATE projection_checkpoint SET seq = 0",
+       R"(ALTER TABLE "BetHistory" DISABLE TRIGGER USER)"}) {
     ExpectRefused(writer, sql);
   }
 
@@ -112,9 +116,9 @@ BOOST_AUTO_TEST_CASE(each_role_does_its_job_and_is_refused_the_rest) {
 }
 
 BOOST_AUTO_TEST_CASE(sql_fragments_in_text_fields_are_stored_verbatim) {
-  // Proves: text fields (ids, question, reasons) go to PostgreSQL as parameters or COPY data: quotes,
-  // comment markers and statements come back byte for byte and nothing is executed. (Ids may not
-  // hold spaces, so their fragments use comments instead.)
+  // Proves: text fields (ids, question, reasons) go to PostgreSQL as parameters or COPY data:
+  // quotes, comment markers and statements come back byte for byte and nothing is executed. (Ids
+  // may not hold spaces, so their fragments use comments instead.)
   const std::string conn = FreshDatabase();
   const std::string evil = R"(x'); DROP TABLE \"BetHistory\"; -- \" ; SELECT pg_sleep(10); /*)";
   const std::string lines =
@@ -125,9 +129,14 @@ BOOST_AUTO_TEST_CASE(sql_fragments_in_text_fields_are_stored_verbatim) {
       "\n"
       R"({"action":"CONFIRMED","betId":"b');DELETE/**/FROM/**/\"Bet\";--"})"
       "\n"
-      R"({"action":"FLAGGED","betId":"b');DELETE/**/FROM/**/\"Bet\";--","reason":")" + evil + R"("})"
+      R"({"action":"FLAGGED","betId":"b');DELETE/**/FROM/**/\"Bet\";--","reason":")" +
+      evil +
+      R"("})"
       "\n"
-      R"({"action":"MARKET_CLOSED","marketId":"m'1;--","reason":")" + evil + R"("})" "\n";
+      R"({"action":"MARKET_CLOSED","marketId":"m'1;--","reason":")" +
+      evil +
+      R"("})"
+      "\n";
   BOOST_TEST(AppendAs(conn, lines).accepted == 5);
   auto store = testing::OpenStore(conn);
   CatchUpRunner runner(store.get(), ProjectorOptions{});
@@ -137,8 +146,8 @@ BOOST_AUTO_TEST_CASE(sql_fragments_in_text_fields_are_stored_verbatim) {
   BOOST_TEST(Scalar(conn, R"(SELECT "marketId" FROM "Market")") == "m'1;--");
   BOOST_TEST(Scalar(conn, R"(SELECT id FROM "Bet")") == R"(b');DELETE/**/FROM/**/"Bet";--)");
   BOOST_TEST(Scalar(conn, R"(SELECT reason FROM "FlaggedWallet")") == stored);
-  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "BetHistory" WHERE reason = $$)" + stored + "$$") ==
-             "2");
+  BOOST_TEST(Scalar(conn, R"(SELECT count(*) FROM "BetHistory" WHERE reason = $$)" + stored +
+                              "$$") == "2");
   absl::StatusOr<VerifyReport> report = Verify(store.get(), std::nullopt);
   BOOST_REQUIRE(report.ok());
   BOOST_TEST(report->clean());

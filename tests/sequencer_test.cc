@@ -1,12 +1,13 @@
-// Specification of positions, identities and the hash chain: what makes a re-sent event a duplicate or
-// a conflict, and how the chain detects an altered, missing or reordered row.
+// Specification of positions, identities and the hash chain: what makes a re-sent event a duplicate
+// or a conflict, and how the chain detects an altered, missing or reordered row.
+#include "engine/sequencer.h"
+
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <vector>
 
 #include "engine/event_codec.h"
 #include "engine/hash_chain.h"
-#include "engine/sequencer.h"
 
 namespace ledger {
 namespace {

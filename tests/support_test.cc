@@ -7,8 +7,8 @@
 
 #include "engine/conn_string.h"
 #include "engine/error_codes.h"
-#include "engine/line_reader.h"
 #include "engine/event_codec.h"
+#include "engine/line_reader.h"
 #include "engine/retry.h"
 #include "engine/time_format.h"
 #include "engine/utf8.h"
@@ -40,8 +40,7 @@ BOOST_AUTO_TEST_CASE(line_reader_bounds_lines_and_keeps_numbering) {
 BOOST_AUTO_TEST_CASE(passwords_are_masked) {
   BOOST_TEST(MaskPassword("postgresql://app:s3cret@db:5432/ledger") ==
              "postgresql://app:****@db:5432/ledger");
-  BOOST_TEST(MaskPassword("host=db password=s3cret user=app") ==
-             "host=db password=**** user=app");
+  BOOST_TEST(MaskPassword("host=db password=s3cret user=app") == "host=db password=**** user=app");
   BOOST_TEST(MaskPassword("postgresql://db/ledger?user=a&password=s3cret") ==
              "postgresql://db/ledger?user=a&password=****");
   BOOST_TEST(MaskPassword("host=/tmp dbname=x") == "host=/tmp dbname=x");
@@ -63,20 +62,21 @@ BOOST_AUTO_TEST_CASE(docs_list_every_error_code) {
   text << doc.rdbuf();
   for (ErrorCode code : AllErrorCodes()) {
     const std::string row = "| `" + std::string(ErrorCodeName(code)) + "` |";
-    BOOST_TEST(text.str().find(row) != std::string::npos, "not documented: " << ErrorCodeName(code));
+    BOOST_TEST(text.str().find(row) != std::string::npos,
+               "not documented: " << ErrorCodeName(code));
   }
 }
 
 BOOST_AUTO_TEST_CASE(utf8_validation_finds_the_first_bad_byte) {
   BOOST_TEST(!FirstInvalidUtf8("plain ascii").has_value());
   BOOST_TEST(!FirstInvalidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80").has_value());
-  BOOST_TEST(FirstInvalidUtf8("ab\xFF").value() == 2u);              // Never a UTF-8 byte.
-  BOOST_TEST(FirstInvalidUtf8("a\xC0\xAF").value() == 1u);          // Overlong '/'.
+  BOOST_TEST(FirstInvalidUtf8("ab\xFF").value() == 2u);            // Never a UTF-8 byte.
+  BOOST_TEST(FirstInvalidUtf8("a\xC0\xAF").value() == 1u);         // Overlong '/'.
   BOOST_TEST(FirstInvalidUtf8("\xE0\x80\xAF").value() == 0u);      // Overlong, 3 bytes.
   BOOST_TEST(FirstInvalidUtf8("x\xED\xA0\x80").value() == 1u);     // A surrogate.
-  BOOST_TEST(FirstInvalidUtf8("\xF4\x90\x80\x80").value() == 0u); // Past U+10FFFF.
-  BOOST_TEST(FirstInvalidUtf8("ok\xE2\x82").value() == 2u);         // Cut short.
-  BOOST_TEST(FirstInvalidUtf8("\xC3(").value() == 0u);               // Bad continuation.
+  BOOST_TEST(FirstInvalidUtf8("\xF4\x90\x80\x80").value() == 0u);  // Past U+10FFFF.
+  BOOST_TEST(FirstInvalidUtf8("ok\xE2\x82").value() == 2u);        // Cut short.
+  BOOST_TEST(FirstInvalidUtf8("\xC3(").value() == 0u);             // Bad continuation.
   // The decoder says where a line stops being text.
   DecodeResult r = DecodeEventLine("{\"action\":\"x\xFE\"}", 0);
   const Rejection& rejection = std::get<Rejection>(r);

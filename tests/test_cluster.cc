@@ -10,8 +10,8 @@
 
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
-#include "sample/stream_generator.h"
 #include "engine/str_cat.h"
+#include "sample/stream_generator.h"
 
 namespace ledger::testing {
 namespace {
@@ -100,10 +100,12 @@ std::string GeneratedStream(int64_t events, uint64_t seed, int32_t bad_every,
 std::string DumpProjections(const std::string& conn) {
   std::string out;
   for (const char* table : {"Market", "Bet", "FlaggedWallet", "PoolSnapshot"}) {
-    out += StrCat("== ", table, "\n",
-                  Scalar(conn, StrCat("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '') "
-                                      "FROM \"", table, "\" t")),
-                  "\n");
+    out +=
+        StrCat("== ", table, "\n",
+               Scalar(conn, StrCat("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '') "
+                                   "FROM \"",
+                                   table, "\" t")),
+               "\n");
   }
   return out;
 }

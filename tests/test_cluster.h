@@ -1,17 +1,17 @@
 // The test harness's PostgreSQL: one throwaway embedded cluster per test run (the same EmbeddedDb
-// mechanism `ledger` uses), and a fresh database per test. No mocks: every test talks to a real server.
+// mechanism `ledger` uses), and a fresh database per test. No mocks: every test talks to a real
+// server.
 //
 //   BOOST_TEST_GLOBAL_FIXTURE(ledger::testing::ClusterFixture);
 //   std::string conn = ledger::testing::FreshDatabase();   // migrated, empty
 #ifndef LEDGER_TESTS_TEST_CLUSTER_H_
 #define LEDGER_TESTS_TEST_CLUSTER_H_
 
+#include <memory>
 #include <string>
 
-#include <memory>
-
-#include "engine/pg/embedded_db.h"
 #include "engine/pg/database.h"
+#include "engine/pg/embedded_db.h"
 #include "engine/pg/sql_session.h"
 
 namespace ledger::testing {

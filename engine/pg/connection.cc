@@ -17,7 +17,9 @@ std::unique_ptr<pqxx::connection> Connect(const std::string& conn_string) {
 }  // namespace
 
 Connection::Connection(const std::string& conn_string)
-    : conn_string(conn_string), masked_conn(MaskPassword(conn_string)), conn(Connect(conn_string)) {}
+    : conn_string(conn_string),
+      masked_conn(MaskPassword(conn_string)),
+      conn(Connect(conn_string)) {}
 
 absl::Status Connection::Reconnect() {
   Abort();

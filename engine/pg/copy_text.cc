@@ -64,13 +64,27 @@ std::string_view CopyLineFields::Unescape(std::string_view field) {
     const char c = field[++i];
     char byte = 0;
     switch (c) {
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
-      case 'x': out.push_back(ReadEscapedByte(field, &i, 16, 2, &byte) ? byte : 'x'); break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'x':
+        out.push_back(ReadEscapedByte(field, &i, 16, 2, &byte) ? byte : 'x');
+        break;
       default:
         if (DigitValue(c, 8) >= 0) {
           --i;  // The first digit is part of the number.
@@ -92,11 +106,20 @@ void PutCopyField(const std::optional<std::string_view>& value, std::string* lin
   }
   for (char c : *value) {
     switch (c) {
-      case '\\': line->append("\\\\"); break;
-      case '\t': line->append("\\t"); break;
-      case '\n': line->append("\\n"); break;
-      case '\r': line->append("\\r"); break;
-      default: line->push_back(c);
+      case '\\':
+        line->append("\\\\");
+        break;
+      case '\t':
+        line->append("\\t");
+        break;
+      case '\n':
+        line->append("\\n");
+        break;
+      case '\r':
+        line->append("\\r");
+        break;
+      default:
+        line->push_back(c);
     }
   }
 }

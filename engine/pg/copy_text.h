@@ -1,8 +1,9 @@
-// The text forms in which rows cross the PostgreSQL boundary: COPY's text format (both directions) and
-// quoted identifiers. No libpqxx here: the log row codec (log_row.h) and the stores share it.
+// The text forms in which rows cross the PostgreSQL boundary: COPY's text format (both directions)
+// and quoted identifiers. No libpqxx here: the log row codec (log_row.h) and the stores share it.
 //
 // COPY text format: fields separated by tabs, \N for NULL, backslash escapes for backslash, tab,
-// newline and carriage return (and, on reading, every escape PostgreSQL may send). Thread-compatible.
+// newline and carriage return (and, on reading, every escape PostgreSQL may send).
+// Thread-compatible.
 #ifndef LEDGER_ENGINE_PG_COPY_TEXT_H_
 #define LEDGER_ENGINE_PG_COPY_TEXT_H_
 

@@ -39,16 +39,16 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  // Drops the connection (rolling back any open transaction) and opens a new one to the same server:
-  // after an outage (engine/retry.h). On failure the old, broken connection stays and the next call
-  // fails with kUnavailable again.
+  // Drops the connection (rolling back any open transaction) and opens a new one to the same
+  // server: after an outage (engine/retry.h). On failure the old, broken connection stays and the
+  // next call fails with kUnavailable again.
   absl::Status Reconnect();
 
   // Applies the migrations compiled into this binary.
   absl::Status Migrate(MigrateReport* report);
   // Creates the ledger_writer, ledger_projector and ledger_auditor roles if missing and grants each
-  // exactly its privileges on this database (schema/roles.sql), in one transaction. Needs CREATEROLE
-  // the first time. REQUIRES: migrated.
+  // exactly its privileges on this database (schema/roles.sql), in one transaction. Needs
+  // CREATEROLE the first time. REQUIRES: migrated.
   absl::Status ApplyRoles();
 
   // COMMIT of the open transaction. kUnknown when the connection dropped during COMMIT: the caller

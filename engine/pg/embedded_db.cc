@@ -78,7 +78,8 @@ absl::Status ChownToServer(const std::string& path) {
 // Holds an exclusive flock on a file for its lifetime.
 class FileLock {
  public:
-  explicit FileLock(const std::string& path) : fd_(open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600)) {
+  explicit FileLock(const std::string& path)
+      : fd_(open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600)) {
     if (fd_ >= 0) flock(fd_, LOCK_EX);
   }
   ~FileLock() {
@@ -108,8 +109,8 @@ std::string EmbeddedDb::DataDir() const { return home_ + "/pg/data"; }
 std::string EmbeddedDb::SocketDir() const { return home_ + "/pg/run"; }
 
 std::string EmbeddedDb::ConnectionString(std::string_view database) const {
-  return StrCat("host=", SocketDir(), " port=", kPort, " dbname=", database, " user=",
-                kEmbeddedUser);
+  return StrCat("host=", SocketDir(), " port=", kPort, " dbname=", database,
+                " user=", kEmbeddedUser);
 }
 
 std::string EmbeddedDb::Url() const {
@@ -117,7 +118,7 @@ std::string EmbeddedDb::Url() const {
   std::string escaped;
   for (char c : host) escaped += c == '/' ? std::string("%2F") : std::string(1, c);
   return StrCat("postgresql://", kEmbeddedUser, "@/", kEmbeddedDbName, "?host=", escaped,
-                      "&port=", kPort);
+                "&port=", kPort);
 }
 
 absl::StatusOr<bool> EmbeddedDb::IsRunning() const {

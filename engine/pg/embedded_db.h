@@ -1,12 +1,13 @@
-// EmbeddedDb: a private PostgreSQL 15 cluster under $LEDGER_HOME/pg (default ./.ledger/pg), used when
-// no --db URL or DATABASE_URL is given, and by the tests (one throwaway cluster per test run).
+// EmbeddedDb: a private PostgreSQL 15 cluster under $LEDGER_HOME/pg (default ./.ledger/pg), used
+// when no --db URL or DATABASE_URL is given, and by the tests (one throwaway cluster per test run).
 //
 // Layout: pg/data (the cluster), pg/run (its unix socket; no TCP listener), pg/server.log.
 // The server listens only on the socket; local connections use trust authentication, so access is
 // controlled by the socket directory's permissions (0700, owned by the server's user).
 // As root, the server runs as the unprivileged `postgres` user (PostgreSQL refuses to run as root).
 //
-// Start() is idempotent and safe to call from several processes at once (a lock file serializes them).
+// Start() is idempotent and safe to call from several processes at once (a lock file serializes
+// them).
 #ifndef LEDGER_ENGINE_PG_EMBEDDED_DB_H_
 #define LEDGER_ENGINE_PG_EMBEDDED_DB_H_
 
@@ -36,7 +37,8 @@ class EmbeddedDb {
   absl::Status Start();
   enum class StopMode {
     kFast,       // Roll back open transactions, close connections, checkpoint.
-    kImmediate,  // Kill the server at once, as a crash or power loss would; recovery on the next start.
+    kImmediate,  // Kill the server at once, as a crash or power loss would; recovery on the next
+                 // start.
   };
   // Stops the server. OK when it was not running.
   absl::Status Stop(StopMode mode = StopMode::kFast);

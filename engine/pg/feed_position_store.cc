@@ -12,8 +12,8 @@ absl::StatusOr<int64_t> FeedPositionStore::Read(const std::string& kind, const s
   LEDGER_RETURN_IF_ERROR(conn_->Require(false, "reading a feed position"));
   try {
     pqxx::read_transaction tx(*conn_->conn);
-    pqxx::result r = tx.exec_params(
-        "SELECT seq FROM feed_position WHERE kind = $1 AND name = $2", kind, name);
+    pqxx::result r =
+        tx.exec_params("SELECT seq FROM feed_position WHERE kind = $1 AND name = $2", kind, name);
     return r.empty() ? int64_t{0} : r[0][0].as<int64_t>();
   } catch (const std::exception& e) {
     return conn_->Error(e, StrCat("read the position of ", kind, " ", name));
@@ -25,15 +25,14 @@ absl::Status FeedPositionStore::Set(const std::string& kind, const std::string& 
   LEDGER_RETURN_IF_ERROR(conn_->Require(false, "storing a feed position"));
   try {
     pqxx::work tx(*conn_->conn);
-    tx.exec_params(
-        rewind ? "INSERT INTO feed_position (kind, name, seq) VALUES ($1, $2, $3) "
-                 "ON CONFLICT (kind, name) DO UPDATE SET seq = EXCLUDED.seq, "
-                 "\"updatedAt\" = clock_timestamp() AT TIME ZONE 'UTC'"
-               : "INSERT INTO feed_position (kind, name, seq) VALUES ($1, $2, $3) "
-                 "ON CONFLICT (kind, name) DO UPDATE SET "
-                 "seq = GREATEST(feed_position.seq, EXCLUDED.seq), "
-                 "\"updatedAt\" = clock_timestamp() AT TIME ZONE 'UTC'",
-        kind, name, seq);
+    tx.exec_params(rewind ? "INSERT INTO feed_position (kind, name, seq) VALUES ($1, $2, $3) "
+                            "ON CONFLICT (kind, name) DO UPDATE SET seq = EXCLUDED.seq, "
+                            "\"updatedAt\" = clock_timestamp() AT TIME ZONE 'UTC'"
+                          : "INSERT INTO feed_position (kind, name, seq) VALUES ($1, $2, $3) "
+                            "ON CONFLICT (kind, name) DO UPDATE SET "
+                            "seq = GREATEST(feed_position.seq, EXCLUDED.seq), "
+                            "\"updatedAt\" = clock_timestamp() AT TIME ZONE 'UTC'",
+                   kind, name, seq);
     tx.commit();
     return absl::OkStatus();
   } catch (const std::exception& e) {

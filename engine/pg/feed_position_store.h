@@ -1,6 +1,6 @@
-// FeedPositionStore: where durable feed consumers (`ledger feed --consumer`) and JetStream publishers
-// resume (schema/005, table feed_position). One of the three stores of a Database (database.h); the
-// feed module (feed/) is its only user. Not thread-safe.
+// FeedPositionStore: where durable feed consumers (`ledger feed --consumer`) and JetStream
+// publishers resume (schema/005, table feed_position). One of the three stores of a Database
+// (database.h); the feed module (feed/) is its only user. Not thread-safe.
 #ifndef LEDGER_ENGINE_PG_FEED_POSITION_STORE_H_
 #define LEDGER_ENGINE_PG_FEED_POSITION_STORE_H_
 

@@ -1,9 +1,10 @@
-// The `BetHistory` row format: one table of the log's columns (schema/001 and 002) from which the SELECT list, the COPY column list, the row parser and the COPY encoder are
-// all derived, so that the four cannot disagree. No libpqxx here. Pure functions; thread-safe.
+// The `BetHistory` row format: one table of the log's columns (schema/001 and 002) from which the
+// SELECT list, the COPY column list, the row parser and the COPY encoder are all derived, so that
+// the four cannot disagree. No libpqxx here. Pure functions; thread-safe.
 //
 //   CopyLineFields fields;
-//   if (fields.Parse(line, kLogColumns.size())) { ASSIGN_OR_RETURN(LoggedEvent row, ParseLogRow(fields)); }
-//   EncodeLogRow(row, &line);  // One COPY text line, for LogStore::Write.
+//   if (fields.Parse(line, kLogColumns.size())) { ASSIGN_OR_RETURN(LoggedEvent row,
+//   ParseLogRow(fields)); } EncodeLogRow(row, &line);  // One COPY text line, for LogStore::Write.
 #ifndef LEDGER_ENGINE_PG_LOG_ROW_H_
 #define LEDGER_ENGINE_PG_LOG_ROW_H_
 
@@ -28,11 +29,34 @@ struct LogColumn {
 // the columns, so the table's own order, the seed's columns first, does not matter). The pg test
 // `append/the_log_row_table_matches_the_schema` compares it with the database's catalog.
 inline constexpr std::array<LogColumn, 28> kLogColumns = {{
-    {"seq"}, {"id"}, {"identityKey"}, {"streamId"}, {"streamVersion"}, {"recordedAt", true},
-    {"eventId"}, {"action"}, {"createdAt", true}, {"betId"}, {"marketId"}, {"wallet"},
-    {"choice"}, {"amount"}, {"betNumber"}, {"txHash"}, {"reason"}, {"severity"},
-    {"clawbackAmount"}, {"clawbackTxHash"}, {"winner"}, {"question"}, {"startDate", true},
-    {"endDate", true}, {"contractAddress"}, {"gnosisSafeAddress"}, {"prevHash"}, {"hash"},
+    {"seq"},
+    {"id"},
+    {"identityKey"},
+    {"streamId"},
+    {"streamVersion"},
+    {"recordedAt", true},
+    {"eventId"},
+    {"action"},
+    {"createdAt", true},
+    {"betId"},
+    {"marketId"},
+    {"wallet"},
+    {"choice"},
+    {"amount"},
+    {"betNumber"},
+    {"txHash"},
+    {"reason"},
+    {"severity"},
+    {"clawbackAmount"},
+    {"clawbackTxHash"},
+    {"winner"},
+    {"question"},
+    {"startDate", true},
+    {"endDate", true},
+    {"contractAddress"},
+    {"gnosisSafeAddress"},
+    {"prevHash"},
+    {"hash"},
 }};
 
 // The fields of a row, one per entry of kLogColumns and in the same order. `Row` is LoggedEvent or

@@ -12,8 +12,8 @@
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
 
-// tablewriter is deprecated in libpqxx 6.4, but its write_raw_line is the only public way to send COPY
-// rows we escaped ourselves; stream_to cannot take optional columns from a runtime container.
+// tablewriter is deprecated in libpqxx 6.4, but its write_raw_line is the only public way to send
+// COPY rows we escaped ourselves; stream_to cannot take optional columns from a runtime container.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace ledger::pg {
@@ -24,11 +24,11 @@ constexpr int64_t kAppendLockKey = 0x4c45444741504e44;
 // NOTIFY channel on which appenders announce the new head position.
 constexpr char kAppendChannel[] = "ledger_appended";
 
-// Runs `read(tx)` with sorting disabled for its statements: a read of the log by position then always
-// plans the seq index, whatever the statistics say (a freshly appended, never analyzed log otherwise
-// gets "seq scan + sort": a read of the whole table for every short tail, or the whole log spilled to
-// disk first). Sorting is restored when `read` succeeded inside the caller's transaction, which goes
-// on.
+// Runs `read(tx)` with sorting disabled for its statements: a read of the log by position then
+// always plans the seq index, whatever the statistics say (a freshly appended, never analyzed log
+// otherwise gets "seq scan + sort": a read of the whole table for every short tail, or the whole
+// log spilled to disk first). Sorting is restored when `read` succeeded inside the caller's
+// transaction, which goes on.
 absl::Status InSeqOrder(Connection& c,
                         const std::function<absl::Status(pqxx::transaction_base&)>& read) {
   const bool callers = c.tx != nullptr;
@@ -43,8 +43,8 @@ absl::Status InSeqOrder(Connection& c,
 absl::StatusOr<Sha256> HashColumn(const pqxx::field& seq, const pqxx::field& hash) {
   std::optional<Sha256> parsed = FromHex(hash.c_str());
   if (!parsed) {
-    return absl::DataLossError(StrCat("log row at seq ", seq.c_str(),
-                                      " has an unreadable hash: ", hash.c_str()));
+    return absl::DataLossError(
+        StrCat("log row at seq ", seq.c_str(), " has an unreadable hash: ", hash.c_str()));
   }
   return *parsed;
 }
@@ -79,8 +79,9 @@ absl::Status LogStore::Stream(int64_t after_seq,
   // One COPY (text) of everything after `after_seq`, parsed line by line as it arrives: the server
   // produces rows while this thread folds them (docs/performance.md), in seq order (InSeqOrder).
   // COPY takes no parameters: the query holds only an integer formatted here.
-  const std::string select = StrCat("(SELECT ", LogSelectList(),
-                                    " FROM \"BetHistory\" WHERE seq > ", after_seq, " ORDER BY seq)");
+  const std::string select =
+      StrCat("(SELECT ", LogSelectList(), " FROM \"BetHistory\" WHERE seq > ", after_seq,
+             " ORDER BY seq)");
   CopyLineFields fields;
   try {
     return InSeqOrder(*conn_, [&](pqxx::transaction_base& tx) {
@@ -155,13 +156,13 @@ absl::Status LogStore::Write(std::span<const LoggedEvent> rows) {
     if (i == 0 && !faults.ok()) {
       // What this writer folded and what the log holds disagree at the head: someone changed the
       // stored rows. Refuse to build on them.
-      return absl::DataLossError(StrCat(
-          "the rows to append do not continue the stored log head at seq ", batch_head_seq_, " (",
-          faults.Describe(batch_head_seq_, batch_head_hash_, rows[i]).front().second,
-          "): the stored log was altered; run `ledger verify`"));
+      return absl::DataLossError(
+          StrCat("the rows to append do not continue the stored log head at seq ", batch_head_seq_,
+                 " (", faults.Describe(batch_head_seq_, batch_head_hash_, rows[i]).front().second,
+                 "): the stored log was altered; run `ledger verify`"));
     }
-    LEDGER_CHECK(faults.ok() && rows[i].seq == batch_head_seq_ + 1, "row ", i, " of the batch at seq ",
-                 rows[i].seq, " does not continue seq ", batch_head_seq_);
+    LEDGER_CHECK(faults.ok() && rows[i].seq == batch_head_seq_ + 1, "row ", i,
+                 " of the batch at seq ", rows[i].seq, " does not continue seq ", batch_head_seq_);
     batch_head_seq_ = rows[i].seq;
     batch_head_hash_ = rows[i].hash;
   }

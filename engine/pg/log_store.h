@@ -1,9 +1,10 @@
-// LogStore: the event log in PostgreSQL (`BetHistory`), behind the one PostgreSQL boundary. One of the
-// three stores of a Database (database.h), sharing its connection and transaction.
+// LogStore: the event log in PostgreSQL (`BetHistory`), behind the one PostgreSQL boundary. One of
+// the three stores of a Database (database.h), sharing its connection and transaction.
 //
-// Writers append in batches. A batch is one transaction that first takes the log's advisory lock, so
-// appenders never interleave inside the hash chain and commit order equals position order: a reader that
-// has seen position N has seen every position below N. The lock is released by COMMIT or ROLLBACK.
+// Writers append in batches. A batch is one transaction that first takes the log's advisory lock,
+// so appenders never interleave inside the hash chain and commit order equals position order: a
+// reader that has seen position N has seen every position below N. The lock is released by COMMIT
+// or ROLLBACK.
 //
 //   ASSIGN_OR_RETURN(TimeMicros now, db->log().BeginAppend());
 //   TransactionGuard tx(db);
@@ -38,14 +39,15 @@ class LogStore {
   // REQUIRES: `conn` outlives this store (the Database owns both).
   explicit LogStore(Connection* conn) : conn_(conn) {}
 
-  // Calls `fn` for every row with after_seq < seq, in position order, until `fn` fails. Reads inside
-  // the open transaction when there is one, so `fn` may write between pages.
+  // Calls `fn` for every row with after_seq < seq, in position order, until `fn` fails. Reads
+  // inside the open transaction when there is one, so `fn` may write between pages.
   absl::Status Scan(int64_t after_seq, const std::function<absl::Status(const LoggedEvent&)>& fn);
 
-  // The same as Scan, in one streamed COPY: the server produces rows while `fn` works, so a whole-log
-  // read takes about as long as the slower of the two instead of their sum. `fn` must not use the
-  // database (the connection is busy with the COPY); after `fn` fails, the rest of the COPY is drained
-  // unread. For the readers of the whole log: replay, verify, rebuild, audit, catch-up folds.
+  // The same as Scan, in one streamed COPY: the server produces rows while `fn` works, so a
+  // whole-log read takes about as long as the slower of the two instead of their sum. `fn` must not
+  // use the database (the connection is busy with the COPY); after `fn` fails, the rest of the COPY
+  // is drained unread. For the readers of the whole log: replay, verify, rebuild, audit, catch-up
+  // folds.
   absl::Status Stream(int64_t after_seq, const std::function<absl::Status(const LoggedEvent&)>& fn);
 
   // The row at `seq`; kNotFound when there is none.

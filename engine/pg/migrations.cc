@@ -64,7 +64,7 @@ absl::Status Migrate(pqxx::connection& conn, const std::vector<MigrationFile>& f
       if (!embedded.contains(version)) {
         return absl::FailedPreconditionError(
             StrCat("the database has migration ", version,
-                         " which this binary does not know; upgrade the binary"));
+                   " which this binary does not know; upgrade the binary"));
       }
     }
     for (const MigrationFile& file : files) {

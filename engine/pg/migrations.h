@@ -1,10 +1,10 @@
 // Forward-only schema migrations (schema/NNN_name.sql), compiled into the binary.
 //
 // Each migration runs in its own transaction together with its row in `schema_migrations`
-// (version, name, SHA-256 checksum, appliedAt). Migrate() is idempotent and safe to run from several
-// processes at once (an advisory lock serializes them). It refuses to run, changing nothing, when an
-// applied migration's checksum differs from the embedded file or when the database has a migration
-// this binary does not know.
+// (version, name, SHA-256 checksum, appliedAt). Migrate() is idempotent and safe to run from
+// several processes at once (an advisory lock serializes them). It refuses to run, changing
+// nothing, when an applied migration's checksum differs from the embedded file or when the database
+// has a migration this binary does not know.
 #ifndef LEDGER_ENGINE_PG_MIGRATIONS_H_
 #define LEDGER_ENGINE_PG_MIGRATIONS_H_
 

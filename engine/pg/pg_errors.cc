@@ -9,8 +9,7 @@
 namespace ledger::pg {
 
 absl::Status TranslateException(const std::exception& e, std::string_view context) {
-  const std::string message =
-      StrCat(context, ": ", absl::StripTrailingAsciiWhitespace(e.what()));
+  const std::string message = StrCat(context, ": ", absl::StripTrailingAsciiWhitespace(e.what()));
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
     return absl::UnknownError(StrCat(message, " (commit outcome unknown)"));
   }

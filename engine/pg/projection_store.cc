@@ -11,8 +11,8 @@
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
 
-// tablewriter is deprecated in libpqxx 6.4, but its write_raw_line is the only public way to send COPY
-// rows we escaped ourselves; stream_to cannot take optional columns from a runtime container.
+// tablewriter is deprecated in libpqxx 6.4, but its write_raw_line is the only public way to send
+// COPY rows we escaped ourselves; stream_to cannot take optional columns from a runtime container.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace ledger::pg {
@@ -25,20 +25,20 @@ constexpr int64_t kProjectionLockKey = 0x4c45444750524f4a;
 // NOTIFY channel on which projection writers announce the position their checkpoints reached.
 constexpr char kProjectionChannel[] = "ledger_projected";
 
-// The columns, quoted, timestamps as to_char(..., 'YYYY-MM-DD HH24:MI:SS.US') so that they read back
-// like FormatPgTimestamp writes them.
+// The columns, quoted, timestamps as to_char(..., 'YYYY-MM-DD HH24:MI:SS.US') so that they read
+// back like FormatPgTimestamp writes them.
 std::string SelectList(const std::vector<std::string>& columns,
                        const std::vector<std::string>& timestamp_columns) {
   std::string select;
   for (const std::string& c : columns) {
     if (!select.empty()) select += ", ";
-    const bool is_time = std::find(timestamp_columns.begin(), timestamp_columns.end(), c) !=
-                         timestamp_columns.end();
-    select += is_time ? StrCat("to_char(", QuoteIdentifier(c), ", 'YYYY-MM-DD HH24:MI:SS.US')") : QuoteIdentifier(c);
+    const bool is_time =
+        std::find(timestamp_columns.begin(), timestamp_columns.end(), c) != timestamp_columns.end();
+    select += is_time ? StrCat("to_char(", QuoteIdentifier(c), ", 'YYYY-MM-DD HH24:MI:SS.US')")
+                      : QuoteIdentifier(c);
   }
   return select;
 }
-
 
 void CopyFrom(pqxx::work& tx, const std::string& table, const std::vector<std::string>& columns,
               const std::function<void(const RowSink&)>& produce) {
@@ -57,7 +57,8 @@ void CopyFrom(pqxx::work& tx, const std::string& table, const std::vector<std::s
 }
 
 // `rows` as a JSON array of objects keyed by column name (NULL as null), for
-// json_populate_recordset: the server converts each value with the column type's own input function.
+// json_populate_recordset: the server converts each value with the column type's own input
+// function.
 std::string RowsAsJson(const TableRows& rows) {
   json::monotonic_resource arena;
   json::array out(&arena);
@@ -113,7 +114,8 @@ absl::Status ProjectionStore::Upsert(const TableRows& rows) {
   std::string updates;
   for (size_t i = 1; i < rows.columns.size(); ++i) {
     if (!updates.empty()) updates += ", ";
-    updates += StrCat(QuoteIdentifier(rows.columns[i]), " = EXCLUDED.", QuoteIdentifier(rows.columns[i]));
+    updates +=
+        StrCat(QuoteIdentifier(rows.columns[i]), " = EXCLUDED.", QuoteIdentifier(rows.columns[i]));
   }
   try {
     // One statement, the rows one JSON parameter typed by the table's own row type: no staging
@@ -130,7 +132,8 @@ absl::Status ProjectionStore::Upsert(const TableRows& rows) {
   }
 }
 
-absl::Status ProjectionStore::SetCheckpoints(const std::vector<std::string>& projections, int64_t seq) {
+absl::Status ProjectionStore::SetCheckpoints(const std::vector<std::string>& projections,
+                                             int64_t seq) {
   LEDGER_RETURN_IF_ERROR(conn_->Require(true, "SetCheckpoints"));
   if (projections.empty()) return absl::OkStatus();
   json::array names;
@@ -260,9 +263,9 @@ absl::Status ProjectionStore::SwapShadowTables(const std::vector<TableSource>& t
 }
 
 absl::Status ProjectionStore::StreamTable(const std::string& table,
-                                   const std::vector<std::string>& columns,
-                                   const std::vector<std::string>& timestamp_columns,
-                                   const std::function<absl::Status(const Row&)>& fn) {
+                                          const std::vector<std::string>& columns,
+                                          const std::vector<std::string>& timestamp_columns,
+                                          const std::function<absl::Status(const Row&)>& fn) {
   // No parameters: the table and column names are the projections' own constants, quoted.
   const std::string query =
       StrCat("(SELECT ", SelectList(columns, timestamp_columns), " FROM ", QuoteIdentifier(table),

@@ -42,12 +42,12 @@ class ProjectionStore {
   // before `kept_from` and records the horizon in projection_retention (never moving it back).
   // Returns the rows deleted.
   absl::StatusOr<int64_t> TrimSnapshots(TimeMicros kept_from);
-  // The PoolSnapshot retention horizon: rows created before it were trimmed on purpose. nullopt when
-  // the table holds every row.
+  // The PoolSnapshot retention horizon: rows created before it were trimmed on purpose. nullopt
+  // when the table holds every row.
   absl::StatusOr<std::optional<TimeMicros>> SnapshotHorizon();
 
-  // Rebuild, phase 1: copies each table's rows into an unlogged shadow table (ledger_shadow_<T>), in
-  // a transaction of its own that holds no lock the live tables' readers wait on.
+  // Rebuild, phase 1: copies each table's rows into an unlogged shadow table (ledger_shadow_<T>),
+  // in a transaction of its own that holds no lock the live tables' readers wait on.
   absl::Status FillShadowTables(const std::vector<TableSource>& tables);
   // Rebuild, phase 2, inside a projection transaction: replaces each live table's rows with its
   // shadow's and drops the shadows (a rebuilt PoolSnapshot is whole again: its horizon goes).

@@ -1,6 +1,6 @@
 // SqlSession: a plain SQL connection for administration and tests (create a database, inspect or
-// tamper with tables), returning rows as text. Queries take parameters ($1, $2, ...) as text; no SQL is
-// built from input. Not for the hot paths, which use LogStore.
+// tamper with tables), returning rows as text. Queries take parameters ($1, $2, ...) as text; no
+// SQL is built from input. Not for the hot paths, which use LogStore.
 #ifndef LEDGER_ENGINE_PG_SQL_SESSION_H_
 #define LEDGER_ENGINE_PG_SQL_SESSION_H_
 
