@@ -179,6 +179,60 @@ void FoldRows(RowPipe& pipe, Projector& projector, std::vector<ChainBreak>* brea
   }
 }
 
+// The chain side of verify, row by row on the scanning thread: each row's link to the one before
+// (CheckLink), and the row at the digest's position.
+class ChainAudit {
+ public:
+  ChainAudit(const std::optional<LogDigest>& digest, VerifyReport* report)
+      : digest_(digest), report_(report) {}
+
+  void Check(const LoggedEvent& row) {
+    ++report_->rows;
+    if (const LinkFaults faults = CheckLink(prev_seq_, prev_hash_, row); !faults.ok()) {
+      for (auto& [kind, detail] : faults.Describe(prev_seq_, prev_hash_, row)) {
+        // A gap is reported at its first missing position.
+        Add(kind == "MISSING_POSITION" ? prev_seq_ + 1 : row.seq, std::string(kind),
+            std::move(detail));
+      }
+    }
+    if (digest_ && row.seq == digest_->seq) {
+      digest_seen_ = true;
+      if (row.hash != digest_->hash) {
+        report_->digest_problem =
+            StrCat("the row at the digest's position ", digest_->seq, " has hash ", ToHex(row.hash),
+                   ", the digest says ", ToHex(digest_->hash), ": the log was rewritten");
+      }
+    }
+    prev_hash_ = row.hash;
+    prev_seq_ = row.seq;
+    report_->head_seq = row.seq;
+    report_->head_hash = row.hash;
+  }
+
+  // After the last row: a digest whose position never came.
+  void Finish() {
+    if (!digest_ || digest_seen_) return;
+    report_->digest_problem =
+        digest_->seq > report_->head_seq
+            ? StrCat("the digest is at position ", digest_->seq, " but the log ends at ",
+                     report_->head_seq, ": the log was truncated")
+            : StrCat("the digest's position ", digest_->seq, " is missing from the log");
+  }
+
+ private:
+  void Add(int64_t seq, std::string kind, std::string detail) {
+    if (report_->breaks.size() < kVerifyFindingsMax) {
+      report_->breaks.push_back({seq, std::move(kind), std::move(detail)});
+    }
+  }
+
+  const std::optional<LogDigest>& digest_;
+  VerifyReport* report_;
+  int64_t prev_seq_ = 0;
+  Sha256 prev_hash_ = kGenesisHash;
+  bool digest_seen_ = false;
+};
+
 }  // namespace
 
 absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<LogDigest>& digest,
@@ -187,14 +241,7 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
   Projector projector = Projector::ForFullFold(options);
   LEDGER_ASSIGN_OR_RETURN(auto head, store->log().Head());
   projector.ReserveForEvents(head.first);
-  int64_t prev_seq = 0;
-  Sha256 prev = kGenesisHash;
-  bool digest_seen = false;
-  auto add = [&report](int64_t seq, std::string kind, std::string detail) {
-    if (report.breaks.size() < kVerifyFindingsMax) {
-      report.breaks.push_back({seq, std::move(kind), std::move(detail)});
-    }
-  };
+  ChainAudit audit(digest, &report);
   const absl::Time start = absl::Now();
   double chain = 0;
   double fold = 0;
@@ -206,26 +253,7 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
   absl::Status scanned = store->log().Stream(0, [&](const LoggedEvent& row) {
     // Wall time (the vDSO clock is cheap enough per row; the thread CPU clock is a system call).
     const absl::Time row_start = absl::Now();
-    ++report.rows;
-    if (const LinkFaults faults = CheckLink(prev_seq, prev, row); !faults.ok()) {
-      for (auto& [kind, detail] : faults.Describe(prev_seq, prev, row)) {
-        // A gap is reported at its first missing position.
-        add(kind == "MISSING_POSITION" ? prev_seq + 1 : row.seq, std::string(kind),
-            std::move(detail));
-      }
-    }
-    if (digest && row.seq == digest->seq) {
-      digest_seen = true;
-      if (row.hash != digest->hash) {
-        report.digest_problem =
-            StrCat("the row at the digest's position ", digest->seq, " has hash ", ToHex(row.hash),
-                   ", the digest says ", ToHex(digest->hash), ": the log was rewritten");
-      }
-    }
-    prev = row.hash;
-    prev_seq = row.seq;
-    report.head_seq = row.seq;
-    report.head_hash = row.hash;
+    audit.Check(row);
     chain += absl::ToDoubleSeconds(absl::Now() - row_start);
     batch.push_back(row);
     if (batch.size() >= kVerifyBatchRows) {
@@ -244,13 +272,7 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
   std::stable_sort(report.breaks.begin(), report.breaks.end(),
                    [](const ChainBreak& a, const ChainBreak& b) { return a.seq < b.seq; });
   if (report.breaks.size() > kVerifyFindingsMax) report.breaks.resize(kVerifyFindingsMax);
-  if (digest && !digest_seen) {
-    report.digest_problem =
-        digest->seq > report.head_seq
-            ? StrCat("the digest is at position ", digest->seq, " but the log ends at ",
-                     report.head_seq, ": the log was truncated")
-            : StrCat("the digest's position ", digest->seq, " is missing from the log");
-  }
+  audit.Finish();
   report.chain_seconds = chain;
   report.fold_seconds = fold;
   report.engine_seconds = chain + fold;

@@ -37,7 +37,7 @@ std::string Scalar(const std::string& conn, const std::string& sql);
 std::unique_ptr<pg::Database> OpenStore(const std::string& conn);
 std::unique_ptr<pg::SqlSession> OpenSql(const std::string& conn);
 
-// A generated stream (engine/stream_generator.h) as one string of JSON Lines: `events` events with
+// A generated stream (sample/stream_generator.h) as one string of JSON Lines: `events` events with
 // a bad line every `bad_every` and a repeated line every `duplicate_every` (0: none).
 std::string GeneratedStream(int64_t events, uint64_t seed, int32_t bad_every = 0,
                             int32_t duplicate_every = 0);

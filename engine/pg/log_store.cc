@@ -161,8 +161,8 @@ absl::Status LogStore::Write(std::span<const LoggedEvent> rows) {
                  " (", faults.Describe(batch_head_seq_, batch_head_hash_, rows[i]).front().second,
                  "): the stored log was altered; run `ledger verify`"));
     }
-    LEDGER_CHECK(faults.ok() && rows[i].seq == batch_head_seq_ + 1, "row ", i,
-                 " of the batch at seq ", rows[i].seq, " does not continue seq ", batch_head_seq_);
+    LEDGER_CHECK(faults.ok(), "row ", i, " of the batch, at seq ", rows[i].seq,
+                 ", does not continue seq ", batch_head_seq_);
     batch_head_seq_ = rows[i].seq;
     batch_head_hash_ = rows[i].hash;
   }
