@@ -20,12 +20,13 @@ namespace {
 
 namespace json = boost::json;
 
-// Echoed values are cut to this many bytes so one hostile line cannot flood the error output.
+// Echoed values are cut to this many bytes (on a character boundary) so one hostile line cannot
+// flood the error output.
 constexpr size_t kEchoBytesMax = 80;
 
 std::string Echo(const json::value& value) {
   std::string text = json::serialize(value);
-  if (text.size() > kEchoBytesMax) text = text.substr(0, kEchoBytesMax) + "...";
+  if (text.size() > kEchoBytesMax) text = std::string(Utf8Prefix(text, kEchoBytesMax)) + "...";
   return text;
 }
 

@@ -39,4 +39,12 @@ std::optional<size_t> FirstInvalidUtf8(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view Utf8Prefix(std::string_view text, size_t bytes_max) {
+  if (text.size() <= bytes_max) return text;
+  size_t cut = bytes_max;
+  // Back off over continuation bytes (10xxxxxx): the cut then falls before a sequence's lead byte.
+  while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
 }  // namespace ledger

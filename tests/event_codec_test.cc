@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/time_format.h"
+#include "engine/utf8.h"
 
 namespace ledger {
 namespace {
@@ -172,6 +173,23 @@ BOOST_AUTO_TEST_CASE(sql_fragments_in_text_are_kept_verbatim) {
   Event e = MustDecode(
       R"({"action":"FLAGGED","betId":"b1","reason":"x'); DROP TABLE \"BetHistory\"; --"})");
   BOOST_TEST(*e.reason == "x'); DROP TABLE \"BetHistory\"; --");
+}
+
+BOOST_AUTO_TEST_CASE(an_echoed_value_is_cut_on_a_character_boundary) {
+  // Proves that a rejection message stays valid UTF-8 however long the value it echoes: a wallet of
+  // Cyrillic look-alike letters (2 bytes each), shifted by 0 to 3 ASCII bytes so that the cut
+  // falls before, inside and after a character, at every length around the echo limit.
+  for (int shift = 0; shift < 4; ++shift) {
+    for (int letters = 30; letters < 50; ++letters) {
+      std::string wallet = "0x" + std::string(static_cast<size_t>(shift), 'a');
+      for (int i = 0; i < letters; ++i) wallet += "\xD0\xB0";  // Cyrillic a.
+      const Rejection r = MustReject(R"({"action":"WALLET_UNFLAGGED","wallet":")" + wallet +
+                                     R"(","createdAt":"2026-02-16T09:00:00Z"})");
+      BOOST_TEST((r.code == ErrorCode::kInvalidWallet));
+      BOOST_TEST(!FirstInvalidUtf8(r.message).has_value(),
+                 "shift " << shift << ", " << letters << " letters: " << r.message);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -67,6 +67,22 @@ BOOST_AUTO_TEST_CASE(docs_list_every_error_code) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(utf8_prefix_never_cuts_a_character) {
+  // Proves that a prefix of valid UTF-8 taken at every length stays valid and as long as it can be:
+  // 1-, 2-, 3- and 4-byte characters, cut before, inside and after each.
+  const std::string text = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z\xD0\xB0";
+  for (size_t n = 0; n <= text.size() + 1; ++n) {
+    const std::string_view prefix = Utf8Prefix(text, n);
+    BOOST_TEST(!FirstInvalidUtf8(prefix).has_value(), "cut at " << n);
+    BOOST_TEST(prefix.size() <= n);
+    BOOST_TEST(prefix.size() + 3 >= std::min(n, text.size()), "cut at " << n << " lost too much");
+    BOOST_TEST(text.rfind(prefix, 0) == 0u);
+  }
+  BOOST_TEST(Utf8Prefix(text, 2) == "a");                      // Inside the 2-byte é: before it.
+  BOOST_TEST(Utf8Prefix(text, 3) == "a\xC3\xA9");              // Right after it.
+  BOOST_TEST(Utf8Prefix(text, 9) == "a\xC3\xA9\xE2\x82\xAC");  // Inside the emoji.
+}
+
 BOOST_AUTO_TEST_CASE(utf8_validation_finds_the_first_bad_byte) {
   BOOST_TEST(!FirstInvalidUtf8("plain ascii").has_value());
   BOOST_TEST(!FirstInvalidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80").has_value());
