@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "engine/conn_string.h"
+#include "engine/hash_chain.h"
 #include "engine/pg/embedded_db.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
@@ -84,6 +85,23 @@ std::string RejectionJson(int64_t line, const Rejection& rejection, std::string_
     entry["input"] = text;
   }
   return boost::json::serialize(entry);
+}
+
+std::string LineResultJson(const LineResult& r) {
+  auto or_null = [](bool present, boost::json::value v) {
+    return present ? v : boost::json::value(nullptr);
+  };
+  return boost::json::serialize(boost::json::object{
+      {"line", r.line},
+      {"status", LineStatusName(r.status)},
+      {"seq", or_null(r.seq.has_value(), r.seq.value_or(0))},
+      {"hash", or_null(r.hash.has_value(), r.hash ? boost::json::value(ToHex(*r.hash)) : nullptr)},
+      {"code",
+       or_null(r.rejection.has_value(),
+               r.rejection ? boost::json::value(ErrorCodeName(r.rejection->code)) : nullptr)},
+      {"message", or_null(r.rejection.has_value(),
+                          r.rejection ? boost::json::value(r.rejection->message) : nullptr)},
+      {"recovered", r.recovered}});
 }
 
 RetryFlags ParseRetryFlags(const Args& args) {
@@ -168,7 +186,6 @@ void PrintTable(const std::string& title, const boost::json::array& rows,
 }
 
 std::string UsdtText(int64_t micros) {
-  constexpr int64_t kMicrosPerUsdt = 1000000;
   const char* sign = micros < 0 ? "-" : "";
   const uint64_t magnitude =
       micros < 0 ? -static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);

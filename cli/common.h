@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "boost/json.hpp"
 #include "cli/command.h"
+#include "engine/appender.h"
 #include "engine/error_codes.h"
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
@@ -56,6 +57,10 @@ RetryFlags ParseRetryFlags(const Args& args);
 // One line of a rejects file: {"line", "code", "message", "input"}, the input byte for byte; a line
 // that is not UTF-8 cannot be a JSON string and is kept as "inputBase64" instead.
 std::string RejectionJson(int64_t line, const Rejection& rejection, std::string_view text);
+
+// One line of a results file: {"line", "status", "seq", "hash", "code", "message", "recovered"},
+// null where a field does not apply (docs/cli.md).
+std::string LineResultJson(const LineResult& result);
 
 // Projector options from --snapshot-interval and --snapshot-retention; nullopt after a message.
 std::optional<ProjectorOptions> ProjectorFlags(const Args& args);

@@ -82,12 +82,12 @@ int RunMigrate(const Args& args) {
   return kExitOk;
 }
 
-// The --rejects file, truncated; not open without the flag.
-absl::Status OpenRejects(const Args& args, std::ofstream* rejects) {
-  const std::string path = args.Flag("rejects");
+// The file a --rejects or --results flag names, truncated; not open without the flag.
+absl::Status OpenOutput(const Args& args, const std::string& flag, std::ofstream* out) {
+  const std::string path = args.Flag(flag);
   if (path.empty()) return absl::OkStatus();
-  rejects->open(path, std::ios::trunc);
-  if (!*rejects) return absl::PermissionDeniedError(StrCat("cannot write ", path));
+  out->open(path, std::ios::trunc);
+  if (!*out) return absl::PermissionDeniedError(StrCat("cannot write ", path));
   return absl::OkStatus();
 }
 
@@ -114,7 +114,10 @@ int RunAppend(const Args& args) {
   }
   std::istream& in = path == "-" ? std::cin : file;
   std::ofstream rejects;
-  if (absl::Status s = OpenRejects(args, &rejects); !s.ok()) return Fail(s);
+  std::ofstream results;
+  for (auto [flag, file] : {std::pair{"rejects", &rejects}, std::pair{"results", &results}}) {
+    if (absl::Status s = OpenOutput(args, flag, file); !s.ok()) return Fail(s);
+  }
 
   AppendOptions options;
   options.batch_events = args.Integer("batch-size", options.batch_events);
@@ -122,6 +125,9 @@ int RunAppend(const Args& args) {
     std::cerr << "line " << line << ": " << ErrorCodeName(r.code) << ": " << r.message << "\n";
     if (rejects.is_open()) rejects << RejectionJson(line, r, text) << "\n";
   };
+  if (results.is_open()) {
+    options.on_result = [&results](const LineResult& r) { results << LineResultJson(r) << "\n"; };
+  }
   std::optional<ProjectorOptions> projector_options = ProjectorFlags(args);
   if (!projector_options) return kExitError;
   const RetryFlags retry = ParseRetryFlags(args);
@@ -138,7 +144,9 @@ int RunAppend(const Args& args) {
   AppendSummary summary;
   absl::Status status = appender.Run(in, &summary);
   PrintAppendSummary(summary);
-  if (rejects.is_open()) rejects.flush();
+  for (std::ofstream* file : {&rejects, &results}) {
+    if (file->is_open()) file->flush();
+  }
   if (!status.ok()) {
     if (IsTransient(status)) {
       std::cerr << "ledger: gave up after " << summary.retries
@@ -149,6 +157,7 @@ int RunAppend(const Args& args) {
     return Fail(status);
   }
   if (rejects.is_open() && !rejects) return Fail(absl::DataLossError("writing --rejects failed"));
+  if (results.is_open() && !results) return Fail(absl::DataLossError("writing --results failed"));
   return summary.rejected > 0 ? kExitRejected : kExitOk;
 }
 
@@ -197,11 +206,15 @@ std::vector<Command> LogCommands() {
        0,
        RunMigrate},
       {"append",
-       "append [FILE|-] [--rejects FILE] [--batch-size N] [--inline] [--retries N]",
-       "validate and append JSON Lines events; prints a JSON summary; --inline also updates the\n"
-       "projections in the same transactions; rides out outages up to --retries times",
-       {kDbFlag, OutputFile("rejects"), Integer("batch-size", "N", 1, kBatchEventsMax),
-        Switch("inline"), kSnapshotIntervalFlag, retries},
+       "append [FILE|-] [--rejects FILE] [--results FILE] [--batch-size N] [--inline] [--retries "
+       "N]",
+       "validate and append JSON Lines events; prints a JSON summary; --results writes each "
+       "line's\n"
+       "status, seq and hash; --inline also updates the projections in the same transactions;\n"
+       "rides out outages up to --retries times",
+       {kDbFlag, OutputFile("rejects"), OutputFile("results"),
+        Integer("batch-size", "N", 1, kBatchEventsMax), Switch("inline"), kSnapshotIntervalFlag,
+        retries},
        1,
        RunAppend},
       {"digest",

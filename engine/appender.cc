@@ -79,10 +79,14 @@ absl::Status Appender::AppendBatch(const std::vector<PendingLine>& lines, Append
   LEDGER_RETURN_IF_ERROR(CatchUp());
   batch_base_seq_ = sequencer_.head_seq();
   BatchOutcome batch;
-  for (const PendingLine& line : lines) LEDGER_RETURN_IF_ERROR(OfferLine(line, now, &batch));
+  for (const PendingLine& line : lines) {
+    LEDGER_ASSIGN_OR_RETURN(LineResult result, OfferLine(line, now, &batch));
+    if (options_.on_result) batch.results.push_back(std::move(result));
+  }
   LEDGER_CHECK(batch.lines() == lines.size(), "a batch of ", lines.size(), " lines came to ",
                batch.lines(), " outcomes");
   if (!batch.rows.empty()) LEDGER_RETURN_IF_ERROR(store_->log().Write(batch.rows));
+  if (options_.on_result) LEDGER_RETURN_IF_ERROR(ResolveHashes(&batch));
   if (options_.observer) {
     for (const LoggedEvent& row : batch.rows) LEDGER_RETURN_IF_ERROR(options_.observer->OnRow(row));
     LEDGER_RETURN_IF_ERROR(options_.observer->BeforeCommit(store_));
@@ -92,37 +96,75 @@ absl::Status Appender::AppendBatch(const std::vector<PendingLine>& lines, Append
   return absl::OkStatus();
 }
 
-absl::Status Appender::OfferLine(const PendingLine& line, TimeMicros now, BatchOutcome* out) {
+absl::StatusOr<LineResult> Appender::OfferLine(const PendingLine& line, TimeMicros now,
+                                               BatchOutcome* out) {
+  LineResult result;
+  result.line = line.number;
   DecodeResult decoded =
       line.too_long ? DecodeResult(Rejection{
                           ErrorCode::kLineTooLong,
                           StrCat("line is ", line.length, " bytes, the limit is ", kLineBytesMax)})
                     : DecodeEventLine(line.text, now);
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+    result.rejection = *rejection;
     out->rejections.push_back({line.number, std::move(*rejection), line.text});
-    return absl::OkStatus();
+    return result;
   }
   Event& event = std::get<Event>(decoded);
   Sequencer::Offered offered = sequencer_.Offer(event, now);
   switch (offered.outcome) {
     case Sequencer::Outcome::kAccepted:
+      result.status = LineResult::Status::kAccepted;
+      result.seq = offered.row.seq;
+      result.hash = offered.row.hash;
       out->rows.push_back(std::move(offered.row));
       break;
     case Sequencer::Outcome::kDuplicate:
+      result.seq = offered.existing_seq;
       if (redo_base_seq_ >= 0 && offered.existing_seq > redo_base_seq_) {
+        result.status = LineResult::Status::kAccepted;
+        result.recovered = true;
         ++out->recovered;
       } else {
+        result.status = LineResult::Status::kDuplicate;
         ++out->duplicates;
       }
       break;
     case Sequencer::Outcome::kConflict: {
       LEDGER_ASSIGN_OR_RETURN(Rejection conflict, ConflictRejection(offered, event, out->rows));
+      result.rejection = conflict;
       out->rejections.push_back({line.number, std::move(conflict), line.text});
       break;
     }
     case Sequencer::Outcome::kRejected:
+      result.rejection = offered.rejection;
       out->rejections.push_back({line.number, *std::move(offered.rejection), line.text});
       break;
+  }
+  return result;
+}
+
+absl::Status Appender::ResolveHashes(BatchOutcome* batch) {
+  const int64_t first_new = batch->rows.empty() ? INT64_MAX : batch->rows.front().seq;
+  std::vector<int64_t> stored;
+  for (LineResult& r : batch->results) {
+    if (!r.seq || r.hash) continue;
+    if (*r.seq >= first_new) {
+      r.hash = batch->rows[static_cast<size_t>(*r.seq - first_new)].hash;
+    } else {
+      stored.push_back(*r.seq);
+    }
+  }
+  if (stored.empty()) return absl::OkStatus();
+  LEDGER_ASSIGN_OR_RETURN(auto hashes, store_->log().Hashes(stored));
+  for (LineResult& r : batch->results) {
+    if (!r.seq || r.hash) continue;
+    auto it = hashes.find(*r.seq);
+    if (it == hashes.end()) {
+      return absl::DataLossError(
+          StrCat("the log has no row at seq ", *r.seq, ", which the identity index names"));
+    }
+    r.hash = it->second;
   }
   return absl::OkStatus();
 }
@@ -141,7 +183,22 @@ void Appender::Report(const BatchOutcome& batch, AppendSummary* summary) const {
       options_.on_reject(r.number, r.rejection, r.text);
     }
   }
+  if (options_.on_result) {
+    for (const LineResult& r : batch.results) options_.on_result(r);
+  }
   if (options_.on_batch) options_.on_batch(*summary);
+}
+
+std::string_view LineStatusName(LineResult::Status status) {
+  switch (status) {
+    case LineResult::Status::kAccepted:
+      return "accepted";
+    case LineResult::Status::kDuplicate:
+      return "duplicate";
+    case LineResult::Status::kRejected:
+      return "rejected";
+  }
+  return "rejected";
 }
 
 absl::StatusOr<Rejection> Appender::ConflictRejection(const Sequencer::Offered& offered,

@@ -43,10 +43,27 @@ class AppendObserver {
 
 struct AppendSummary;
 
+// What became of one input line: `append --results`, and the answer a service gives each event.
+struct LineResult {
+  enum class Status : uint8_t { kAccepted, kDuplicate, kRejected };
+  int64_t line = 0;
+  Status status = Status::kRejected;
+  // The event's position and hash. For a duplicate, those of the event already in the log; for an
+  // event of a batch redone after an outage and found committed (`recovered`), those of its row.
+  std::optional<int64_t> seq;
+  std::optional<Sha256> hash;
+  bool recovered = false;
+  std::optional<Rejection> rejection;  // kRejected only.
+};
+std::string_view LineStatusName(LineResult::Status status);
+
 struct AppendOptions {
   int64_t batch_events = kBatchEventsDefault;
   // Called once per rejected line, after the batch it belongs to has committed.
   std::function<void(int64_t line_number, const Rejection&, std::string_view line)> on_reject;
+  // Called for every non-blank line, in input order, after its batch has committed. Setting it
+  // costs one indexed read per batch that re-sends events already in the log (their hashes).
+  std::function<void(const LineResult&)> on_result;
   // Called after each batch has committed, with the totals so far (progress bars).
   std::function<void(const AppendSummary&)> on_batch;
   // Optional; must outlive the appender.
@@ -110,6 +127,7 @@ class Appender {
     std::vector<LineRejection> rejections;
     int64_t duplicates = 0;
     int64_t recovered = 0;
+    std::vector<LineResult> results;  // Every line's, in order, when options_.on_result is set.
     size_t lines() const {
       return rows.size() + rejections.size() + static_cast<size_t>(duplicates + recovered);
     }
@@ -121,9 +139,12 @@ class Appender {
   // After an outage: a new connection, and the state folded again from the committed log.
   absl::Status Restart();
   absl::Status AppendBatch(const std::vector<PendingLine>& lines, AppendSummary* summary);
-  // Decodes and offers one line of the batch (under the lock), adding it to `out`. Fails only on a
-  // database error.
-  absl::Status OfferLine(const PendingLine& line, TimeMicros now, BatchOutcome* out);
+  // Decodes and offers one line of the batch (under the lock), adding it to `out`; returns what
+  // became of it. Fails only on a database error.
+  absl::StatusOr<LineResult> OfferLine(const PendingLine& line, TimeMicros now, BatchOutcome* out);
+  // The hashes of the results that name a position but not yet its hash (events re-sent), read from
+  // the batch's own rows or, in one query, from the log.
+  absl::Status ResolveHashes(BatchOutcome* batch);
   // After COMMIT: the batch's counts into the summary, its rejections to options_.on_reject.
   void Report(const BatchOutcome& batch, AppendSummary* summary) const;
   absl::StatusOr<Rejection> ConflictRejection(const Sequencer::Offered& offered, const Event& event,

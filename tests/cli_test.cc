@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -483,6 +484,79 @@ BOOST_AUTO_TEST_CASE(demo_runs_the_main_job_and_is_safe_to_run_again) {
   BOOST_TEST(Summary(home / "retention.out").at("snapshotsTrimmed").as_int64() > 0);
   BOOST_TEST(ledger({"verify"}, "verify") == 0, ReadFile(home / "verify.out"));
   BOOST_TEST(ledger({"db", "stop"}, "stop") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(results_file_gives_every_line_its_status_seq_and_hash) {
+  // Proves `append --results`: one JSON line per input line (blank lines are not events), in input
+  // order; an accepted event carries its seq and hash as stored; a duplicate carries the seq and
+  // hash of the event already in the log, whether that came earlier in the same input, in an
+  // earlier batch or in an earlier run; a rejection carries its code and message and no position.
+  // (Before, a re-sent event came back only as a count with firstSeq null.)
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  const std::string wallet = "0x1111111111111111111111111111111111111111";
+  auto place = [&](const std::string& bet, int amount, int number) {
+    return R"({"action":"PLACED","betId":")" + bet + R"(","marketId":"m1","wallet":")" + wallet +
+           R"(","choice":"YES","amount":)" + std::to_string(amount) + R"(,"betNumber":)" +
+           std::to_string(number) + "}";
+  };
+  {
+    std::ofstream in(dir / "in.jsonl");
+    in << R"({"action":"MARKET_CREATED","marketId":"m1","question":"Q?","endDate":"2027-01-01T00:00:00Z","contractAddress":"0x0000000000000000000000000000000000000001","gnosisSafeAddress":"0x0000000000000000000000000000000000000002"})"
+       << "\n"
+       << place("b1", 5, 1) << "\n"   // line 2
+       << place("b2", 7, 2) << "\n"   // line 3
+       << "{oops\n"                   // line 4: malformed
+       << "\n"                        // blank: no result
+       << place("b1", 5, 1) << "\n"   // line 6: duplicate of line 2, in an earlier batch
+       << place("b2", 9, 2) << "\n";  // line 7: same identity as line 3, another amount
+  }
+  auto results = [&](const std::string& tag) {
+    std::vector<boost::json::object> out;
+    std::istringstream lines(ReadFile(dir / (tag + ".results")));
+    for (std::string line; std::getline(lines, line);) {
+      out.push_back(boost::json::parse(line).as_object());
+    }
+    return out;
+  };
+  auto stored_hash = [&](int64_t seq) {
+    return Scalar(conn, "SELECT hash FROM \"BetHistory\" WHERE seq = " + std::to_string(seq));
+  };
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "a",
+                                     {"--batch-size", "2", "--results", dir / "a.results"})) == 1);
+  const std::vector<boost::json::object> first = results("a");
+  BOOST_REQUIRE_EQUAL(first.size(), 6u);
+  const std::vector<int64_t> lines = {1, 2, 3, 4, 6, 7};
+  const std::vector<std::string> statuses = {"accepted", "accepted",  "accepted",
+                                             "rejected", "duplicate", "rejected"};
+  for (size_t i = 0; i < first.size(); ++i) {
+    BOOST_TEST(first[i].at("line").as_int64() == lines[i]);
+    BOOST_TEST(first[i].at("status").as_string() == statuses[i], "line " << lines[i]);
+  }
+  for (size_t i : {0u, 1u, 2u}) {
+    BOOST_TEST(first[i].at("seq").as_int64() == static_cast<int64_t>(i) + 1);
+    BOOST_TEST(first[i].at("hash").as_string() == stored_hash(static_cast<int64_t>(i) + 1));
+    BOOST_TEST(first[i].at("code").is_null());
+  }
+  BOOST_TEST(first[3].at("code").as_string() == "MALFORMED_JSON");
+  BOOST_TEST(first[3].at("seq").is_null());
+  BOOST_TEST(first[3].at("hash").is_null());
+  BOOST_TEST(first[4].at("seq").as_int64() == 2);  // b1's position, from the log.
+  BOOST_TEST(first[4].at("hash").as_string() == stored_hash(2));
+  BOOST_TEST(first[5].at("code").as_string() == "IDENTITY_CONFLICT");
+  // The same input again: every event is a duplicate carrying its original position and hash.
+  BOOST_TEST(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "b",
+                                     {"--results", dir / "b.results"})) == 1);
+  const std::vector<boost::json::object> second = results("b");
+  BOOST_REQUIRE_EQUAL(second.size(), 6u);
+  for (size_t i : {0u, 1u, 2u, 4u}) {
+    BOOST_TEST(second[i].at("status").as_string() == "duplicate");
+    BOOST_TEST(second[i].at("seq") == first[i].at("seq"));
+    BOOST_TEST(second[i].at("hash") == first[i].at("hash"));
+    BOOST_TEST(second[i].at("recovered").as_bool() == false);
+  }
+  BOOST_TEST(second[3].at("code") == first[3].at("code"));
+  BOOST_TEST(second[5].at("code") == first[5].at("code"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <functional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -252,7 +253,8 @@ BOOST_AUTO_TEST_CASE(unknown_commit_outcome_is_resolved_through_the_identities) 
   Admin("ALTER SYSTEM SET synchronous_standby_names = 'ledger_test_phantom_standby'");
   Admin("SELECT pg_reload_conf()");
   const pid_t pid = testing::Spawn(
-      AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", std::to_string(kBatch)}));
+      AppendSpec(conn, dir / "in.jsonl", dir, "a",
+                 {"--batch-size", std::to_string(kBatch), "--results", dir / "a.results"}));
   std::string backend;
   WaitUntil(
       [&] {
@@ -274,6 +276,27 @@ BOOST_AUTO_TEST_CASE(unknown_commit_outcome_is_resolved_through_the_identities) 
   BOOST_TEST(summary.at("accepted").as_int64() == kEvents - kBatch);
   BOOST_TEST(summary.at("duplicates").as_int64() == 0);
   ExpectEachEventOnce(conn, kEvents);
+  // Each line's result: the recovered batch's events are accepted (this run wrote them) with the
+  // position and hash of their committed rows; every position once.
+  std::istringstream results(ReadFile(dir / "a.results"));
+  std::set<int64_t> seqs;
+  int64_t recovered = 0;
+  for (std::string line; std::getline(results, line);) {
+    const boost::json::object r = boost::json::parse(line).as_object();
+    BOOST_TEST(r.at("status").as_string() == "accepted", line);
+    const int64_t seq = r.at("seq").as_int64();
+    seqs.insert(seq);
+    if (r.at("recovered").as_bool()) {
+      ++recovered;
+      BOOST_TEST(r.at("line").as_int64() <= kBatch, line);
+      BOOST_TEST(r.at("hash").as_string() ==
+                     Scalar(conn, StrCat("SELECT hash FROM \"BetHistory\" WHERE seq = ", seq)),
+                 line);
+    }
+  }
+  BOOST_TEST(recovered == kBatch);
+  BOOST_TEST(seqs.size() == static_cast<size_t>(kEvents));
+  BOOST_TEST(*seqs.rbegin() == kEvents);
 }
 
 BOOST_AUTO_TEST_CASE(read_only_database_is_a_clear_error_and_nothing_is_written) {

@@ -112,6 +112,28 @@ absl::StatusOr<LoggedEvent> LogStore::Read(int64_t seq) {
   return *std::move(found);
 }
 
+absl::StatusOr<absl::flat_hash_map<int64_t, Sha256>> LogStore::Hashes(
+    const std::vector<int64_t>& seqs) {
+  std::string array = "{";
+  for (int64_t seq : seqs) array += StrCat(array.size() > 1 ? "," : "", seq);
+  array += "}";
+  absl::flat_hash_map<int64_t, Sha256> out;
+  try {
+    LEDGER_RETURN_IF_ERROR(conn_->InReadTransaction([&](pqxx::transaction_base& tx) {
+      pqxx::result r = tx.exec_params(
+          "SELECT seq, hash FROM \"BetHistory\" WHERE seq = ANY($1::bigint[])", array);
+      for (const pqxx::row& row : r) {
+        LEDGER_ASSIGN_OR_RETURN(Sha256 hash, HashColumn(row[0], row[1]));
+        out[row[0].as<int64_t>()] = hash;
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  } catch (const std::exception& e) {
+    return conn_->Error(e, "read log hashes");
+  }
+}
+
 absl::StatusOr<std::pair<int64_t, Sha256>> LogStore::Head() {
   try {
     pqxx::read_transaction tx(*conn_->conn);

@@ -21,7 +21,9 @@
 #include <functional>
 #include <span>
 #include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/event.h"
@@ -52,6 +54,10 @@ class LogStore {
 
   // The row at `seq`; kNotFound when there is none.
   absl::StatusOr<LoggedEvent> Read(int64_t seq);
+
+  // The hashes of the rows at `seqs` (one indexed query), inside the open transaction when there is
+  // one; a position with no row is absent from the result.
+  absl::StatusOr<absl::flat_hash_map<int64_t, Sha256>> Hashes(const std::vector<int64_t>& seqs);
 
   // The last position and its hash (0 and the genesis hash for an empty log).
   absl::StatusOr<std::pair<int64_t, Sha256>> Head();
