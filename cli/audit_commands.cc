@@ -228,8 +228,16 @@ int RunReconcile(const Args& args) {
   std::map<std::string, int> by_kind;
   for (const Finding& f : report->findings) {
     ++by_kind[f.kind];
-    boost::json::object o{{"kind", f.kind},     {"betId", f.bet_id}, {"marketId", f.market_id},
-                          {"wallet", f.wallet}, {"seq", f.seq},      {"txHash", f.tx_hash},
+    // What a finding does not concern is null, not "" or 0 (no bet, no log row, no transfer).
+    auto text = [](const std::string& v) {
+      return v.empty() ? boost::json::value(nullptr) : boost::json::value(v);
+    };
+    boost::json::object o{{"kind", f.kind},
+                          {"betId", text(f.bet_id)},
+                          {"marketId", text(f.market_id)},
+                          {"wallet", text(f.wallet)},
+                          {"seq", f.seq > 0 ? boost::json::value(f.seq) : nullptr},
+                          {"txHash", text(f.tx_hash)},
                           {"detail", f.detail}};
     if (f.kind == "CLAWBACK_NOT_REFUNDED") o["ageSeconds"] = f.age_seconds;
     findings.push_back(std::move(o));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string_view>
 
 namespace ledger {
 
@@ -43,6 +44,14 @@ class Micros {
  private:
   int64_t value_ = 0;
 };
+
+inline constexpr int64_t kMicrosPerUsdt = 1000000;
+inline constexpr int kUsdtDecimalsMax = 6;
+
+// An amount as people and exports write it, converted exactly: digits alone are micro-USDT
+// ("133350001"); digits, a point and 1 to kUsdtDecimalsMax digits are USDT ("133.350001",
+// "133.35"). nullopt for anything else (a sign, an exponent, more decimals, a value past int64).
+std::optional<Micros> ParseMicrosOrUsdt(std::string_view text);
 
 }  // namespace ledger
 

@@ -1,12 +1,15 @@
 #include "replay/reconcile.h"
 
+#include <array>
 #include <functional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/line_reader.h"
+#include "engine/money.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
@@ -39,7 +42,81 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// Reads the export; bad lines become BAD_CHAIN_LINE findings and the rest is still used.
+// The export's columns. A header row names them in any order (case-insensitive; other columns are
+// ignored); without one, this is the order.
+enum ChainColumn : uint8_t { kTxHash, kFrom, kTo, kAmount, kTimestamp };
+constexpr std::array<std::string_view, 5> kChainColumnNames = {"txhash", "from", "to", "amount",
+                                                               "timestamp"};
+// Where each column stands in a line, and how many fields a line has.
+struct ChainLayout {
+  std::array<size_t, 5> at = {0, 1, 2, 3, 4};
+  size_t fields = 5;
+};
+
+// The layout a header row names; nullopt after a finding when a needed column is missing or one is
+// named twice.
+std::optional<ChainLayout> ParseHeader(const std::vector<std::string>& names,
+                                       const std::function<void(std::string)>& bad) {
+  ChainLayout layout;
+  layout.fields = names.size();
+  std::array<bool, 5> seen{};
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string_view trimmed = names[i];
+    while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\r')) {
+      trimmed.remove_prefix(1);
+    }
+    while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\r')) {
+      trimmed.remove_suffix(1);
+    }
+    const std::string name = Lower(trimmed);
+    for (size_t c = 0; c < kChainColumnNames.size(); ++c) {
+      if (name != kChainColumnNames[c]) continue;
+      if (seen[c]) {
+        bad(StrCat("the header names column ", names[i], " twice"));
+        return std::nullopt;
+      }
+      seen[c] = true;
+      layout.at[c] = i;
+    }
+  }
+  for (ChainColumn c : {kTxHash, kFrom, kTo, kAmount}) {
+    if (!seen[c]) {
+      bad(StrCat("the header has no ", kChainColumnNames[c], " column (it names ",
+                 absl::StrJoin(names, ","), ")"));
+      return std::nullopt;
+    }
+  }
+  return layout;
+}
+
+// One transfer line, or the reason it is not one ("column amount: ..., got 1e6").
+absl::StatusOr<std::pair<std::string, Transfer>> ParseTransfer(const std::vector<std::string>& f,
+                                                               const ChainLayout& layout,
+                                                               int64_t number) {
+  if (f.size() != layout.fields) {
+    return absl::InvalidArgumentError(StrCat("expected ", layout.fields,
+                                             " fields (txHash,from,to,amount,timestamp or the "
+                                             "header's), got ",
+                                             f.size()));
+  }
+  auto field = [&](ChainColumn c) { return std::string(f[layout.at[c]]); };
+  std::optional<Micros> amount = ParseMicrosOrUsdt(field(kAmount));
+  if (!amount || amount->value() < 1) {
+    return absl::InvalidArgumentError(
+        StrCat("column amount must be micro-USDT (an integer) or USDT with up to ",
+               kUsdtDecimalsMax, " decimals, positive, got ", field(kAmount)));
+  }
+  const std::string hash = Lower(field(kTxHash));
+  if (hash.size() != 66 || hash.rfind("0x", 0) != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("column txHash must be 0x and 64 hex digits, got ", field(kTxHash)));
+  }
+  return std::make_pair(hash,
+                        Transfer{Lower(field(kFrom)), Lower(field(kTo)), amount->value(), number});
+}
+
+// Reads the export; bad lines become BAD_CHAIN_LINE findings naming the line, the column and the
+// value, and the rest is still used.
 absl::flat_hash_map<std::string, Transfer> ReadChain(std::istream& in, ReconcileReport* report) {
   absl::flat_hash_map<std::string, Transfer> out;
   LineReader reader(in, kChainLineBytesMax);
@@ -48,6 +125,7 @@ absl::flat_hash_map<std::string, Transfer> ReadChain(std::istream& in, Reconcile
     report->findings.push_back(
         {"BAD_CHAIN_LINE", "", "", "", 0, "", StrCat("chain line ", number, ": ", detail), 0});
   };
+  ChainLayout layout;
   while (reader.Next(&line)) {
     if (line.too_long) {
       bad(line.number,
@@ -56,24 +134,20 @@ absl::flat_hash_map<std::string, Transfer> ReadChain(std::istream& in, Reconcile
     }
     if (line.text.empty()) continue;
     std::vector<std::string> f = absl::StrSplit(line.text, ',');
-    if (line.number == 1 && !f.empty() && Lower(f[0]) == "txhash") continue;  // Header.
-    if (f.size() != 5) {
-      bad(line.number,
-          StrCat("expected 5 fields (txHash,from,to,amount,timestamp), got ", f.size()));
+    if (line.number == 1 && Lower(f[0]).rfind("0x", 0) != 0) {  // A header, not a transfer.
+      std::optional<ChainLayout> named =
+          ParseHeader(f, [&](std::string detail) { bad(1, std::move(detail)); });
+      if (!named) return out;  // Without its columns no line can be read.
+      layout = *named;
       continue;
     }
-    Transfer t{Lower(f[1]), Lower(f[2]), 0, line.number};
-    if (!absl::SimpleAtoi(f[3], &t.amount) || t.amount < 1) {
-      bad(line.number, StrCat("amount must be a positive integer of micro-USDT, got ", f[3]));
+    absl::StatusOr<std::pair<std::string, Transfer>> t = ParseTransfer(f, layout, line.number);
+    if (!t.ok()) {
+      bad(line.number, std::string(t.status().message()));
       continue;
     }
-    const std::string hash = Lower(f[0]);
-    if (hash.size() != 66 || hash.rfind("0x", 0) != 0) {
-      bad(line.number, StrCat("txHash must be 0x and 64 hex digits, got ", f[0]));
-      continue;
-    }
-    if (!out.emplace(hash, t).second) {
-      bad(line.number, StrCat("txHash ", hash, " appears twice in the export"));
+    if (!out.emplace(t->first, t->second).second) {
+      bad(line.number, StrCat("txHash ", t->first, " appears twice in the export"));
       continue;
     }
     ++report->chain_transfers;

@@ -3,6 +3,7 @@
 // found, and nothing on a clean stream).
 #include "replay/audit.h"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 #include <string>
@@ -229,6 +230,48 @@ BOOST_AUTO_TEST_CASE(reconcile_finds_each_planted_discrepancy) {
   ReconcileReport log_only = RunReconcile(store.get(), "");
   BOOST_TEST(Count(log_only, "CLAWBACK_NOT_REFUNDED") == 1);
   BOOST_TEST(Count(log_only, "REFUND_NOT_ON_CHAIN") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(reconcile_reads_the_export_by_its_header_and_decimal_usdt_exactly) {
+  // Proves that the chain export is read by its header (columns in any order, case-insensitive,
+  // extra columns ignored) and that amounts in decimal USDT convert exactly: 0.00001 USDT is the 10
+  // micro-USDT clawed back. Bad amounts are findings naming the line, the column and the value,
+  // and the good lines around them are still used.
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  Append(store.get(), Market() + Bet("a", 1, "YES", 10) + Clawback("a", 10) + Refund("a", 1) +
+                          Bet("b", 2, "NO", 133350001) + Clawback("b", 133350001) + Refund("b", 2));
+  ReconcileReport r =
+      RunReconcile(store.get(),
+                   "Amount,TO,timestamp,from,txHash,blockNumber\n"
+                   "0.00001," +
+                       Wallet(1) + ",2026-02-16T09:00:00Z," + kSafe + "," + Tx(1) + ",7\n" +
+                       "133.350001," + Wallet(2) + ",t," + kSafe + "," + Tx(2) + ",8\n" +
+                       "133.3500011," + Wallet(3) + ",t," + kSafe + "," + Tx(3) + ",9\n" + "1e6," +
+                       Wallet(4) + ",t," + kSafe + "," + Tx(4) + ",10\n");
+  BOOST_TEST(r.chain_transfers == 2);
+  BOOST_TEST(Count(r, "REFUND_AMOUNT_MISMATCH") == 0);
+  BOOST_TEST(Count(r, "REFUND_NOT_ON_CHAIN") == 0);
+  BOOST_REQUIRE_EQUAL(Count(r, "BAD_CHAIN_LINE"), 2);
+  std::vector<std::string> details;
+  for (const Finding& f : r.findings) {
+    if (f.kind == "BAD_CHAIN_LINE") details.push_back(f.detail);
+  }
+  std::sort(details.begin(), details.end());
+  BOOST_TEST(details[0].find("chain line 4: column amount must be") == 0u, details[0]);
+  BOOST_TEST(details[0].find("got 133.3500011") != std::string::npos, details[0]);
+  BOOST_TEST(details[1].find("chain line 5: column amount") == 0u, details[1]);
+  BOOST_TEST(details[1].find("got 1e6") != std::string::npos, details[1]);
+  // A header without an amount column: one finding that says so, and no line read as a transfer.
+  ReconcileReport headless = RunReconcile(
+      store.get(), "txHash,from,to,value\n" + Tx(1) + "," + kSafe + "," + Wallet(1) + ",10\n");
+  BOOST_TEST(headless.chain_transfers == 0);
+  BOOST_REQUIRE_EQUAL(Count(headless, "BAD_CHAIN_LINE"), 1);
+  for (const Finding& f : headless.findings) {
+    if (f.kind == "BAD_CHAIN_LINE") {
+      BOOST_TEST(f.detail.find("chain line 1: the header has no amount column") == 0u, f.detail);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

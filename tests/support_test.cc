@@ -9,6 +9,7 @@
 #include "engine/error_codes.h"
 #include "engine/event_codec.h"
 #include "engine/line_reader.h"
+#include "engine/money.h"
 #include "engine/retry.h"
 #include "engine/time_format.h"
 #include "engine/utf8.h"
@@ -64,6 +65,23 @@ BOOST_AUTO_TEST_CASE(docs_list_every_error_code) {
     const std::string row = "| `" + std::string(ErrorCodeName(code)) + "` |";
     BOOST_TEST(text.str().find(row) != std::string::npos,
                "not documented: " << ErrorCodeName(code));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(amounts_in_micro_usdt_or_decimal_usdt_convert_exactly) {
+  auto micros = [](std::string_view text) {
+    std::optional<Micros> m = ParseMicrosOrUsdt(text);
+    return m ? m->value() : int64_t{-1};
+  };
+  BOOST_TEST(micros("133350001") == 133350001);   // Digits alone: micro-USDT.
+  BOOST_TEST(micros("133.350001") == 133350001);  // With a point: USDT.
+  BOOST_TEST(micros("133.35") == 133350000);
+  BOOST_TEST(micros("0.000001") == 1);
+  BOOST_TEST(micros("0") == 0);  // A value; whether zero is allowed is the caller's rule.
+  BOOST_TEST(micros("9223372036854.775807") == Micros::kMax);
+  for (std::string_view bad : {"133.3500011", "9223372036854.775808", "9223372036854775808", "",
+                               ".5", "5.", "-5", "+5", "1e6", "1,5", "1.2.3", " 5", "0x10"}) {
+    BOOST_TEST(!ParseMicrosOrUsdt(bad).has_value(), "accepted '" << bad << "'");
   }
 }
 
