@@ -559,6 +559,22 @@ BOOST_AUTO_TEST_CASE(results_file_gives_every_line_its_status_seq_and_hash) {
   BOOST_TEST(second[5].at("code") == first[5].at("code"));
 }
 
+BOOST_AUTO_TEST_CASE(a_database_without_the_schema_says_to_run_migrate) {
+  // Proves that a command pointed at a database nobody migrated (an explicit --db is never
+  // migrated implicitly) exits 2 with PostgreSQL's reason and the command that fixes it, instead of
+  // a bare `relation "BetHistory" does not exist`.
+  TempDir dir;
+  const std::string conn = FreshDatabase(/*migrate=*/false);
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"digest"}, {"verify"}, {"feed"}, {"replay", "--until", "1"}, {"append", "-"}}) {
+    ProcessSpec spec = testing::LedgerSpec(conn, args, dir, "m");
+    BOOST_TEST(testing::Run(spec) == 2, args[0]);
+    const std::string err = ReadFile(dir / "m.err");
+    BOOST_TEST(err.find("run `ledger migrate` against it first") != std::string::npos,
+               args[0] << ": " << err);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace ledger

@@ -32,6 +32,13 @@ absl::Status TranslateException(const std::exception& e, std::string_view contex
     if (state == "42501") return absl::PermissionDeniedError(message);
     if (state == "53100") return absl::ResourceExhaustedError(message);
     if (state == "25006") return absl::FailedPreconditionError(message);
+    // undefined_table, undefined_column: a database without the ledger's schema, or an older one.
+    if (state == "42P01" || state == "42703") {
+      return absl::FailedPreconditionError(
+          StrCat(message,
+                 "; this database lacks the ledger schema (or part of it): run `ledger "
+                 "migrate` against it first"));
+    }
     if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
       return absl::UnavailableError(message);
     }

@@ -4,8 +4,8 @@
 // own errors without SQLSTATE and libpqxx's failures reading or writing COPY data: retry the call),
 // kAborted (serialization failure or deadlock: retry the transaction), kUnknown (the commit's
 // outcome is unknown: resolve through idempotency keys, never by guessing), kPermissionDenied,
-// kResourceExhausted (disk full), kFailedPrecondition (read-only database, constraint violated),
-// kInternal otherwise.
+// kResourceExhausted (disk full), kFailedPrecondition (read-only database, constraint violated,
+// the ledger's schema missing: the message then says to run `ledger migrate`), kInternal otherwise.
 #ifndef LEDGER_ENGINE_PG_PG_ERRORS_H_
 #define LEDGER_ENGINE_PG_PG_ERRORS_H_
 
