@@ -50,6 +50,9 @@ int RunFeed(const Args& args) {
   }
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
+  const RetryFlags retry = ParseRetryFlags(args);
+  options.retries_max = retry.retries_max;
+  options.on_retry = retry.report;
   options.stop = &StopOnSignals();
   absl::Status status = ledger::RunFeed(store->get(), options, WriteStdout);
   return status.ok() ? kExitOk : Fail(status);
@@ -95,9 +98,10 @@ std::vector<Command> FeedCommands() {
       {"feed",
        "feed [--from SEQ] [--follow] [--market ID] [--action A,...] [--consumer NAME]",
        "the log as JSON Lines in position order; --consumer keeps its position in the database\n"
-       "and resumes from it (at-least-once)",
+       "and resumes from it (at-least-once); rides out outages up to --retries times",
        {kDbFlag, Integer("from", "SEQ", 1, kInt64Max), Switch("follow"), Text("market", "ID"),
-        Text("action", "A,..."), Text("consumer", "NAME")},
+        Text("action", "A,..."), Text("consumer", "NAME"),
+        Integer("retries", "N", 0, kOutageRetriesMax)},
        0,
        RunFeed},
       {"publish",

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_split.h"
 #include "engine/event_codec.h"
+#include "engine/retry.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 
@@ -30,12 +31,20 @@ class FeedBatch {
     if (!lines_.empty()) LEDGER_RETURN_IF_ERROR(sink_(lines_));
     lines_.clear();
     rows_ = 0;
+    delivered_seq_ = last_seq_;
     if (options_.consumer.empty()) return absl::OkStatus();
     return store_->feed_positions().Set(kFeedKind, options_.consumer, last_seq_);
   }
 
+  // After an outage: the rows read but not yet written are read again from the new connection.
+  void DropPending() {
+    lines_.clear();
+    rows_ = 0;
+    last_seq_ = delivered_seq_;
+  }
+
   int64_t last_seq() const { return last_seq_; }
-  void set_last_seq(int64_t seq) { last_seq_ = seq; }
+  void set_last_seq(int64_t seq) { last_seq_ = delivered_seq_ = seq; }
 
  private:
   bool Wanted(const LoggedEvent& row) const {
@@ -48,8 +57,25 @@ class FeedBatch {
   const FeedSink& sink_;
   std::string lines_;
   int64_t rows_ = 0;
-  int64_t last_seq_ = 0;
+  int64_t last_seq_ = 0;       // The last row read.
+  int64_t delivered_seq_ = 0;  // The last row written to the sink (or skipped as unwanted).
 };
+
+// Sets where the feed starts: an explicit --from (stored as the consumer's position, rewinding
+// it), the consumer's stored position, or the beginning.
+absl::Status Position(pg::Database* store, const FeedOptions& options, FeedBatch* batch) {
+  if (options.from_seq) {
+    batch->set_last_seq(std::max<int64_t>(*options.from_seq - 1, 0));
+    if (options.consumer.empty()) return absl::OkStatus();
+    return store->feed_positions().Set(kFeedKind, options.consumer, batch->last_seq(),
+                                       /*rewind=*/true);
+  }
+  if (options.consumer.empty()) return absl::OkStatus();
+  LEDGER_ASSIGN_OR_RETURN(int64_t stored,
+                          store->feed_positions().Read(kFeedKind, options.consumer));
+  batch->set_last_seq(stored);
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -59,29 +85,37 @@ absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const Feed
                                              " bytes, the limit is ", kConsumerNameBytesMax));
   }
   FeedBatch batch(store, options, sink);
-  if (options.from_seq) {
-    batch.set_last_seq(std::max<int64_t>(*options.from_seq - 1, 0));
-    if (!options.consumer.empty()) {
-      LEDGER_RETURN_IF_ERROR(store->feed_positions().Set(kFeedKind, options.consumer,
-                                                         batch.last_seq(), /*rewind=*/true));
-    }
-  } else if (!options.consumer.empty()) {
-    LEDGER_ASSIGN_OR_RETURN(int64_t stored,
-                            store->feed_positions().Read(kFeedKind, options.consumer));
-    batch.set_last_seq(stored);
-  }
+  Backoff backoff(options.retries_max);
   auto stopping = [&options] { return options.stop != nullptr && options.stop->load(); };
+  // Until the log's end (or, following, until stopped): read, deliver, wait for appends.
+  auto feed = [&]() -> absl::Status {
+    for (;;) {
+      absl::Status scanned = store->log().Scan(batch.last_seq(), [&](const LoggedEvent& row) {
+        // Asked to stop during a long catch-up: deliver what is pending and end cleanly.
+        if (stopping()) return absl::CancelledError("stop");
+        return batch.Add(row);
+      });
+      if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
+      LEDGER_RETURN_IF_ERROR(batch.Flush());
+      if (!options.follow || stopping()) return absl::OkStatus();
+      // Poll the log either way: a notification only cuts the wait short.
+      LEDGER_RETURN_IF_ERROR(store->log().WaitForAppend(options.poll_ms).status());
+      backoff.Reset();  // A whole round since the last outage: the next one gets every attempt.
+    }
+  };
+  bool positioned = false;
   for (;;) {
-    absl::Status scanned = store->log().Scan(batch.last_seq(), [&](const LoggedEvent& row) {
-      // Asked to stop during a long catch-up: deliver what is pending and end cleanly.
-      if (stopping()) return absl::CancelledError("stop");
-      return batch.Add(row);
-    });
-    if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
-    LEDGER_RETURN_IF_ERROR(batch.Flush());
-    if (!options.follow || stopping()) return absl::OkStatus();
-    LEDGER_ASSIGN_OR_RETURN(bool notified, store->log().WaitForAppend(options.poll_ms));
-    (void)notified;  // Poll the log either way: a notification only cuts the wait short.
+    absl::Status status = positioned ? absl::OkStatus() : Position(store, options, &batch);
+    positioned = positioned || status.ok();
+    if (status.ok()) status = feed();
+    if (status.ok() || !IsTransient(status)) return status;
+    // An outage: what was delivered stays delivered; the rest is read again after reconnecting.
+    if (!backoff.Wait(status, options.on_retry, options.stop)) {
+      return stopping() ? absl::OkStatus() : status;
+    }
+    batch.DropPending();
+    // A failed reconnect leaves the broken connection; the next round reports kUnavailable again.
+    store->Reconnect().IgnoreError();
   }
 }
 

@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "engine/event.h"
 #include "engine/pg/database.h"
+#include "engine/retry.h"
 
 namespace ledger {
 
@@ -52,6 +53,10 @@ struct FeedOptions {
   const std::atomic<bool>* stop = nullptr;
   // Milliseconds a follower waits for a notification before polling (tests shorten it).
   int poll_ms = kFeedPollMs;
+  // Outages (engine/retry.h): attempts after a lost connection before the feed gives up, and who is
+  // told about each. Lines already written are never written again; the rest is read again.
+  int retries_max = kOutageRetriesMax;
+  RetryObserver on_retry;
 };
 
 // Writes `lines` (one or more complete JSON Lines) and flushes them; an error ends the feed.
