@@ -65,7 +65,8 @@ int RunReplay(const Args& args) {
   if (!options) return kExitError;
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
-  absl::StatusOr<Projector> state = ReplayUntil(store->get(), *point, *options);
+  ChainTrust trust = ChainTrustFlag(args);
+  absl::StatusOr<Projector> state = ReplayUntil(store->get(), *point, *options, &trust);
   if (!state.ok()) return Fail(state.status());
   // Column indexes: Bet (1 walletAddress, 2 marketId), FlaggedWallet (1 wallet, 2 marketId),
   // Market (1 marketId), PoolSnapshot (1 marketId).
@@ -86,7 +87,9 @@ int RunReplay(const Args& args) {
   boost::json::array flagged = RowsAsJson(*state, Projection::kFlaggedWallet, [&](const Row& r) {
     return by_market(2)(r) && by_wallet(1)(r);
   });
+  const boost::json::value untrusted = UntrustedJson(trust);
   if (format == "table") {
+    if (trust.first_break) std::cout << "UNTRUSTED: see stderr\n";
     std::cout << "state as of seq " << state->head_seq() << "\n";
     PrintTable("markets", markets,
                {"marketId", "status", "winner", "yesPool", "noPool", "updatedAt"});
@@ -97,6 +100,7 @@ int RunReplay(const Args& args) {
     return kExitOk;
   }
   std::cout << boost::json::serialize(boost::json::object{{"seq", state->head_seq()},
+                                                          {"untrusted", untrusted},
                                                           {"markets", markets},
                                                           {"bets", bets},
                                                           {"flaggedWallets", flagged}})
@@ -191,10 +195,13 @@ int RunAudit(const Args& args) {
   if (!options) return kExitError;
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
+  ChainTrust trust = ChainTrustFlag(args);
   absl::StatusOr<AuditReport> report =
       Audit(store->get(), market.empty() ? std::nullopt : std::optional<std::string>(market),
-            wallet.empty() ? std::nullopt : std::optional<std::string>(wallet), *options);
+            wallet.empty() ? std::nullopt : std::optional<std::string>(wallet), *options, &trust);
   if (!report.ok()) return Fail(report.status());
+  UntrustedJson(trust);
+  report->untrusted = trust.first_break;
   const std::string text = format == "json"  ? AuditJson(*report) + "\n"
                            : format == "csv" ? AuditCsv(*report)
                                              : AuditHtml(*report);
@@ -221,8 +228,9 @@ int RunReconcile(const Args& args) {
   }
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
+  ChainTrust trust = ChainTrustFlag(args);
   absl::StatusOr<ReconcileReport> report =
-      Reconcile(store->get(), chain.is_open() ? &chain : nullptr, NowMicros());
+      Reconcile(store->get(), chain.is_open() ? &chain : nullptr, NowMicros(), &trust);
   if (!report.ok()) return Fail(report.status());
   boost::json::array findings;
   std::map<std::string, int> by_kind;
@@ -244,6 +252,7 @@ int RunReconcile(const Args& args) {
   }
   std::cout << boost::json::serialize(
                    boost::json::object{{"reconciled", report->reconciled()},
+                                       {"untrusted", UntrustedJson(trust)},
                                        {"clawbacks", report->clawbacks},
                                        {"refunds", report->refunds},
                                        {"clawedBackMicros", report->clawed_back_micros},
@@ -266,7 +275,8 @@ std::vector<Command> AuditCommands() {
       {"replay",
        "replay --until SEQ|TIME [--market ID] [--wallet ADDR] [--format json|table]",
        "the state as of a position or a moment (recordedAt), from the log",
-       {kDbFlag, Text("until", "SEQ|TIME"), market, wallet, kFormatFlag, kSnapshotIntervalFlag},
+       {kDbFlag, Text("until", "SEQ|TIME"), market, wallet, kFormatFlag, kSnapshotIntervalFlag,
+        kAllowBrokenChainFlag},
        0,
        RunReplay},
       {"verify",
@@ -279,14 +289,15 @@ std::vector<Command> AuditCommands() {
       {"audit",
        "audit --market ID | --wallet ADDR [--format json|csv|html] [--out FILE]",
        "timeline, statistics and (resolved market) parimutuel settlement",
-       {kDbFlag, market, wallet, kFormatFlag, OutputFile("out"), kSnapshotIntervalFlag},
+       {kDbFlag, market, wallet, kFormatFlag, OutputFile("out"), kSnapshotIntervalFlag,
+        kAllowBrokenChainFlag},
        0,
        RunAudit},
       {"reconcile",
        "reconcile [--chain FILE.csv]",
        "clawbacks vs refunds, and refunds vs on-chain transfers (CSV:\n"
        "txHash,from,to,amount,timestamp); exit 3 unless reconciled",
-       {kDbFlag, InputFile("chain")},
+       {kDbFlag, InputFile("chain"), kAllowBrokenChainFlag},
        0,
        RunReconcile},
   };

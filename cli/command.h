@@ -85,6 +85,7 @@ inline constexpr FlagSpec kSnapshotIntervalFlag = Text("snapshot-interval", "DUR
 inline constexpr FlagSpec kSnapshotRetentionFlag = Text("snapshot-retention", "DURATION");
 inline constexpr FlagSpec kNowFlag = Text("now", "RFC3339-TIME");
 inline constexpr FlagSpec kDryRunFlag = Switch("dry-run");
+inline constexpr FlagSpec kAllowBrokenChainFlag = Switch("allow-broken-chain");
 inline constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
 // A usage error: the message, the command's flags, exit 2.

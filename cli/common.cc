@@ -36,8 +36,23 @@ absl::StatusOr<std::unique_ptr<pg::Database>> OpenAt(const std::string& conn, bo
 }  // namespace
 
 int Fail(const absl::Status& status) {
+  if (IsBrokenChain(status)) {
+    std::cerr << "ledger: " << status.message() << "\n";
+    std::cerr << "ledger: nothing was derived from the damaged log. docs/runbook-tampering.md says "
+                 "what to do; `ledger verify` lists every break; --allow-broken-chain reads it "
+                 "anyway, for forensics, with the output marked untrusted\n";
+    return kExitFindings;
+  }
   std::cerr << "ledger: " << MaskPassword(status.ToString()) << "\n";
   return kExitError;
+}
+
+boost::json::value UntrustedJson(const ChainTrust& trust) {
+  if (!trust.first_break) return nullptr;
+  const ChainBreak& b = *trust.first_break;
+  std::cerr << "ledger: UNTRUSTED: the log's hash chain is broken at seq " << b.seq << " ("
+            << b.kind << "); this output was derived from it anyway (--allow-broken-chain)\n";
+  return boost::json::object{{"seq", b.seq}, {"kind", b.kind}, {"detail", b.detail}};
 }
 
 absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded) {

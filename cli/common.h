@@ -16,6 +16,7 @@
 #include "boost/json.hpp"
 #include "cli/command.h"
 #include "engine/appender.h"
+#include "engine/chain_guard.h"
 #include "engine/error_codes.h"
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
@@ -31,8 +32,17 @@ inline constexpr int kExitRejected = 1;
 inline constexpr int kExitError = 2;
 inline constexpr int kExitFindings = 3;
 
-// Prints the error (password masked) and returns kExitError.
+// Prints the error (password masked) and returns kExitError; a broken chain (engine/chain_guard.h)
+// also says where to turn, and returns kExitFindings.
 int Fail(const absl::Status& status);
+
+// What a reading command trusts: --allow-broken-chain.
+inline ChainTrust ChainTrustFlag(const Args& args) {
+  return ChainTrust{args.Has("allow-broken-chain"), std::nullopt};
+}
+// After reading with --allow-broken-chain: when the chain was broken, a warning on stderr and the
+// JSON for the output's "untrusted" field ({seq, kind, detail}); null when it held.
+boost::json::value UntrustedJson(const ChainTrust& trust);
 
 // The connection: --db, $DATABASE_URL, or the embedded cluster (started; *embedded set).
 absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded);

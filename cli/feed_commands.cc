@@ -54,7 +54,10 @@ int RunFeed(const Args& args) {
   options.retries_max = retry.retries_max;
   options.on_retry = retry.report;
   options.stop = &StopOnSignals();
+  ChainTrust trust = ChainTrustFlag(args);
+  options.trust = &trust;
   absl::Status status = ledger::RunFeed(store->get(), options, WriteStdout);
+  UntrustedJson(trust);  // The warning; the lines are the log's rows as stored.
   return status.ok() ? kExitOk : Fail(status);
 }
 
@@ -101,7 +104,7 @@ std::vector<Command> FeedCommands() {
        "and resumes from it (at-least-once); rides out outages up to --retries times",
        {kDbFlag, Integer("from", "SEQ", 1, kInt64Max), Switch("follow"), Text("market", "ID"),
         Text("action", "A,..."), Text("consumer", "NAME"),
-        Integer("retries", "N", 0, kOutageRetriesMax)},
+        Integer("retries", "N", 0, kOutageRetriesMax), kAllowBrokenChainFlag},
        0,
        RunFeed},
       {"publish",

@@ -25,9 +25,11 @@ int RunProject(const Args& args) {
   const RetryFlags retry = ParseRetryFlags(args);
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
-  CatchUpRunner runner(store->get(), *options);
+  ChainTrust trust = ChainTrustFlag(args);
+  CatchUpRunner runner(store->get(), *options, &trust);
   if (args.Has("follow")) {
     absl::Status s = runner.Follow(StopOnSignals(), retry.report, retry.retries_max);
+    UntrustedJson(trust);  // The warning, at the end of a follow.
     return s.ok() ? kExitOk : Fail(s);
   }
   absl::StatusOr<int64_t> applied = runner.RunOnce();
@@ -41,7 +43,8 @@ int RunProject(const Args& args) {
   std::cout << boost::json::serialize(
                    boost::json::object{{"applied", *applied},
                                        {"checkpoints", cps},
-                                       {"snapshotsTrimmed", runner.snapshots_trimmed()}})
+                                       {"snapshotsTrimmed", runner.snapshots_trimmed()},
+                                       {"untrusted", UntrustedJson(trust)}})
             << "\n";
   return kExitOk;
 }
@@ -72,7 +75,8 @@ int RunRebuild(const Args& args) {
                                  p.total, rate, eta)
               << std::flush;
   };
-  absl::Status status = Rebuild(store->get(), *options, only, progress);
+  ChainTrust trust = ChainTrustFlag(args);
+  absl::Status status = Rebuild(store->get(), *options, only, progress, &trust);
   if (tty) std::cerr << "\n";
   if (!status.ok()) return Fail(status);
   absl::StatusOr<std::pair<int64_t, Sha256>> head = (*store)->log().Head();
@@ -80,7 +84,8 @@ int RunRebuild(const Args& args) {
   std::cout << boost::json::serialize(boost::json::object{
                    {"rebuilt", only.empty() ? "all" : std::string(ProjectionName(only[0]))},
                    {"seq", head->first},
-                   {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}})
+                   {"seconds", absl::ToDoubleSeconds(absl::Now() - start)},
+                   {"untrusted", UntrustedJson(trust)}})
             << "\n";
   return kExitOk;
 }
@@ -94,14 +99,14 @@ std::vector<Command> ProjectionCommands() {
        "date until SIGINT/SIGTERM (riding out outages); --snapshot-retention keeps only recent\n"
        "PoolSnapshot rows",
        {kDbFlag, Switch("follow"), kSnapshotIntervalFlag, kSnapshotRetentionFlag,
-        Integer("retries", "N", 0, kOutageRetriesMax)},
+        kAllowBrokenChainFlag, Integer("retries", "N", 0, kOutageRetriesMax)},
        0,
        RunProject},
       {"rebuild",
        "rebuild [--projection NAME]",
        "rebuild projections from the whole log (market, bet, flagged_wallet, pool_snapshot;\n"
        "default all) and swap them in",
-       {kDbFlag, Text("projection", "NAME"), kSnapshotIntervalFlag},
+       {kDbFlag, Text("projection", "NAME"), kSnapshotIntervalFlag, kAllowBrokenChainFlag},
        0,
        RunRebuild},
   };

@@ -4,8 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/chain_guard.h"
 #include "engine/check.h"
 #include "engine/hash_chain.h"
+#include "engine/status_macros.h"
 #include "engine/str_cat.h"
 
 namespace ledger {
@@ -38,12 +40,8 @@ void Sequencer::Record(const IdentityDigest& key, const LoggedEvent& row) {
 }
 
 absl::Status Sequencer::Replay(const LoggedEvent& row) {
-  if (const LinkFaults faults = CheckLink(head_seq_, head_hash_, row); !faults.ok()) {
-    const auto [kind, detail] = faults.Describe(head_seq_, head_hash_, row).front();
-    return absl::DataLossError(StrCat("log row at seq ", row.seq,
-                                      " does not continue the hash chain from seq ", head_seq_,
-                                      ": ", kind, ": ", detail));
-  }
+  ChainGuard guard(head_seq_, head_hash_, /*trust=*/nullptr);
+  LEDGER_RETURN_IF_ERROR(guard.Check(row));
   if (std::optional<Rejection> bad = state_.TryApply(row.event, [](const BetState*) {})) {
     return absl::DataLossError(StrCat("log row at seq ", row.seq, " breaks a rule: ",
                                       ErrorCodeName(bad->code), ": ", bad->message));

@@ -35,8 +35,8 @@ class Sequencer {
     LoggedEvent row;
   };
 
-  // Folds a row that is already in the log. kDataLoss when it does not continue the chain or breaks
-  // a rule: the log was altered.
+  // Folds a row that is already in the log. A broken-chain error (engine/chain_guard.h) when it
+  // does not continue the chain, kDataLoss when it breaks a rule: the log was altered.
   absl::Status Replay(const LoggedEvent& row);
 
   // Validates `event` against everything replayed and accepted so far and, when accepted, assigns

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_split.h"
 #include "engine/event_codec.h"
+#include "engine/hash_chain.h"
 #include "engine/retry.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
@@ -77,6 +78,23 @@ absl::Status Position(pg::Database* store, const FeedOptions& options, FeedBatch
   return absl::OkStatus();
 }
 
+// A guard for a feed that goes on after position `seq`, anchored on that row's hash. When the row
+// is not in the log: past the head, the first row's own prevHash is the anchor (nothing to compare
+// it with yet); below the head, the row is missing, and that is a break.
+absl::StatusOr<ChainGuard> GuardAfter(pg::Database* store, int64_t seq, ChainTrust* trust) {
+  if (seq == 0) return ChainGuard(0, kGenesisHash, trust);
+  LEDGER_ASSIGN_OR_RETURN(auto hashes, store->log().Hashes({seq}));
+  if (auto it = hashes.find(seq); it != hashes.end()) return ChainGuard(seq, it->second, trust);
+  LEDGER_ASSIGN_OR_RETURN(auto head, store->log().Head());
+  if (seq < head.first) {
+    ChainBreak at{seq, "MISSING_POSITION",
+                  StrCat("position ", seq, ", after which this feed goes on, is missing")};
+    if (trust == nullptr || !trust->allow_broken) return BrokenChainError(at);
+    if (!trust->first_break) trust->first_break = at;
+  }
+  return ChainGuard::Unanchored(seq, trust);
+}
+
 }  // namespace
 
 absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const FeedSink& sink) {
@@ -89,10 +107,12 @@ absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const Feed
   auto stopping = [&options] { return options.stop != nullptr && options.stop->load(); };
   // Until the log's end (or, following, until stopped): read, deliver, wait for appends.
   auto feed = [&]() -> absl::Status {
+    LEDGER_ASSIGN_OR_RETURN(ChainGuard guard, GuardAfter(store, batch.last_seq(), options.trust));
     for (;;) {
       absl::Status scanned = store->log().Scan(batch.last_seq(), [&](const LoggedEvent& row) {
         // Asked to stop during a long catch-up: deliver what is pending and end cleanly.
         if (stopping()) return absl::CancelledError("stop");
+        LEDGER_RETURN_IF_ERROR(guard.Check(row));
         return batch.Add(row);
       });
       if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "engine/chain_guard.h"
 #include "engine/event.h"
 #include "engine/pg/database.h"
 #include "engine/retry.h"
@@ -57,6 +58,9 @@ struct FeedOptions {
   // told about each. Lines already written are never written again; the rest is read again.
   int retries_max = kOutageRetriesMax;
   RetryObserver on_retry;
+  // Every row is checked against the chain before it is written (engine/chain_guard.h); null: a
+  // broken chain ends the feed with a broken-chain error. Must outlive the call.
+  ChainTrust* trust = nullptr;
 };
 
 // Writes `lines` (one or more complete JSON Lines) and flushes them; an error ends the feed.

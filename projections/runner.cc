@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "engine/hash_chain.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
@@ -31,8 +32,8 @@ absl::Status WriteChanges(pg::Database* store, Projector& projector) {
   return store->projections().SetCheckpoints(moved, projector.head_seq());
 }
 
-CatchUpRunner::CatchUpRunner(pg::Database* store, ProjectorOptions options)
-    : store_(store), options_(options) {}
+CatchUpRunner::CatchUpRunner(pg::Database* store, ProjectorOptions options, ChainTrust* trust)
+    : store_(store), options_(options), trust_(trust) {}
 
 absl::Status CatchUpRunner::Trim() {
   if (options_.snapshot_retention == 0) return absl::OkStatus();
@@ -57,9 +58,11 @@ absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
   if (!projector_) {
     LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store_));
     projector_.emplace(options_, checkpoints);
+    guard_.emplace(0, kGenesisHash, trust_);  // The projector folds the log from its start.
   }
   int64_t applied = 0;
   LEDGER_RETURN_IF_ERROR(store_->log().Scan(projector_->head_seq(), [&](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(guard_->Check(row));
     LEDGER_RETURN_IF_ERROR(projector_->Apply(row));
     ++applied;
     return ++pending_ >= kProjectBatchEvents ? Flush() : absl::OkStatus();
@@ -112,7 +115,8 @@ absl::Status InlineProjection::BeforeCommit(pg::Database* store) {
 
 absl::Status Rebuild(pg::Database* store, ProjectorOptions options,
                      const std::vector<Projection>& only,
-                     const std::function<void(const RebuildProgress&)>& progress) {
+                     const std::function<void(const RebuildProgress&)>& progress,
+                     ChainTrust* trust) {
   std::vector<Projection> selected = only;
   if (selected.empty()) {
     selected = {Projection::kMarket, Projection::kBet, Projection::kFlaggedWallet,
@@ -123,7 +127,9 @@ absl::Status Rebuild(pg::Database* store, ProjectorOptions options,
   projector.ReserveForEvents(head.first);
   RebuildProgress state{0, head.first};
   constexpr int64_t kProgressEvery = 100000;
+  ChainGuard guard(0, kGenesisHash, trust);
   LEDGER_RETURN_IF_ERROR(store->log().Stream(0, [&](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(guard.Check(row));
     LEDGER_RETURN_IF_ERROR(projector.Apply(row));
     if (progress && ++state.events % kProgressEvery == 0) progress(state);
     return absl::OkStatus();
@@ -148,8 +154,10 @@ absl::Status Rebuild(pg::Database* store, ProjectorOptions options,
   pg::TransactionGuard tx(store);
   LEDGER_RETURN_IF_ERROR(store->projections().SwapShadowTables(tables));
   // Rows appended while the shadows were filled: apply them in the same transaction.
-  LEDGER_RETURN_IF_ERROR(store->log().Scan(
-      projector.head_seq(), [&](const LoggedEvent& row) { return projector.Apply(row); }));
+  LEDGER_RETURN_IF_ERROR(store->log().Scan(projector.head_seq(), [&](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(guard.Check(row));
+    return projector.Apply(row);
+  }));
   ProjectionRows tail = projector.TakeChanges();
   std::vector<std::string> names;
   for (Projection p : selected) {

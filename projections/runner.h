@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/appender.h"
+#include "engine/chain_guard.h"
 #include "engine/pg/database.h"
 #include "engine/retry.h"
 #include "projections/projector.h"
@@ -46,8 +47,9 @@ absl::Status WriteChanges(pg::Database* store, Projector& projector);
 
 class CatchUpRunner {
  public:
-  // `store` must outlive the runner.
-  CatchUpRunner(pg::Database* store, ProjectorOptions options);
+  // `store` must outlive the runner, and so must `trust` (null: a broken chain is an error;
+  // engine/chain_guard.h). Every row is checked against the chain before it is applied.
+  CatchUpRunner(pg::Database* store, ProjectorOptions options, ChainTrust* trust = nullptr);
 
   // Applies everything committed so far; returns the rows applied by this call.
   absl::StatusOr<int64_t> RunOnce();
@@ -68,7 +70,9 @@ class CatchUpRunner {
   int64_t snapshots_trimmed_ = 0;
   pg::Database* store_;
   ProjectorOptions options_;
+  ChainTrust* trust_;
   std::optional<Projector> projector_;
+  std::optional<ChainGuard> guard_;  // Follows the rows the projector folds (from position 0).
   int64_t pending_ = 0;
 };
 
@@ -95,7 +99,8 @@ struct RebuildProgress {
 // Rebuilds `only` (all four when empty) from the whole log. `progress` is called now and then.
 absl::Status Rebuild(pg::Database* store, ProjectorOptions options,
                      const std::vector<Projection>& only,
-                     const std::function<void(const RebuildProgress&)>& progress = {});
+                     const std::function<void(const RebuildProgress&)>& progress = {},
+                     ChainTrust* trust = nullptr);
 
 }  // namespace ledger
 

@@ -150,12 +150,14 @@ std::string PoolChart(const std::vector<SnapshotPoint>& points) {
 
 absl::StatusOr<AuditReport> Audit(pg::Database* store, const std::optional<std::string>& market_id,
                                   const std::optional<std::string>& wallet,
-                                  ProjectorOptions options) {
+                                  ProjectorOptions options, ChainTrust* trust) {
   AuditReport report;
+  ChainGuard guard(0, kGenesisHash, trust);
   report.subject = market_id ? StrCat("market ", *market_id) : StrCat("wallet ", *wallet);
   Projector projector = Projector::ForFullFold(options);
   absl::flat_hash_set<std::string> wallet_markets;
   LEDGER_RETURN_IF_ERROR(store->log().Stream(0, [&](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(guard.Check(row));
     LEDGER_RETURN_IF_ERROR(projector.Apply(row));
     const Event& e = row.event;
     const bool concerns = market_id ? e.market_id == *market_id : e.wallet == *wallet;
@@ -228,6 +230,10 @@ std::string AuditJson(const AuditReport& r) {
   }
   json::object out{{"subject", r.subject},
                    {"headSeq", r.head_seq},
+                   {"untrusted", r.untrusted ? json::value({{"seq", r.untrusted->seq},
+                                                            {"kind", r.untrusted->kind},
+                                                            {"detail", r.untrusted->detail}})
+                                             : json::value(nullptr)},
                    {"timeline", timeline},
                    {"markets", markets}};
   if (r.settlement) {
@@ -255,8 +261,15 @@ std::string AuditJson(const AuditReport& r) {
   return json::serialize(out);
 }
 
+// One sentence for the report's first line when it was derived from a broken chain.
+std::string UntrustedText(const ChainBreak& b) {
+  return StrCat("UNTRUSTED: derived from a log whose hash chain is broken at seq ", b.seq, " (",
+                b.kind, ": ", b.detail, ")");
+}
+
 std::string AuditCsv(const AuditReport& r) {
-  std::string out =
+  std::string out = r.untrusted ? StrCat("# ", UntrustedText(*r.untrusted), "\n") : "";
+  out +=
       "seq,hash,action,createdAt,recordedAt,betId,marketId,wallet,choice,amount,clawbackAmount,"
       "txHash,clawbackTxHash,reason,stateAfter\n";
   for (const TimelineEntry& t : r.timeline) {
@@ -279,8 +292,11 @@ std::string AuditHtml(const AuditReport& r) {
       "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ddd;"
       "padding:3px 6px;text-align:left}th{background:#f0f0f0}.num{text-align:right}"
       ".ok{color:#1a7f37}.bad{color:#cf222e}code{font-size:11px}</style></head><body>",
-      "<h1>Audit: ", HtmlEscape(r.subject), "</h1><p>Replayed from the event log up to position ",
-      r.head_seq, ". Amounts in micro-USDT.</p>");
+      "<h1>Audit: ", HtmlEscape(r.subject), "</h1>",
+      r.untrusted ? StrCat("<p class='bad'><strong>", HtmlEscape(UntrustedText(*r.untrusted)),
+                           "</strong></p>")
+                  : "",
+      "<p>Replayed from the event log up to position ", r.head_seq, ". Amounts in micro-USDT.</p>");
   html +=
       "<h2>Market statistics</h2><table><tr><th>market</th><th>status</th><th>winner</th>"
       "<th>yesPool</th><th>noPool</th><th>totalPool</th><th>yes %</th><th>totalBets</th>"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/chain_guard.h"
 #include "engine/pg/database.h"
 #include "projections/projector.h"
 
@@ -70,12 +71,15 @@ struct AuditReport {
   std::vector<MarketStats> markets;
   std::optional<Settlement> settlement;
   std::vector<SnapshotPoint> pool_history;
+  // Set when the report was derived from a log whose chain is broken (--allow-broken-chain): every
+  // format says so first.
+  std::optional<ChainBreak> untrusted;
 };
 
 // Exactly one of `market_id` and `wallet` is set. kNotFound when the market does not exist.
 absl::StatusOr<AuditReport> Audit(pg::Database* store, const std::optional<std::string>& market_id,
                                   const std::optional<std::string>& wallet,
-                                  ProjectorOptions options = {});
+                                  ProjectorOptions options = {}, ChainTrust* trust = nullptr);
 
 std::string AuditJson(const AuditReport& report);
 std::string AuditCsv(const AuditReport& report);

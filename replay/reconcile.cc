@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "engine/hash_chain.h"
 #include "engine/line_reader.h"
 #include "engine/money.h"
 #include "engine/status_macros.h"
@@ -161,9 +162,12 @@ struct LogFacts {
   absl::flat_hash_map<std::string, std::string> safes;  // marketId -> gnosisSafeAddress
 };
 
-absl::StatusOr<LogFacts> ReadLogFacts(pg::Database* store, ReconcileReport* report) {
+absl::StatusOr<LogFacts> ReadLogFacts(pg::Database* store, ReconcileReport* report,
+                                      ChainTrust* trust) {
   LogFacts facts;
+  ChainGuard guard(0, kGenesisHash, trust);
   LEDGER_RETURN_IF_ERROR(store->log().Stream(0, [&](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(guard.Check(row));
     const Event& e = row.event;
     if (e.action == Action::kMarketCreated) facts.safes[*e.market_id] = *e.gnosis_safe_address;
     if (!e.bet_id) return absl::OkStatus();
@@ -251,10 +255,10 @@ void CheckUnclaimed(const absl::flat_hash_map<std::string, Transfer>& transfers,
 
 }  // namespace
 
-absl::StatusOr<ReconcileReport> Reconcile(pg::Database* store, std::istream* chain,
-                                          TimeMicros now) {
+absl::StatusOr<ReconcileReport> Reconcile(pg::Database* store, std::istream* chain, TimeMicros now,
+                                          ChainTrust* trust) {
   ReconcileReport report;
-  LEDGER_ASSIGN_OR_RETURN(const LogFacts facts, ReadLogFacts(store, &report));
+  LEDGER_ASSIGN_OR_RETURN(const LogFacts facts, ReadLogFacts(store, &report, trust));
   std::optional<absl::flat_hash_map<std::string, Transfer>> transfers;
   if (chain != nullptr) transfers = ReadChain(*chain, &report);
   absl::flat_hash_map<std::string, std::string> refund_tx_owner;  // tx hash -> betId

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/chain_guard.h"
 #include "engine/pg/database.h"
 
 namespace ledger {
@@ -44,7 +45,8 @@ struct ReconcileReport {
 };
 
 // `chain` is the CSV export, or nullptr. `now` dates the unrefunded clawbacks.
-absl::StatusOr<ReconcileReport> Reconcile(pg::Database* store, std::istream* chain, TimeMicros now);
+absl::StatusOr<ReconcileReport> Reconcile(pg::Database* store, std::istream* chain, TimeMicros now,
+                                          ChainTrust* trust = nullptr);
 
 }  // namespace ledger
 

@@ -3,6 +3,8 @@
 #include <limits>
 
 #include "absl/strings/numbers.h"
+#include "engine/chain_guard.h"
+#include "engine/hash_chain.h"
 #include "engine/status_macros.h"
 #include "engine/time_format.h"
 
@@ -16,12 +18,14 @@ std::optional<ReplayPoint> ReplayPoint::Parse(const std::string& text) {
 }
 
 absl::StatusOr<Projector> ReplayUntil(pg::Database* store, const ReplayPoint& point,
-                                      ProjectorOptions options) {
+                                      ProjectorOptions options, ChainTrust* trust) {
   Projector projector = Projector::ForFullFold(options);
+  ChainGuard guard(0, kGenesisHash, trust);
   absl::Status status = store->log().Stream(0, [&](const LoggedEvent& row) {
     if ((point.seq && row.seq > *point.seq) || (point.time && row.recorded_at > *point.time)) {
       return absl::CancelledError("reached the replay point");
     }
+    LEDGER_RETURN_IF_ERROR(guard.Check(row));
     return projector.Apply(row);
   });
   if (!status.ok() && !absl::IsCancelled(status)) return status;

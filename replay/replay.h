@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "engine/chain_guard.h"
 #include "engine/pg/database.h"
 #include "projections/projector.h"
 
@@ -30,8 +31,10 @@ struct ReplayPoint {
 
 // Folds the log up to `point` into a Projector (tables as of then, PoolSnapshot included).
 // kDataLoss when a row breaks a rule (the log was altered: run `ledger verify`).
+// Every row folded is checked against the chain first (engine/chain_guard.h): a broken chain is a
+// broken-chain error unless `trust` allows it (then trust->first_break says where).
 absl::StatusOr<Projector> ReplayUntil(pg::Database* store, const ReplayPoint& point,
-                                      ProjectorOptions options = {});
+                                      ProjectorOptions options = {}, ChainTrust* trust = nullptr);
 
 }  // namespace ledger
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/chain_guard.h"
 #include "engine/pg/database.h"
 #include "projections/projector.h"
 
@@ -24,12 +25,6 @@ namespace ledger {
 struct LogDigest {
   int64_t seq = 0;
   Sha256 hash{};
-};
-
-struct ChainBreak {
-  int64_t seq = 0;   // Position of the row where it shows (or the expected position).
-  std::string kind;  // ALTERED_ROW, BROKEN_LINK, MISSING_POSITION, UNEXPECTED_POSITION, RULE_BROKEN
-  std::string detail;
 };
 
 struct Drift {

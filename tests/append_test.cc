@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/appender.h"
+#include "engine/chain_guard.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/database.h"
 #include "engine/pg/log_row.h"
@@ -372,16 +373,19 @@ BOOST_AUTO_TEST_CASE(a_batch_that_does_not_continue_the_stored_head_is_refused) 
   std::istringstream second(Place("b2", 5, 2) + "\n");
   absl::Status status = appender.Run(second, &summary);
   BOOST_TEST(absl::IsDataLoss(status), status.ToString());
-  BOOST_TEST(
-      status.message().find("do not continue the stored log head at seq 2") != std::string::npos,
-      status.ToString());
+  BOOST_TEST(IsBrokenChain(status));
+  BOOST_TEST(status.message().find("the log's hash chain is broken at seq 2: ALTERED_ROW: the "
+                                   "stored head row no longer has the hash this writer read") !=
+                 std::string::npos,
+             status.ToString());
   BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "2");  // Nothing written.
   // A fresh reader finds the same damage by the chain: the sequencer names the row and its kind.
   Sequencer reader;
   absl::Status replay =
       store->log().Stream(0, [&reader](const LoggedEvent& row) { return reader.Replay(row); });
-  BOOST_TEST(replay.message().find("seq 2 does not continue the hash chain from seq 1: "
-                                   "ALTERED_ROW") != std::string::npos,
+  BOOST_TEST(IsBrokenChain(replay));
+  BOOST_TEST(replay.message().find("the log's hash chain is broken at seq 2: ALTERED_ROW") !=
+                 std::string::npos,
              replay.ToString());
 }
 

@@ -53,10 +53,11 @@ std::string Refund(const std::string& id, int tx) {
   return R"({"action":"REFUNDED","betId":")" + id + R"(","clawbackTxHash":")" + Tx(tx) + "\"}\n";
 }
 
-ReconcileReport RunReconcile(pg::Database* store, const std::string& chain_csv) {
+ReconcileReport RunReconcile(pg::Database* store, const std::string& chain_csv,
+                             ChainTrust* trust = nullptr) {
   std::istringstream chain(chain_csv);
   absl::StatusOr<ReconcileReport> r =
-      Reconcile(store, chain_csv.empty() ? nullptr : &chain, 4102444800LL * 1000000);
+      Reconcile(store, chain_csv.empty() ? nullptr : &chain, 4102444800LL * 1000000, trust);
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   return *r;
 }
@@ -206,7 +207,17 @@ BOOST_AUTO_TEST_CASE(reconcile_finds_each_planted_discrepancy) {
       ",99,t\n" + Tx(5) + ",0x00000000000000000000000000000000000000ee," + Wallet(5) + ",100,t\n" +
       Tx(7) + "," + kSafe + "," + Wallet(7) + ",100,t\n" +  // Unclaimed.
       "not,a,valid,line\n";
-  ReconcileReport r = RunReconcile(store.get(), chain);
+  // The planted rows break the chain (positions 29 to 1000 missing, no valid links): reconcile
+  // refuses the log as it is, and reads it only for forensics, saying where the chain broke.
+  std::istringstream refused_chain(chain);
+  absl::StatusOr<ReconcileReport> refused =
+      Reconcile(store.get(), &refused_chain, 4102444800LL * 1000000);
+  BOOST_TEST(IsBrokenChain(refused.status()), refused.status().ToString());
+  ChainTrust forensics{/*allow_broken=*/true, std::nullopt};
+  ReconcileReport r = RunReconcile(store.get(), chain, &forensics);
+  BOOST_REQUIRE(forensics.first_break.has_value());
+  BOOST_TEST(forensics.first_break->seq == 29);
+  BOOST_TEST(forensics.first_break->kind == "MISSING_POSITION");
   BOOST_TEST(!r.reconciled());
   BOOST_TEST(Count(r, "CLAWBACK_NOT_REFUNDED") == 1);
   BOOST_TEST(Count(r, "REFUND_WRONG_WALLET") == 2);  // b3, and b7 (its reused tx paid b1's wallet).
@@ -227,7 +238,7 @@ BOOST_AUTO_TEST_CASE(reconcile_finds_each_planted_discrepancy) {
     if (f.kind == "BAD_CHAIN_LINE") BOOST_TEST(f.detail.find("chain line 7") == 0u);
   }
   // From the log alone: what needs no chain export.
-  ReconcileReport log_only = RunReconcile(store.get(), "");
+  ReconcileReport log_only = RunReconcile(store.get(), "", &forensics);
   BOOST_TEST(Count(log_only, "CLAWBACK_NOT_REFUNDED") == 1);
   BOOST_TEST(Count(log_only, "REFUND_NOT_ON_CHAIN") == 0);
 }

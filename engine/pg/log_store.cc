@@ -4,6 +4,7 @@
 #include <pqxx/stream_from>
 #include <pqxx/tablewriter>
 
+#include "engine/chain_guard.h"
 #include "engine/check.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/connection.h"
@@ -177,11 +178,12 @@ absl::Status LogStore::Write(std::span<const LoggedEvent> rows) {
     const LinkFaults faults = CheckLink(batch_head_seq_, batch_head_hash_, rows[i]);
     if (i == 0 && !faults.ok()) {
       // What this writer folded and what the log holds disagree at the head: someone changed the
-      // stored rows. Refuse to build on them.
-      return absl::DataLossError(
-          StrCat("the rows to append do not continue the stored log head at seq ", batch_head_seq_,
-                 " (", faults.Describe(batch_head_seq_, batch_head_hash_, rows[i]).front().second,
-                 "): the stored log was altered; run `ledger verify`"));
+      // stored rows after this writer read them. Refuse to build on them.
+      return BrokenChainError(ChainBreak{
+          batch_head_seq_, "ALTERED_ROW",
+          StrCat("the stored head row no longer has the hash this writer read (",
+                 faults.Describe(batch_head_seq_, batch_head_hash_, rows[i]).front().second,
+                 "): the rows to append do not continue it")});
     }
     LEDGER_CHECK(faults.ok(), "row ", i, " of the batch, at seq ", rows[i].seq,
                  ", does not continue seq ", batch_head_seq_);

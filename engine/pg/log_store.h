@@ -65,9 +65,10 @@ class LogStore {
   // Starts a batch: BEGIN, take the log lock, and return the server's clock (UTC) for recordedAt.
   // Also reads the stored head, which Write's rows must continue.
   absl::StatusOr<TimeMicros> BeginAppend();
-  // Writes rows with COPY inside the batch and notifies followers (delivered at COMMIT). kDataLoss
-  // when the first row does not continue the stored head (the head row was altered, or rows were
-  // removed); a batch whose rows do not continue each other is a programmer error (LEDGER_CHECK).
+  // Writes rows with COPY inside the batch and notifies followers (delivered at COMMIT). A
+  // broken-chain error (engine/chain_guard.h) when the first row does not continue the stored head
+  // (the head row was altered after this writer read it); a batch whose rows do not continue each
+  // other is a programmer error (LEDGER_CHECK).
   // REQUIRES: BeginAppend() succeeded.
   absl::Status Write(std::span<const LoggedEvent> rows);
 
