@@ -87,7 +87,7 @@ int RunReplay(const Args& args) {
   boost::json::array flagged = RowsAsJson(*state, Projection::kFlaggedWallet, [&](const Row& r) {
     return by_market(2)(r) && by_wallet(1)(r);
   });
-  const boost::json::value untrusted = UntrustedJson(trust);
+  const boost::json::value untrusted = ReportUntrusted(trust);
   if (format == "table") {
     if (trust.first_break) std::cout << "UNTRUSTED: see stderr\n";
     std::cout << "state as of seq " << state->head_seq() << "\n";
@@ -200,7 +200,7 @@ int RunAudit(const Args& args) {
       Audit(store->get(), market.empty() ? std::nullopt : std::optional<std::string>(market),
             wallet.empty() ? std::nullopt : std::optional<std::string>(wallet), *options, &trust);
   if (!report.ok()) return Fail(report.status());
-  UntrustedJson(trust);
+  ReportUntrusted(trust);
   report->untrusted = trust.first_break;
   const std::string text = format == "json"  ? AuditJson(*report) + "\n"
                            : format == "csv" ? AuditCsv(*report)
@@ -252,7 +252,7 @@ int RunReconcile(const Args& args) {
   }
   std::cout << boost::json::serialize(
                    boost::json::object{{"reconciled", report->reconciled()},
-                                       {"untrusted", UntrustedJson(trust)},
+                                       {"untrusted", ReportUntrusted(trust)},
                                        {"clawbacks", report->clawbacks},
                                        {"refunds", report->refunds},
                                        {"clawedBackMicros", report->clawed_back_micros},

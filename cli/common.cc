@@ -47,7 +47,7 @@ int Fail(const absl::Status& status) {
   return kExitError;
 }
 
-boost::json::value UntrustedJson(const ChainTrust& trust) {
+boost::json::value ReportUntrusted(const ChainTrust& trust) {
   if (!trust.first_break) return nullptr;
   const ChainBreak& b = *trust.first_break;
   std::cerr << "ledger: UNTRUSTED: the log's hash chain is broken at seq " << b.seq << " ("

@@ -40,9 +40,9 @@ int Fail(const absl::Status& status);
 inline ChainTrust ChainTrustFlag(const Args& args) {
   return ChainTrust{args.Has("allow-broken-chain"), std::nullopt};
 }
-// After reading with --allow-broken-chain: when the chain was broken, a warning on stderr and the
-// JSON for the output's "untrusted" field ({seq, kind, detail}); null when it held.
-boost::json::value UntrustedJson(const ChainTrust& trust);
+// After reading with --allow-broken-chain: when the chain was broken, prints the UNTRUSTED warning
+// on stderr and returns the output's "untrusted" field ({seq, kind, detail}); null when it held.
+boost::json::value ReportUntrusted(const ChainTrust& trust);
 
 // The connection: --db, $DATABASE_URL, or the embedded cluster (started; *embedded set).
 absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded);

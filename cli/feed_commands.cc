@@ -57,7 +57,7 @@ int RunFeed(const Args& args) {
   ChainTrust trust = ChainTrustFlag(args);
   options.trust = &trust;
   absl::Status status = ledger::RunFeed(store->get(), options, WriteStdout);
-  UntrustedJson(trust);  // The warning; the lines are the log's rows as stored.
+  ReportUntrusted(trust);  // The warning; the lines are the log's rows as stored.
   return status.ok() ? kExitOk : Fail(status);
 }
 

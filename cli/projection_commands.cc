@@ -29,7 +29,7 @@ int RunProject(const Args& args) {
   CatchUpRunner runner(store->get(), *options, &trust);
   if (args.Has("follow")) {
     absl::Status s = runner.Follow(StopOnSignals(), retry.report, retry.retries_max);
-    UntrustedJson(trust);  // The warning, at the end of a follow.
+    ReportUntrusted(trust);  // The warning, at the end of a follow.
     return s.ok() ? kExitOk : Fail(s);
   }
   absl::StatusOr<int64_t> applied = runner.RunOnce();
@@ -44,7 +44,7 @@ int RunProject(const Args& args) {
                    boost::json::object{{"applied", *applied},
                                        {"checkpoints", cps},
                                        {"snapshotsTrimmed", runner.snapshots_trimmed()},
-                                       {"untrusted", UntrustedJson(trust)}})
+                                       {"untrusted", ReportUntrusted(trust)}})
             << "\n";
   return kExitOk;
 }
@@ -85,7 +85,7 @@ int RunRebuild(const Args& args) {
                    {"rebuilt", only.empty() ? "all" : std::string(ProjectionName(only[0]))},
                    {"seq", head->first},
                    {"seconds", absl::ToDoubleSeconds(absl::Now() - start)},
-                   {"untrusted", UntrustedJson(trust)}})
+                   {"untrusted", ReportUntrusted(trust)}})
             << "\n";
   return kExitOk;
 }

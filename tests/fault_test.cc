@@ -90,6 +90,18 @@ void CrashAndRestartCluster() {
   BOOST_REQUIRE_MESSAGE(started.ok(), started.ToString());
 }
 
+// Appends `dir`/in.jsonl in batches of 250 while PostgreSQL crashes and restarts twice (once early,
+// once mid-way); the appender must ride out both and exit 0.
+void AppendThroughTwoCrashes(const std::string& conn, const TempDir& dir) {
+  const pid_t appender =
+      testing::Spawn(AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", "250"}));
+  WaitUntil([&] { return LogRows(conn) >= 4000; }, "the appender to make progress");
+  CrashAndRestartCluster();
+  WaitUntil([&] { return LogRows(conn) >= 12000; }, "the appender to make progress again");
+  CrashAndRestartCluster();
+  BOOST_TEST(testing::Wait(appender) == 0, ReadFile(dir / "a.err"));
+}
+
 // The projections the followers wrote equal a rebuild from the log, and `ledger verify` is clean.
 void ExpectProjectionsEqualRebuild(const std::string& conn, const TempDir& dir) {
   const std::string followed = DumpProjections(conn);
@@ -224,13 +236,7 @@ BOOST_AUTO_TEST_CASE(database_crash_during_project_follow_is_retried_and_nothing
   constexpr int64_t kEvents = 40000;
   Generate(dir / "in.jsonl", {"--events", std::to_string(kEvents), "--seed", "32"});
   const pid_t follower = testing::Spawn(LedgerSpec(conn, {"project", "--follow"}, dir, "follow"));
-  const pid_t appender =
-      testing::Spawn(AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", "250"}));
-  WaitUntil([&] { return LogRows(conn) >= 4000; }, "the appender to make progress");
-  CrashAndRestartCluster();
-  WaitUntil([&] { return LogRows(conn) >= 12000; }, "the appender to make progress again");
-  CrashAndRestartCluster();
-  BOOST_TEST(testing::Wait(appender) == 0, ReadFile(dir / "a.err"));
+  AppendThroughTwoCrashes(conn, dir);
   WaitForCheckpoints(conn, kEvents);
   kill(follower, SIGTERM);
   BOOST_TEST(testing::Wait(follower) == 0, ReadFile(dir / "follow.err"));
@@ -253,13 +259,7 @@ BOOST_AUTO_TEST_CASE(database_crash_during_feed_follow_loses_and_repeats_nothing
   ProcessSpec plain = LedgerSpec(conn, {"feed", "--follow"}, dir, "plain");
   const pid_t risk = testing::Spawn(durable);
   const pid_t all = testing::Spawn(plain);
-  const pid_t appender =
-      testing::Spawn(AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", "250"}));
-  WaitUntil([&] { return LogRows(conn) >= 4000; }, "the appender to make progress");
-  CrashAndRestartCluster();
-  WaitUntil([&] { return LogRows(conn) >= 12000; }, "the appender to make progress again");
-  CrashAndRestartCluster();
-  BOOST_TEST(testing::Wait(appender) == 0, ReadFile(dir / "a.err"));
+  AppendThroughTwoCrashes(conn, dir);
   auto lines = [&](const std::string& tag) {
     const std::string out = ReadFile(dir / (tag + ".out"));
     return static_cast<int64_t>(std::count(out.begin(), out.end(), '\n'));
