@@ -108,6 +108,30 @@ int RunReplay(const Args& args) {
   return kExitOk;
 }
 
+boost::json::object CountsJson(const VerifyReport& report) {
+  boost::json::object out;
+  for (const auto& [what, n] : report.counts) out[what] = n;
+  return out;
+}
+
+// Findings counted but not listed: the counts less what the lists hold (a DIFFERENT_VALUE row is
+// one count, listed once per differing column).
+int64_t Unlisted(const VerifyReport& report) {
+  std::map<std::string, int64_t> listed;
+  for (const ChainBreak& b : report.breaks) ++listed[StrCat("chain ", b.kind)];
+  std::set<std::pair<std::string, std::string>> differing_rows;
+  for (const Drift& d : report.drift) {
+    if (d.kind == "DIFFERENT_VALUE") {
+      if (differing_rows.insert({d.table, d.key}).second) ++listed[StrCat(d.table, " ", d.kind)];
+    } else {
+      ++listed[StrCat(d.table, " ", d.kind)];
+    }
+  }
+  int64_t more = 0;
+  for (const auto& [what, n] : report.counts) more += std::max<int64_t>(0, n - listed[what]);
+  return more;
+}
+
 int RunVerify(const Args& args) {
   std::optional<LogDigest> digest;
   if (std::string path = args.Flag("digest"); !path.empty()) {
@@ -158,7 +182,10 @@ int RunVerify(const Args& args) {
                    {"scanSeconds", report->scan_seconds},
                    {"compareSeconds", report->compare_seconds},
                    {"chainSeconds", report->chain_seconds},
-                   {"foldSeconds", report->fold_seconds}})
+                   {"foldSeconds", report->fold_seconds},
+                   {"counts", CountsJson(*report)},
+                   {"unlisted", Unlisted(*report)},
+                   {"findingsMax", kVerifyFindingsMax}})
             << "\n";
   if (report->clean()) {
     std::cerr << "verify: clean: " << report->rows << " rows, chain intact to seq "
@@ -174,6 +201,14 @@ int RunVerify(const Args& args) {
   for (const Drift& d : report->drift) {
     std::cerr << "  drift " << d.table << " " << d.key << ": " << d.kind
               << (d.column.empty() ? "" : " " + d.column) << "\n";
+  }
+  std::string counted;
+  for (const auto& [what, n] : report->counts)
+    counted += StrCat(counted.empty() ? "" : ", ", what, " ", n);
+  std::cerr << "  counted: " << counted << "\n";
+  if (const int64_t more = Unlisted(*report); more > 0) {
+    std::cerr << "  and " << more << " more not listed above (at most " << kVerifyFindingsMax
+              << " breaks and " << kVerifyFindingsMax << " drifts are listed)\n";
   }
   return kExitFindings;
 }

@@ -50,13 +50,18 @@ struct ExpectedRow {
 }  // namespace
 
 absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
-                             std::vector<Drift>* drift) {
+                             std::vector<Drift>* drift, std::map<std::string, int64_t>* counts) {
+  std::map<std::string, int64_t> uncounted;
+  if (counts == nullptr) counts = &uncounted;
   // PoolSnapshot rows created before the retention horizon were trimmed on purpose: neither
   // expected nor refused (a catch-up may write one back before its next trim).
   LEDGER_ASSIGN_OR_RETURN(std::optional<TimeMicros> horizon,
                           store->projections().SnapshotHorizon());
   const std::string kept_from = horizon ? FormatPgTimestamp(*horizon) : std::string();
-  auto add = [drift](Drift d) {
+  // Rows missing or unexpected are counted here; rows that differ where their fingerprint does
+  // (one count a row, however many of its columns differ).
+  auto add = [drift, counts](Drift d) {
+    if (d.kind != "DIFFERENT_VALUE") ++(*counts)[StrCat(d.table, " ", d.kind)];
     if (drift->size() < kVerifyFindingsMax) drift->push_back(std::move(d));
   };
   for (int i = 0; i < kProjectionCount; ++i) {
@@ -89,9 +94,9 @@ absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
           if (next == expected.size() || expected[next].key != key) {
             add({shape.table, key, "UNEXPECTED_ROW", "", std::nullopt, std::nullopt});
           } else {
-            if (expected[next].fingerprint != RowFingerprint(found) &&
-                differing.size() < kVerifyFindingsMax) {
-              differing.emplace(key, found);
+            if (expected[next].fingerprint != RowFingerprint(found)) {
+              ++(*counts)[StrCat(shape.table, " DIFFERENT_VALUE")];
+              if (differing.size() < kVerifyFindingsMax) differing.emplace(key, found);
             }
             ++next;
           }
@@ -160,7 +165,7 @@ double ThreadCpuSeconds() {
 
 // Folds what the pipe delivers; a row that breaks a rule is recorded and skipped.
 void FoldRows(RowPipe& pipe, Projector& projector, std::vector<ChainBreak>* breaks,
-              double* cpu_seconds) {
+              int64_t* breaks_total, double* cpu_seconds) {
   std::vector<LoggedEvent> batch;
   while (pipe.Pop(&batch)) {
     const double start = ThreadCpuSeconds();
@@ -171,8 +176,11 @@ void FoldRows(RowPipe& pipe, Projector& projector, std::vector<ChainBreak>* brea
         projector.state().Prefetch(batch[i + kPrefetchAhead].event);
       }
       const LoggedEvent& row = batch[i];
-      if (absl::Status s = projector.Apply(row); !s.ok() && breaks->size() < kVerifyFindingsMax) {
-        breaks->push_back({row.seq, "RULE_BROKEN", std::string(s.message())});
+      if (absl::Status s = projector.Apply(row); !s.ok()) {
+        ++*breaks_total;
+        if (breaks->size() < kVerifyFindingsMax) {
+          breaks->push_back({row.seq, "RULE_BROKEN", std::string(s.message())});
+        }
       }
     }
     *cpu_seconds += ThreadCpuSeconds() - start;
@@ -221,6 +229,7 @@ class ChainAudit {
 
  private:
   void Add(int64_t seq, std::string kind, std::string detail) {
+    ++report_->counts[StrCat("chain ", kind)];
     if (report_->breaks.size() < kVerifyFindingsMax) {
       report_->breaks.push_back({seq, std::move(kind), std::move(detail)});
     }
@@ -247,7 +256,8 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
   double fold = 0;
   std::vector<ChainBreak> rule_breaks;
   RowPipe pipe;
-  std::thread folder([&] { FoldRows(pipe, projector, &rule_breaks, &fold); });
+  int64_t rule_breaks_total = 0;
+  std::thread folder([&] { FoldRows(pipe, projector, &rule_breaks, &rule_breaks_total, &fold); });
   std::vector<LoggedEvent> batch;
   batch.reserve(kVerifyBatchRows);
   absl::Status scanned = store->log().Stream(0, [&](const LoggedEvent& row) {
@@ -267,6 +277,7 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
   pipe.Close();
   folder.join();
   LEDGER_RETURN_IF_ERROR(scanned);
+  if (rule_breaks_total > 0) report.counts["chain RULE_BROKEN"] = rule_breaks_total;
   // One report in position order: chain findings and rule breaks interleaved.
   report.breaks.insert(report.breaks.end(), rule_breaks.begin(), rule_breaks.end());
   std::stable_sort(report.breaks.begin(), report.breaks.end(),
@@ -278,7 +289,7 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
   report.engine_seconds = chain + fold;
   const absl::Time scanned_at = absl::Now();
   report.scan_seconds = absl::ToDoubleSeconds(scanned_at - start);
-  LEDGER_RETURN_IF_ERROR(CompareWithLive(store, projector, &report.drift));
+  LEDGER_RETURN_IF_ERROR(CompareWithLive(store, projector, &report.drift, &report.counts));
   report.compare_seconds = absl::ToDoubleSeconds(absl::Now() - scanned_at);
   report.total_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return report;

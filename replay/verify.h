@@ -11,6 +11,7 @@
 #ifndef LEDGER_REPLAY_VERIFY_H_
 #define LEDGER_REPLAY_VERIFY_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ struct VerifyReport {
   std::vector<ChainBreak> breaks;
   std::optional<std::string> digest_problem;
   std::vector<Drift> drift;
+  // Every finding counted, listed or not, by "<where> <KIND>": "chain ALTERED_ROW",
+  // "chain RULE_BROKEN", "Bet MISSING_ROW", "Bet DIFFERENT_VALUE" (rows, not columns), ... breaks
+  // and drift list at most kVerifyFindingsMax each; these say how many there are.
+  std::map<std::string, int64_t> counts;
   // Where the time went. Wall clock: the whole run, the log scan (with the chain and the fold
   // alongside), the comparison with the live tables, and the chain checks on the scanning thread.
   // CPU time of the fold thread: rows / fold_seconds is the fold rate on one core. engine_seconds
@@ -65,8 +70,10 @@ struct VerifyReport {
 };
 
 // Compares the projector's tables with the live ones and appends the differences to `drift`.
+// `counts` (optional) gains every difference, listed or not.
 absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
-                             std::vector<Drift>* drift);
+                             std::vector<Drift>* drift,
+                             std::map<std::string, int64_t>* counts = nullptr);
 
 absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<LogDigest>& digest,
                                     ProjectorOptions options = {});

@@ -575,6 +575,29 @@ BOOST_AUTO_TEST_CASE(a_database_without_the_schema_says_to_run_migrate) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(verify_counts_every_finding_and_says_how_many_it_did_not_list) {
+  // Proves that verify, which lists at most 1000 drifts, still counts every one (per table and
+  // kind) and says how many it left out, instead of stopping silently at 1000.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  Generate(dir / "in.jsonl", {"--events", "3000", "--seed", "41"});
+  BOOST_REQUIRE_EQUAL(testing::Run(AppendSpec(conn, dir / "in.jsonl", dir, "a")), 0);
+  BOOST_REQUIRE_EQUAL(testing::Run(testing::LedgerSpec(conn, {"project"}, dir, "p")), 0);
+  const int64_t bets = std::stoll(Scalar(conn, R"(SELECT count(*) FROM "Bet")"));
+  BOOST_REQUIRE_GT(bets, 1000);
+  Scalar(conn, R"(WITH gone AS (DELETE FROM "Bet" RETURNING 1) SELECT count(*) FROM gone)");
+  BOOST_TEST(testing::Run(testing::LedgerSpec(conn, {"verify"}, dir, "v")) == 3);
+  const boost::json::object report = Summary(dir / "v.out");
+  BOOST_TEST(report.at("drift").as_array().size() == 1000u);
+  BOOST_TEST(report.at("counts").at("Bet MISSING_ROW").as_int64() == bets);
+  BOOST_TEST(report.at("unlisted").as_int64() == bets - 1000);
+  const std::string err = ReadFile(dir / "v.err");
+  BOOST_TEST(err.find("counted: Bet MISSING_ROW " + std::to_string(bets)) != std::string::npos,
+             err.substr(err.size() - std::min<size_t>(err.size(), 400)));
+  BOOST_TEST(err.find("and " + std::to_string(bets - 1000) + " more not listed") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace ledger
