@@ -43,9 +43,7 @@ absl::Status ChainGuard::Check(const LoggedEvent& row) {
   prev_seq_ = row.seq;
   prev_hash_ = row.hash;
   if (faults.ok()) return absl::OkStatus();
-  auto [kind, detail] = faults.Describe(prev_seq, prev_hash, row).front();
-  ChainBreak at{kind == "MISSING_POSITION" ? prev_seq + 1 : row.seq, std::string(kind),
-                std::move(detail)};
+  ChainBreak at = faults.Describe(prev_seq, prev_hash, row).front();
   if (trust_ == nullptr || !trust_->allow_broken) return BrokenChainError(at);
   if (!trust_->first_break) trust_->first_break = std::move(at);
   return absl::OkStatus();

@@ -19,15 +19,9 @@
 
 #include "absl/status/status.h"
 #include "engine/event.h"
+#include "engine/hash_chain.h"
 
 namespace ledger {
-
-// One finding about the chain (or, in verify, a rule).
-struct ChainBreak {
-  int64_t seq = 0;   // Position of the row where it shows (or the first missing position).
-  std::string kind;  // ALTERED_ROW, BROKEN_LINK, MISSING_POSITION, UNEXPECTED_POSITION, RULE_BROKEN
-  std::string detail;
-};
 
 // What a reader trusts. In: whether to go on past a break (`--allow-broken-chain`). Out: the first
 // break seen when it went on; the command then marks its output untrusted.

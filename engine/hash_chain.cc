@@ -187,23 +187,26 @@ LinkFaults CheckLink(int64_t prev_seq, const Sha256& prev_hash, const LoggedEven
   return f;
 }
 
-std::vector<std::pair<std::string_view, std::string>> LinkFaults::Describe(
-    int64_t prev_seq, const Sha256& prev_hash, const LoggedEvent& row) const {
-  std::vector<std::pair<std::string_view, std::string>> out;
+std::vector<ChainBreak> LinkFaults::Describe(int64_t prev_seq, const Sha256& prev_hash,
+                                             const LoggedEvent& row) const {
+  std::vector<ChainBreak> out;
   if (missing_positions) {
-    out.emplace_back("MISSING_POSITION",
-                     StrCat("positions ", prev_seq + 1, " to ", row.seq - 1, " are missing"));
+    out.push_back({prev_seq + 1, "MISSING_POSITION",
+                   StrCat("positions ", prev_seq + 1, " to ", row.seq - 1, " are missing")});
   }
   if (unexpected_position) {
-    out.emplace_back("UNEXPECTED_POSITION", StrCat("position ", row.seq, " after ", prev_seq));
+    out.push_back(
+        {row.seq, "UNEXPECTED_POSITION", StrCat("position ", row.seq, " after ", prev_seq)});
   }
   if (broken_link) {
-    out.emplace_back("BROKEN_LINK", StrCat("prevHash ", ToHex(row.prev_hash),
-                                           " is not the previous row's hash ", ToHex(prev_hash)));
+    out.push_back({row.seq, "BROKEN_LINK",
+                   StrCat("prevHash ", ToHex(row.prev_hash), " is not the previous row's hash ",
+                          ToHex(prev_hash))});
   }
   if (altered_row) {
-    out.emplace_back("ALTERED_ROW", StrCat("content hashes to ", ToHex(computed),
-                                           ", stored hash is ", ToHex(row.hash)));
+    out.push_back(
+        {row.seq, "ALTERED_ROW",
+         StrCat("content hashes to ", ToHex(computed), ", stored hash is ", ToHex(row.hash))});
   }
   return out;
 }

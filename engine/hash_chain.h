@@ -35,6 +35,13 @@ std::string CanonicalEncoding(const LoggedEvent& row);
 // SHA-256(prev || CanonicalEncoding(row)).
 Sha256 ChainHash(const Sha256& prev, const LoggedEvent& row);
 
+// One finding about the chain (or, in verify, a rule).
+struct ChainBreak {
+  int64_t seq = 0;   // Position of the row where it shows (a gap: its first missing position).
+  std::string kind;  // ALTERED_ROW, BROKEN_LINK, MISSING_POSITION, UNEXPECTED_POSITION, RULE_BROKEN
+  std::string detail;
+};
+
 // What is wrong with `row` as the successor of the row at (`prev_seq`, `prev_hash`): the one link
 // check that the sequencer (on replay), verify and the log's writer (before COPY) all use.
 struct LinkFaults {
@@ -47,11 +54,10 @@ struct LinkFaults {
   bool ok() const {
     return !missing_positions && !unexpected_position && !broken_link && !altered_row;
   }
-  // Each fault as its stable name (MISSING_POSITION, UNEXPECTED_POSITION, BROKEN_LINK,
-  // ALTERED_ROW) and a sentence about it, in that order; empty when ok().
-  std::vector<std::pair<std::string_view, std::string>> Describe(int64_t prev_seq,
-                                                                 const Sha256& prev_hash,
-                                                                 const LoggedEvent& row) const;
+  // Each fault as a finding: MISSING_POSITION (at the first missing position),
+  // UNEXPECTED_POSITION, BROKEN_LINK, ALTERED_ROW (at the row), in that order; empty when ok().
+  std::vector<ChainBreak> Describe(int64_t prev_seq, const Sha256& prev_hash,
+                                   const LoggedEvent& row) const;
 };
 LinkFaults CheckLink(int64_t prev_seq, const Sha256& prev_hash, const LoggedEvent& row);
 

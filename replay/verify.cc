@@ -197,11 +197,7 @@ class ChainAudit {
   void Check(const LoggedEvent& row) {
     ++report_->rows;
     if (const LinkFaults faults = CheckLink(prev_seq_, prev_hash_, row); !faults.ok()) {
-      for (auto& [kind, detail] : faults.Describe(prev_seq_, prev_hash_, row)) {
-        // A gap is reported at its first missing position.
-        Add(kind == "MISSING_POSITION" ? prev_seq_ + 1 : row.seq, std::string(kind),
-            std::move(detail));
-      }
+      for (ChainBreak& b : faults.Describe(prev_seq_, prev_hash_, row)) Add(std::move(b));
     }
     if (digest_ && row.seq == digest_->seq) {
       digest_seen_ = true;
@@ -228,11 +224,9 @@ class ChainAudit {
   }
 
  private:
-  void Add(int64_t seq, std::string kind, std::string detail) {
-    ++report_->counts[StrCat("chain ", kind)];
-    if (report_->breaks.size() < kVerifyFindingsMax) {
-      report_->breaks.push_back({seq, std::move(kind), std::move(detail)});
-    }
+  void Add(ChainBreak b) {
+    ++report_->counts[StrCat("chain ", b.kind)];
+    if (report_->breaks.size() < kVerifyFindingsMax) report_->breaks.push_back(std::move(b));
   }
 
   const std::optional<LogDigest>& digest_;

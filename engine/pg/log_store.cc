@@ -182,7 +182,7 @@ absl::Status LogStore::Write(std::span<const LoggedEvent> rows) {
       return BrokenChainError(ChainBreak{
           batch_head_seq_, "ALTERED_ROW",
           StrCat("the stored head row no longer has the hash this writer read (",
-                 faults.Describe(batch_head_seq_, batch_head_hash_, rows[i]).front().second,
+                 faults.Describe(batch_head_seq_, batch_head_hash_, rows[i]).front().detail,
                  "): the rows to append do not continue it")});
     }
     LEDGER_CHECK(faults.ok(), "row ", i, " of the batch, at seq ", rows[i].seq,
