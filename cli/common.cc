@@ -102,21 +102,8 @@ std::string RejectionJson(int64_t line, const Rejection& rejection, std::string_
   return boost::json::serialize(entry);
 }
 
-std::string LineResultJson(const LineResult& r) {
-  auto or_null = [](bool present, boost::json::value v) {
-    return present ? v : boost::json::value(nullptr);
-  };
-  return boost::json::serialize(boost::json::object{
-      {"line", r.line},
-      {"status", LineStatusName(r.status)},
-      {"seq", or_null(r.seq.has_value(), r.seq.value_or(0))},
-      {"hash", or_null(r.hash.has_value(), r.hash ? boost::json::value(ToHex(*r.hash)) : nullptr)},
-      {"code",
-       or_null(r.rejection.has_value(),
-               r.rejection ? boost::json::value(ErrorCodeName(r.rejection->code)) : nullptr)},
-      {"message", or_null(r.rejection.has_value(),
-                          r.rejection ? boost::json::value(r.rejection->message) : nullptr)},
-      {"recovered", r.recovered}});
+std::string LineResultText(const LineResult& r) {
+  return boost::json::serialize(LineResultJson(r));
 }
 
 RetryFlags ParseRetryFlags(const Args& args) {

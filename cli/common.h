@@ -70,7 +70,7 @@ std::string RejectionJson(int64_t line, const Rejection& rejection, std::string_
 
 // One line of a results file: {"line", "status", "seq", "hash", "code", "message", "recovered"},
 // null where a field does not apply (docs/cli.md).
-std::string LineResultJson(const LineResult& result);
+std::string LineResultText(const LineResult& result);
 
 // Projector options from --snapshot-interval and --snapshot-retention; nullopt after a message.
 std::optional<ProjectorOptions> ProjectorFlags(const Args& args);
@@ -96,9 +96,10 @@ std::vector<Command> LogCommands();  // log_commands.cc: db, migrate, append, di
 std::vector<Command> ProjectionCommands();  // projection_commands.cc: project, rebuild
 std::vector<Command> AuditCommands();       // audit_commands.cc: replay, verify, audit, reconcile
 std::vector<Command>
-OperationsCommands();                 // operations_commands.cc: rules, markets, stats, history
-std::vector<Command> FeedCommands();  // feed_commands.cc: feed, publish
-std::vector<Command> DemoCommands();  // demo.cc: demo
+OperationsCommands();                  // operations_commands.cc: rules, markets, stats, history
+std::vector<Command> FeedCommands();   // feed_commands.cc: feed, publish
+std::vector<Command> ServeCommands();  // serve_command.cc: serve
+std::vector<Command> DemoCommands();   // demo.cc: demo
 
 }  // namespace ledger::cli
 

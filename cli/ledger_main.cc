@@ -15,7 +15,7 @@ const std::vector<Command>& AllCommands() {
   static const std::vector<Command>* commands = [] {
     auto* all = new std::vector<Command>();
     for (auto family : {LogCommands, ProjectionCommands, AuditCommands, OperationsCommands,
-                        FeedCommands, DemoCommands}) {
+                        FeedCommands, ServeCommands, DemoCommands}) {
       for (Command& c : family()) all->push_back(std::move(c));
     }
     return all;

@@ -126,7 +126,7 @@ int RunAppend(const Args& args) {
     if (rejects.is_open()) rejects << RejectionJson(line, r, text) << "\n";
   };
   if (results.is_open()) {
-    options.on_result = [&results](const LineResult& r) { results << LineResultJson(r) << "\n"; };
+    options.on_result = [&results](const LineResult& r) { results << LineResultText(r) << "\n"; };
   }
   std::optional<ProjectorOptions> projector_options = ProjectorFlags(args);
   if (!projector_options) return kExitError;

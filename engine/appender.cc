@@ -51,7 +51,7 @@ absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
   // Fold what is already committed before taking the lock, so the lock is held only for the tail.
   LEDGER_RETURN_IF_ERROR(WithRetry([this] { return CatchUp(); }, summary));
   LineReader reader(in, kLineBytesMax);
-  std::vector<PendingLine> batch;
+  std::vector<InputLine> batch;
   batch.reserve(static_cast<size_t>(options_.batch_events));
   LineReader::Line line;
   bool more = true;
@@ -61,10 +61,13 @@ absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
       continue;  // Blank lines separate nothing and mean nothing.
     }
     if (more) {
-      batch.push_back(PendingLine{line.number, std::move(line.text), line.too_long, line.length});
+      batch.push_back(InputLine{line.number, std::move(line.text), line.too_long, line.length});
     }
     if (!batch.empty() && (!more || static_cast<int64_t>(batch.size()) >= options_.batch_events)) {
-      LEDGER_RETURN_IF_ERROR(WithRetry([&] { return AppendBatch(batch, summary); }, summary));
+      std::vector<LineResult> results;
+      LEDGER_RETURN_IF_ERROR(WithRetry(
+          [&] { return AppendBatch(batch, summary, options_.on_result ? &results : nullptr); },
+          summary));
       batch.clear();
     }
   }
@@ -72,31 +75,40 @@ absl::Status Appender::Run(std::istream& in, AppendSummary* summary) {
   return absl::OkStatus();
 }
 
-absl::Status Appender::AppendBatch(const std::vector<PendingLine>& lines, AppendSummary* summary) {
+absl::Status Appender::AppendLines(const std::vector<InputLine>& lines,
+                                   std::vector<LineResult>* results, AppendSummary* summary) {
+  LEDGER_CHECK(static_cast<int64_t>(lines.size()) <= kBatchEventsMax, "a batch of ", lines.size(),
+               " lines");
+  return WithRetry([&] { return AppendBatch(lines, summary, results); }, summary);
+}
+
+absl::Status Appender::AppendBatch(const std::vector<InputLine>& lines, AppendSummary* summary,
+                                   std::vector<LineResult>* results) {
   batch_base_seq_ = sequencer_.head_seq();
   LEDGER_ASSIGN_OR_RETURN(const TimeMicros now, store_->log().BeginAppend());
   pg::TransactionGuard tx(store_);
   LEDGER_RETURN_IF_ERROR(CatchUp());
   batch_base_seq_ = sequencer_.head_seq();
   BatchOutcome batch;
-  for (const PendingLine& line : lines) {
+  batch.want_results = results != nullptr;
+  for (const InputLine& line : lines) {
     LEDGER_ASSIGN_OR_RETURN(LineResult result, OfferLine(line, now, &batch));
-    if (options_.on_result) batch.results.push_back(std::move(result));
+    if (batch.want_results) batch.results.push_back(std::move(result));
   }
   LEDGER_CHECK(batch.lines() == lines.size(), "a batch of ", lines.size(), " lines came to ",
                batch.lines(), " outcomes");
   if (!batch.rows.empty()) LEDGER_RETURN_IF_ERROR(store_->log().Write(batch.rows));
-  if (options_.on_result) LEDGER_RETURN_IF_ERROR(ResolveHashes(&batch));
+  if (batch.want_results) LEDGER_RETURN_IF_ERROR(ResolveHashes(&batch));
   if (options_.observer) {
     for (const LoggedEvent& row : batch.rows) LEDGER_RETURN_IF_ERROR(options_.observer->OnRow(row));
     LEDGER_RETURN_IF_ERROR(options_.observer->BeforeCommit(store_));
   }
   LEDGER_RETURN_IF_ERROR(tx.Commit());
-  Report(batch, summary);
+  Report(batch, summary, results);
   return absl::OkStatus();
 }
 
-absl::StatusOr<LineResult> Appender::OfferLine(const PendingLine& line, TimeMicros now,
+absl::StatusOr<LineResult> Appender::OfferLine(const InputLine& line, TimeMicros now,
                                                BatchOutcome* out) {
   LineResult result;
   result.line = line.number;
@@ -169,7 +181,8 @@ absl::Status Appender::ResolveHashes(BatchOutcome* batch) {
   return absl::OkStatus();
 }
 
-void Appender::Report(const BatchOutcome& batch, AppendSummary* summary) const {
+void Appender::Report(BatchOutcome& batch, AppendSummary* summary,
+                      std::vector<LineResult>* results) const {
   if (!batch.rows.empty()) {
     if (!summary->first_seq) summary->first_seq = batch.rows.front().seq;
     summary->last_seq = batch.rows.back().seq;
@@ -186,7 +199,25 @@ void Appender::Report(const BatchOutcome& batch, AppendSummary* summary) const {
   if (options_.on_result) {
     for (const LineResult& r : batch.results) options_.on_result(r);
   }
+  if (results != nullptr) *results = std::move(batch.results);
   if (options_.on_batch) options_.on_batch(*summary);
+}
+
+boost::json::object LineResultJson(const LineResult& r) {
+  auto or_null = [](bool present, boost::json::value v) {
+    return present ? v : boost::json::value(nullptr);
+  };
+  return boost::json::object{
+      {"line", r.line},
+      {"status", LineStatusName(r.status)},
+      {"seq", or_null(r.seq.has_value(), r.seq.value_or(0))},
+      {"hash", or_null(r.hash.has_value(), r.hash ? boost::json::value(ToHex(*r.hash)) : nullptr)},
+      {"code",
+       or_null(r.rejection.has_value(),
+               r.rejection ? boost::json::value(ErrorCodeName(r.rejection->code)) : nullptr)},
+      {"message", or_null(r.rejection.has_value(),
+                          r.rejection ? boost::json::value(r.rejection->message) : nullptr)},
+      {"recovered", r.recovered}};
 }
 
 std::string_view LineStatusName(LineResult::Status status) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "boost/json.hpp"
 #include "engine/error_codes.h"
 #include "engine/pg/database.h"
 #include "engine/retry.h"
@@ -43,6 +44,14 @@ class AppendObserver {
 
 struct AppendSummary;
 
+// One input line: Run reads them from a stream, a service hands them over (AppendLines).
+struct InputLine {
+  int64_t number = 0;  // 1-based, as results name it.
+  std::string text;
+  bool too_long = false;  // Cut by the reader: `text` is empty, `length` what it was.
+  size_t length = 0;
+};
+
 // What became of one input line: `append --results`, and the answer a service gives each event.
 struct LineResult {
   enum class Status : uint8_t { kAccepted, kDuplicate, kRejected };
@@ -56,6 +65,9 @@ struct LineResult {
   std::optional<Rejection> rejection;  // kRejected only.
 };
 std::string_view LineStatusName(LineResult::Status status);
+// {"line", "status", "seq", "hash", "code", "message", "recovered"}, absent values null: the one
+// shape `append --results` prints and `ledger serve` answers.
+boost::json::object LineResultJson(const LineResult& result);
 
 struct AppendOptions {
   int64_t batch_events = kBatchEventsDefault;
@@ -100,6 +112,16 @@ class Appender {
   // committed); after kUnknown, re-running the same input resolves the outcome the same way.
   absl::Status Run(std::istream& in, AppendSummary* summary);
 
+  // Appends `lines` as one batch, the way Run appends each of its batches (one transaction under
+  // the log lock, retried after an outage), and sets `results` to every line's result in input
+  // order, after COMMIT. On an error the state may hold events that were never committed: call
+  // Reset() before the next batch. REQUIRES: lines.size() <= kBatchEventsMax.
+  absl::Status AppendLines(const std::vector<InputLine>& lines, std::vector<LineResult>* results,
+                           AppendSummary* summary);
+  // A new connection, and the state folded again from the committed log: after an error that left
+  // the state ahead of the log.
+  absl::Status Reset() { return Restart(); }
+
   // Folds the rows committed since the last call (Run does this first, and again under the lock in
   // every batch). Callers that decide what to append from the state (engine/automation.h) call it,
   // read state(), then Run: one fold of the log serves both.
@@ -108,14 +130,9 @@ class Appender {
   const LedgerState& state() const { return sequencer_.state(); }
   // The last position folded into state().
   int64_t head_seq() const { return sequencer_.head_seq(); }
+  const Sha256& head_hash() const { return sequencer_.head_hash(); }
 
  private:
-  struct PendingLine {
-    int64_t number = 0;
-    std::string text;
-    bool too_long = false;
-    size_t length = 0;
-  };
   struct LineRejection {
     int64_t number;
     Rejection rejection;
@@ -127,7 +144,8 @@ class Appender {
     std::vector<LineRejection> rejections;
     int64_t duplicates = 0;
     int64_t recovered = 0;
-    std::vector<LineResult> results;  // Every line's, in order, when options_.on_result is set.
+    std::vector<LineResult> results;  // Every line's, in order, when wanted.
+    bool want_results = false;
     size_t lines() const {
       return rows.size() + rejections.size() + static_cast<size_t>(duplicates + recovered);
     }
@@ -138,15 +156,17 @@ class Appender {
   absl::Status WithRetry(const std::function<absl::Status()>& step, AppendSummary* summary);
   // After an outage: a new connection, and the state folded again from the committed log.
   absl::Status Restart();
-  absl::Status AppendBatch(const std::vector<PendingLine>& lines, AppendSummary* summary);
+  // `results`, when not null, gets every line's result.
+  absl::Status AppendBatch(const std::vector<InputLine>& lines, AppendSummary* summary,
+                           std::vector<LineResult>* results);
   // Decodes and offers one line of the batch (under the lock), adding it to `out`; returns what
   // became of it. Fails only on a database error.
-  absl::StatusOr<LineResult> OfferLine(const PendingLine& line, TimeMicros now, BatchOutcome* out);
+  absl::StatusOr<LineResult> OfferLine(const InputLine& line, TimeMicros now, BatchOutcome* out);
   // The hashes of the results that name a position but not yet its hash (events re-sent), read from
   // the batch's own rows or, in one query, from the log.
   absl::Status ResolveHashes(BatchOutcome* batch);
   // After COMMIT: the batch's counts into the summary, its rejections to options_.on_reject.
-  void Report(const BatchOutcome& batch, AppendSummary* summary) const;
+  void Report(BatchOutcome& batch, AppendSummary* summary, std::vector<LineResult>* results) const;
   absl::StatusOr<Rejection> ConflictRejection(const Sequencer::Offered& offered, const Event& event,
                                               const std::vector<LoggedEvent>& rows);
 

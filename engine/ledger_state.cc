@@ -334,6 +334,28 @@ std::optional<Rejection> LedgerState::TryApply(
   return std::nullopt;
 }
 
+void LedgerState::SetStatus(BetState& bet, BetStatus status) {
+  const bool was = bet.status == BetStatus::kConfirmed;
+  const bool is = status == BetStatus::kConfirmed;
+  bet.status = status;
+  if (was == is) return;
+  MarketState& market = *MutableMarket(bet);
+  const uint64_t pair = (uint64_t{bet.market} << 32) | bet.wallet;
+  if (is) {
+    ++market.confirmed_bets;
+    if (++confirmed_by_wallet_[pair] == 1) ++market.confirmed_wallets;
+    return;
+  }
+  --market.confirmed_bets;
+  auto it = confirmed_by_wallet_.find(pair);
+  LEDGER_CHECK(it != confirmed_by_wallet_.end() && it->second > 0, "bet of market ",
+               MarketIdOf(bet), " left CONFIRMED without being counted");
+  if (--it->second == 0) {
+    confirmed_by_wallet_.erase(it);
+    --market.confirmed_wallets;
+  }
+}
+
 void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
   ++bet.stream_version;
   switch (e.action) {
@@ -343,7 +365,7 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
       pool = *Micros::CheckedAdd(pool, bet.amount);
       LEDGER_CHECK(pool.value() >= 0, "pool of market ", MarketIdOf(bet), " went negative");
       market.updated_at = e.created_at;
-      bet.status = BetStatus::kConfirmed;
+      SetStatus(bet, BetStatus::kConfirmed);
       if (!bet.has_tx_hash && e.tx_hash) {
         bet.has_tx_hash = true;
         bet.tx_hash = HashBytes(*e.tx_hash);
@@ -351,7 +373,7 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
       return;
     }
     case Action::kFlagged: {
-      bet.status = BetStatus::kFlagged;
+      SetStatus(bet, BetStatus::kFlagged);
       WalletFlagState& w = wallets_[std::string(WalletOf(bet))];
       w.active = true;
       w.market_id = MarketIdOf(bet);
@@ -368,7 +390,7 @@ void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
       pool = *Micros::CheckedSub(pool, *e.clawback_amount);
       LEDGER_CHECK(pool.value() >= 0, "pool of market ", MarketIdOf(bet), " went negative");
       market.updated_at = e.created_at;
-      bet.status = BetStatus::kClawedBack;
+      SetStatus(bet, BetStatus::kClawedBack);
       bet.clawback_amount = *e.clawback_amount;
       return;
     }

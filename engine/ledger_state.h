@@ -72,6 +72,10 @@ struct MarketState {
   TimeMicros created_at = 0;
   TimeMicros updated_at = 0;
   int32_t stream_version = 0;  // Events in the market's stream so far.
+  // The seed's market statistics (DATABASE.md, "Get Market Statistics"): bets now CONFIRMED, and
+  // the distinct wallets among them.
+  int32_t confirmed_bets = 0;
+  int32_t confirmed_wallets = 0;
 };
 
 // One bet, compact: a fold of 10^7 events holds millions of these. The market and the wallet are
@@ -204,6 +208,8 @@ class LedgerState {
   void FillPlaced(const Event& event, uint32_t market, uint32_t wallet, BetState& bet);
   std::optional<Rejection> ValidateBetAction(const Event& event, const BetState& bet) const;
   void ApplyBetAction(const Event& event, BetState& bet);
+  // Moves `bet` to `status`, keeping its market's confirmed_bets and confirmed_wallets.
+  void SetStatus(BetState& bet, BetStatus status);
 
   MarketState* MutableMarket(const BetState& bet) { return &markets_[bet.market]; }
   uint32_t InternWallet(std::string_view wallet);
@@ -229,6 +235,9 @@ class LedgerState {
   // (market, wallet, betNumber) of every bet, for the seed's UNIQUE constraint.
   FoldSet<std::tuple<uint32_t, uint32_t, int32_t>> bet_numbers_;
   absl::flat_hash_map<std::string, WalletFlagState> wallets_;
+  // CONFIRMED bets per (market << 32 | wallet), for MarketState::confirmed_wallets; a pair leaves
+  // when its count drops to zero.
+  FoldMap<uint64_t, int32_t> confirmed_by_wallet_;
 };
 
 // Names of the identity-payload fields in which `a` and `b` differ (createdAt and derived fields

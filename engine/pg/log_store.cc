@@ -113,6 +113,58 @@ absl::StatusOr<LoggedEvent> LogStore::Read(int64_t seq) {
   return *std::move(found);
 }
 
+absl::StatusOr<LoggedEvent> LogStore::FindByIdentity(const std::string& identity_key) {
+  const std::string query =
+      StrCat("SELECT ", LogSelectList(), " FROM \"BetHistory\" WHERE \"identityKey\" = $1");
+  try {
+    std::optional<LoggedEvent> found;
+    LEDGER_RETURN_IF_ERROR(conn_->InReadTransaction([&](pqxx::transaction_base& tx) {
+      pqxx::result r = tx.exec_params(query, identity_key);
+      if (r.empty()) return absl::OkStatus();
+      LEDGER_ASSIGN_OR_RETURN(found, ParseLogRow(ResultFields(r[0])));
+      return absl::OkStatus();
+    }));
+    if (!found) return absl::NotFoundError(StrCat("no log row has identity ", identity_key));
+    return *std::move(found);
+  } catch (const std::exception& e) {
+    return conn_->Error(e, "find a log row by identity");
+  }
+}
+
+absl::StatusOr<std::vector<int64_t>> LogStore::StreamSeqs(const std::string& stream_id) {
+  try {
+    std::vector<int64_t> seqs;
+    LEDGER_RETURN_IF_ERROR(conn_->InReadTransaction([&](pqxx::transaction_base& tx) {
+      pqxx::result r = tx.exec_params(
+          "SELECT seq FROM \"BetHistory\" WHERE \"streamId\" = $1 ORDER BY \"streamVersion\"",
+          stream_id);
+      for (const pqxx::row& row : r) seqs.push_back(row[0].as<int64_t>());
+      return absl::OkStatus();
+    }));
+    return seqs;
+  } catch (const std::exception& e) {
+    return conn_->Error(e, "read a stream's positions");
+  }
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> LogStore::WalletBets(
+    const std::string& wallet, int64_t after_seq, int64_t limit) {
+  try {
+    std::vector<std::pair<int64_t, std::string>> bets;
+    LEDGER_RETURN_IF_ERROR(conn_->InReadTransaction([&](pqxx::transaction_base& tx) {
+      pqxx::result r = tx.exec_params(
+          "SELECT seq, \"betId\" FROM \"BetHistory\" WHERE wallet = $1 AND action = $2 AND "
+          "seq > $3 ORDER BY seq LIMIT $4",
+          wallet, std::string(ActionName(Action::kPlaced)), after_seq, limit);
+      for (const pqxx::row& row : r) bets.emplace_back(row[0].as<int64_t>(), row[1].c_str());
+      return absl::OkStatus();
+    }));
+    return bets;
+  } catch (const std::exception& e) {
+    return conn_->Error(e, "read a wallet's bets");
+  }
+}
+
 absl::StatusOr<absl::flat_hash_map<int64_t, Sha256>> LogStore::Hashes(
     const std::vector<int64_t>& seqs) {
   std::string array = "{";

@@ -55,6 +55,16 @@ class LogStore {
   // The row at `seq`; kNotFound when there is none.
   absl::StatusOr<LoggedEvent> Read(int64_t seq);
 
+  // The row with this identity key (the UNIQUE "identityKey" index); kNotFound when there is none.
+  absl::StatusOr<LoggedEvent> FindByIdentity(const std::string& identity_key);
+  // The positions of a stream's rows ("bet:<betId>", ...) in stream order.
+  absl::StatusOr<std::vector<int64_t>> StreamSeqs(const std::string& stream_id);
+  // The PLACED rows of `wallet` past position `after_seq`, by position, at most `limit`: (seq,
+  // betId) pairs.
+  absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> WalletBets(const std::string& wallet,
+                                                                          int64_t after_seq,
+                                                                          int64_t limit);
+
   // The hashes of the rows at `seqs` (one indexed query), inside the open transaction when there is
   // one; a position with no row is absent from the result.
   absl::StatusOr<absl::flat_hash_map<int64_t, Sha256>> Hashes(const std::vector<int64_t>& seqs);

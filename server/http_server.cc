@@ -1,0 +1,279 @@
+#include "server/http_server.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <iostream>
+#include <optional>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "boost/json.hpp"
+#include "engine/str_cat.h"
+#include "engine/time_format.h"
+
+namespace ledger::server {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+// A client's X-Request-Id is kept when it is at most this long and plain printable ASCII; anything
+// else is replaced, so the access log never carries a client's control characters.
+constexpr size_t kRequestIdBytesMax = 128;
+// How long Retry-After tells a client turned away for too many connections to wait.
+constexpr int kBusyRetryAfterSeconds = 1;
+
+std::string NewRequestId() {
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof(bytes));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+}
+
+std::string RequestIdOf(const Request& req) {
+  auto it = req.find("X-Request-Id");
+  if (it == req.end()) return NewRequestId();
+  std::string_view id(it->value().data(), it->value().size());
+  if (id.empty() || id.size() > kRequestIdBytesMax) return NewRequestId();
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return NewRequestId();
+  }
+  return std::string(id);
+}
+
+// The path of a target, without its query: what the access log names (queries may carry ids).
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+void AccessLog(const RequestContext& ctx, std::string_view method, std::string_view target,
+               unsigned status, double duration_ms, size_t request_bytes, size_t response_bytes) {
+  boost::json::object line{{"time", FormatRfc3339(absl::ToUnixMicros(absl::Now()))},
+                           {"requestId", ctx.request_id},
+                           {"remote", ctx.remote},
+                           {"method", method},
+                           {"path", PathOf(target)},
+                           {"status", status},
+                           {"durationMicros", static_cast<int64_t>(std::llround(duration_ms * 1000))},
+                           {"requestBytes", request_bytes},
+                           {"responseBytes", response_bytes}};
+  std::string text = boost::json::serialize(line);
+  text += '\n';
+  std::cerr << text << std::flush;  // One write per line: lines from many threads do not mix.
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const HttpLimits& limits, const Handler& handler,
+          std::shared_ptr<std::atomic<int64_t>> connections,
+          std::shared_ptr<std::atomic<int64_t>> in_flight,
+          std::shared_ptr<std::atomic<bool>> stopping)
+      : stream_(std::move(socket)),
+        limits_(limits),
+        handler_(handler),
+        connections_(std::move(connections)),
+        in_flight_(std::move(in_flight)),
+        stopping_(std::move(stopping)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = StrCat(ep.address().to_string(), ":", ep.port());
+  }
+  ~Session() { connections_->fetch_sub(1); }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+  }
+
+  // Answers 503 and closes: the connection limit is reached.
+  void Refuse() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::WriteRefusal, shared_from_this()));
+  }
+
+ private:
+  void WriteRefusal() {
+    ctx_.request_id = NewRequestId();
+    ctx_.remote = remote_;
+    Response res = JsonError(http::status::service_unavailable, "TOO_MANY_CONNECTIONS",
+                             "the server holds its maximum of open connections; retry later",
+                             limits_.connections_max);
+    res.set(http::field::retry_after, std::to_string(kBusyRetryAfterSeconds));
+    res.keep_alive(false);
+    Write(std::move(res), "-", "-", 0);
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(limits_.header_bytes_max));
+    parser_->body_limit(limits_.body_bytes_max);
+    stream_.expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    started_ = std::chrono::steady_clock::now();
+    stream_.expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  }
+
+  void OnReadError(beast::error_code ec) {
+    // A client that went away or stayed silent gets nothing: there is nobody to tell.
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted || (parser_ && !parser_->got_some())) {
+      return Close();
+    }
+    ctx_.request_id = NewRequestId();
+    ctx_.remote = remote_;
+    Response res;
+    if (ec == http::error::header_limit) {
+      res = JsonError(http::status::request_header_fields_too_large, "HEADERS_TOO_LARGE",
+                      "the request line and headers exceed the limit",
+                      static_cast<int64_t>(limits_.header_bytes_max));
+    } else if (ec == http::error::body_limit) {
+      res = JsonError(http::status::payload_too_large, "BODY_TOO_LARGE",
+                      "the body exceeds the limit", static_cast<int64_t>(limits_.body_bytes_max));
+    } else {
+      res = JsonError(http::status::bad_request, "BAD_HTTP",
+                      StrCat("the request is not valid HTTP/1.1: ", ec.message()));
+    }
+    res.keep_alive(false);  // The stream's framing is lost: nothing after this can be trusted.
+    Write(std::move(res), "-", "-", 0);
+  }
+
+  void OnBody(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    stream_.expires_never();  // The handler may take a commit's time; the reply sets its own.
+    Request req = parser_->release();
+    ctx_.request_id = RequestIdOf(req);
+    ctx_.remote = remote_;
+    const std::string method(req.method_string());
+    const std::string target(req.target());
+    const size_t request_bytes = req.body().size();
+    const bool keep_alive = req.keep_alive() && !stopping_->load();
+    in_flight_->fetch_add(1);
+    auto self = shared_from_this();
+    handler_(std::move(req), ctx_,
+             [self, method, target, request_bytes, keep_alive](Response res) mutable {
+               net::post(self->stream_.get_executor(),
+                         [self, res = std::move(res), method, target, request_bytes,
+                          keep_alive]() mutable {
+                           self->in_flight_->fetch_sub(1);
+                           res.keep_alive(keep_alive && !self->stopping_->load());
+                           self->Write(std::move(res), method, target, request_bytes);
+                         });
+             });
+  }
+
+  void Write(Response res, const std::string& method, const std::string& target,
+             size_t request_bytes) {
+    res.set("X-Request-Id", ctx_.request_id);
+    res.prepare_payload();
+    const double ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - started_)
+                          .count();
+    AccessLog(ctx_, method, target, res.result_int(), method == "-" ? 0 : ms, request_bytes,
+              res.body().size());
+    auto sp = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp](beast::error_code ec, size_t) {
+                        if (ec || !sp->keep_alive()) return self->Close();
+                        self->ReadHeader();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const HttpLimits& limits_;
+  const Handler& handler_;
+  std::shared_ptr<std::atomic<int64_t>> connections_;
+  std::shared_ptr<std::atomic<int64_t>> in_flight_;
+  std::shared_ptr<std::atomic<bool>> stopping_;
+  std::string remote_ = "-";
+  RequestContext ctx_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+Response JsonError(http::status status, std::string_view code, std::string_view message,
+                   int64_t limit) {
+  boost::json::object body{{"error", code}, {"message", message}};
+  if (limit >= 0) body["limit"] = limit;
+  return JsonResponse(status, boost::json::serialize(body));
+}
+
+Response JsonResponse(http::status status, std::string body) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  return res;
+}
+
+HttpServer::HttpServer(net::io_context& io, HttpLimits limits, Handler handler)
+    : io_(io), limits_(limits), handler_(std::move(handler)), acceptor_(net::make_strand(io)) {}
+
+HttpServer::~HttpServer() {
+  beast::error_code ec;
+  acceptor_.close(ec);
+}
+
+absl::Status HttpServer::Listen(const std::string& host, uint16_t port) {
+  beast::error_code ec;
+  const net::ip::address address = net::ip::make_address(host, ec);
+  if (ec) return absl::InvalidArgumentError(StrCat("not an IP address: ", host));
+  const tcp::endpoint endpoint(address, port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(StrCat("cannot listen on ", host, ":", port, ": ", ec.message()));
+  }
+  port_ = acceptor_.local_endpoint().port();
+  Accept();
+  return absl::OkStatus();
+}
+
+void HttpServer::StopAccepting() {
+  stopping_->store(true);
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+}
+
+void HttpServer::Accept() {
+  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+      Accept();  // EMFILE and the like: this connection is lost, the next may not be.
+      return;
+    }
+    const int64_t open = connections_->fetch_add(1) + 1;
+    auto session = std::make_shared<Session>(std::move(socket), limits_, handler_, connections_,
+                                             in_flight_, stopping_);
+    if (open > limits_.connections_max) {
+      session->Refuse();
+    } else {
+      session->Start();
+    }
+    Accept();
+  });
+}
+
+}  // namespace ledger::server

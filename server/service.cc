@@ -1,0 +1,619 @@
+#include "server/service.h"
+
+#include <chrono>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "boost/json.hpp"
+#include "engine/event_codec.h"
+#include "engine/ledger_state.h"
+#include "engine/status_macros.h"
+#include "engine/str_cat.h"
+#include "engine/time_format.h"
+#include "projections/runner.h"
+#include "server/event_body.h"
+#include "server/metrics.h"
+#include "server/target.h"
+
+namespace ledger::server {
+namespace {
+
+namespace json = boost::json;
+using Status = http::status;
+
+// Connections for the reads the fold cannot answer, checked out one request at a time.
+class ReaderPool {
+ public:
+  absl::Status Open(const std::string& conn, int count) {
+    for (int i = 0; i < count; ++i) {
+      LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<pg::Database> db, pg::Database::Open(conn));
+      free_.push_back(std::move(db));
+    }
+    return absl::OkStatus();
+  }
+  // Runs `fn(db)` on a free connection; after a lost connection, reconnects it for the next use.
+  template <typename F>
+  auto With(F&& fn) {
+    std::unique_ptr<pg::Database> db;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return !free_.empty(); });
+      db = std::move(free_.back());
+      free_.pop_back();
+    }
+    auto result = fn(db.get());
+    if (!StatusOf(result).ok() && IsTransient(StatusOf(result))) (void)db->Reconnect();
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(std::move(db));
+    cv_.notify_one();
+    return result;
+  }
+
+ private:
+  static absl::Status StatusOf(const absl::Status& s) { return s; }
+  template <typename T>
+  static absl::Status StatusOf(const absl::StatusOr<T>& s) {
+    return s.status();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<pg::Database>> free_;
+};
+
+json::value OrNull(const std::optional<std::string>& s) {
+  return s ? json::value(*s) : json::value(nullptr);
+}
+
+// The seed's ROUND(100.0 * yes / NULLIF(yes + no, 0), 1), exactly, from integers: "62.5", or null.
+json::value YesPercent(Micros yes, Micros no) {
+  const Int128 total = static_cast<Int128>(yes.value()) + no.value();
+  if (total == 0) return nullptr;
+  const Int128 tenths = (static_cast<Int128>(yes.value()) * 2000 + total) / (2 * total);
+  return json::value(absl::StrFormat("%d.%d", static_cast<int64_t>(tenths / 10),
+                                     static_cast<int64_t>(tenths % 10)));
+}
+
+json::object MarketJson(const std::string& id, const MarketState& m) {
+  const Int128 total = static_cast<Int128>(m.yes_pool.value()) + m.no_pool.value();
+  return json::object{
+      {"marketId", id},
+      {"question", m.question},
+      {"status", MarketStatusName(m.status)},
+      {"winner", m.winner ? json::value(ChoiceName(*m.winner)) : json::value(nullptr)},
+      {"yesPool", m.yes_pool.value()},
+      {"noPool", m.no_pool.value()},
+      {"totalPool", static_cast<int64_t>(total)},  // Two pools of int64 each checked to fit.
+      {"yesPercent", YesPercent(m.yes_pool, m.no_pool)},
+      {"totalBets", m.confirmed_bets},
+      {"uniqueWallets", m.confirmed_wallets},
+      {"startDate", FormatRfc3339(m.start_date)},
+      {"endDate", FormatRfc3339(m.end_date)},
+      {"contractAddress", m.contract_address},
+      {"gnosisSafeAddress", m.gnosis_safe_address},
+      {"createdAt", FormatRfc3339(m.created_at)},
+      {"updatedAt", FormatRfc3339(m.updated_at)},
+      {"streamVersion", m.stream_version}};
+}
+
+json::object BetJson(const LedgerState& state, std::string_view id, const BetState& b) {
+  return json::object{{"betId", id},
+                      {"marketId", state.MarketIdOf(b)},
+                      {"walletAddress", state.WalletOf(b)},
+                      {"choice", ChoiceName(b.choice)},
+                      {"amount", b.amount.value()},
+                      {"betNumber", b.bet_number},
+                      {"status", BetStatusName(b.status)},
+                      {"txHash", OrNull(state.TxHashOf(b))},
+                      {"clawbackAmount", b.clawback_amount.value()},
+                      {"refunded", b.refunded},
+                      {"refundTxHash", OrNull(state.RefundTxHashOf(b))},
+                      {"createdAt", FormatRfc3339(b.created_at)},
+                      {"streamVersion", b.stream_version}};
+}
+
+Response Ok(json::value body) { return JsonResponse(Status::ok, json::serialize(body)); }
+
+Response NotFound(std::string_view what) {
+  return JsonError(Status::not_found, "NOT_FOUND", what);
+}
+
+Response Unavailable(std::string_view code, std::string_view message) {
+  Response res = JsonError(Status::service_unavailable, code, message);
+  res.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+  return res;
+}
+
+// An error of the database behind a read: 503 when it is away (retry), 500 otherwise.
+Response ReadError(const absl::Status& status) {
+  if (IsTransient(status)) return Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable");
+  return JsonError(Status::internal_server_error, "INTERNAL", std::string(status.message()));
+}
+
+// `limit` and `after` of a list route; an error response when either is not a number in range.
+struct Page {
+  int64_t limit = kPageLimitDefault;
+  int64_t after = 0;
+};
+std::optional<Response> ParsePage(const Target& t, Page* page) {
+  for (const auto& [name, out, lo, hi] :
+       {std::tuple<const char*, int64_t*, int64_t, int64_t>{"limit", &page->limit, 1,
+                                                            kPageLimitMax},
+        {"after", &page->after, 0, INT64_MAX}}) {
+    std::optional<std::string> v = t.Param(name);
+    if (!v) continue;
+    if (!absl::SimpleAtoi(*v, out) || *out < lo || *out > hi) {
+      return JsonError(Status::bad_request, "BAD_PARAMETER",
+                       StrCat(name, " must be an integer from ", lo, " to ", hi, ", not \"",
+                              v->substr(0, 40), "\""));
+    }
+  }
+  return std::nullopt;
+}
+
+
+// The routes of docs/api.md. A segment "*" matches any one path segment.
+struct Route {
+  std::vector<std::string_view> pattern;
+  std::vector<http::verb> methods;
+};
+const std::vector<Route>& Routes() {
+  static const auto* routes = new std::vector<Route>{
+      {{"healthz", "live"}, {http::verb::get}},
+      {{"healthz", "ready"}, {http::verb::get}},
+      {{"metrics"}, {http::verb::get}},
+      {{"v1", "events"}, {http::verb::get, http::verb::post}},
+      {{"v1", "events", "*"}, {http::verb::get}},
+      {{"v1", "head"}, {http::verb::get}},
+      {{"v1", "bets", "*"}, {http::verb::get}},
+      {{"v1", "markets", "*"}, {http::verb::get}},
+      {{"v1", "wallets", "*", "bets"}, {http::verb::get}},
+  };
+  return *routes;
+}
+
+const Route* MatchRoute(const std::vector<std::string>& segments) {
+  for (const Route& r : Routes()) {
+    if (r.pattern.size() != segments.size()) continue;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      match = r.pattern[i] == "*" || r.pattern[i] == segments[i];
+    }
+    if (match) return &r;
+  }
+  return nullptr;
+}
+
+std::string AllowHeader(const Route& r) {
+  std::vector<std::string> names;
+  for (http::verb v : r.methods) names.emplace_back(http::to_string(v));
+  names.emplace_back("OPTIONS");
+  return absl::StrJoin(names, ", ");
+}
+
+// The HTTP status of a single-event POST, from its result.
+Status SingleStatus(const LineResult& r) {
+  switch (r.status) {
+    case LineResult::Status::kAccepted:
+      return Status::created;
+    case LineResult::Status::kDuplicate:
+      return Status::ok;
+    case LineResult::Status::kRejected:
+      break;
+  }
+  switch (r.rejection->code) {
+    case ErrorCode::kIdentityConflict:
+      return Status::conflict;
+    case ErrorCode::kMalformedJson:
+    case ErrorCode::kNotAnObject:
+    case ErrorCode::kLineTooLong:
+      return Status::bad_request;
+    default:
+      return Status::unprocessable_entity;
+  }
+}
+
+Response PostResponse(const WriteOutcome& out, bool single) {
+  if (!out.status.ok()) {
+    return Unavailable("NOT_COMMITTED",
+                       "the batch holding this request was not committed (the database is "
+                       "unavailable); retry with the same eventIds: an event that did commit is "
+                       "then answered duplicate");
+  }
+  json::array results;
+  for (const LineResult& r : out.results) results.push_back(LineResultJson(r));
+  const Status status = single ? SingleStatus(out.results.front()) : Status::ok;
+  return JsonResponse(status, json::serialize(json::object{{"results", std::move(results)}}));
+}
+
+class Api {
+ public:
+  Api(const ServiceOptions& options, Writer* writer, ReaderPool* readers, const HttpServer* http)
+      : options_(options), writer_(writer), readers_(readers), http_(http) {}
+
+  void Handle(Request&& req, const RequestContext&, Reply reply) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string origin(req[http::field::origin]);
+    Reply finish = [this, started, origin, reply = std::move(reply)](Response res) {
+      AddCors(origin, &res);
+      latency_.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      reply(std::move(res));
+    };
+    Dispatch(std::move(req), std::move(finish));
+  }
+
+  std::string Metrics() const;
+
+ private:
+  void Dispatch(Request&& req, Reply reply);
+  std::optional<Response> Authorize(const Request& req, const Target& t) const;
+  void PostEvents(const Request& req, const Target& t, Reply reply);
+  Response GetEvents(const Target& t);
+  Response GetEvent(const std::string& seq_text);
+  Response GetHead();
+  Response GetBet(const std::string& bet_id);
+  Response GetMarket(const std::string& market_id);
+  Response GetWalletBets(const std::string& wallet, const Target& t);
+  Response Ready();
+  void AddCors(const std::string& origin, Response* res) const;
+  Response Preflight(const Route& route) const;
+
+  const ServiceOptions& options_;
+  Writer* writer_;
+  ReaderPool* readers_;
+  const HttpServer* http_;
+  Histogram latency_{"ledger_http_request_seconds", "Time from a request read to its answer.",
+                     kLatencyBucketsSeconds};
+  LabeledCounter responses_{"ledger_http_responses_total", "Responses, by status code.", "code"};
+};
+
+void Api::Dispatch(Request&& req, Reply reply) {
+  const Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
+  if (!t.valid) {
+    return reply(JsonError(Status::bad_request, "BAD_TARGET", "the request target is not valid"));
+  }
+  const Route* route = MatchRoute(t.segments);
+  if (route == nullptr) return reply(NotFound(StrCat("no route ", t.path.substr(0, 200))));
+  if (req.method() == http::verb::options) return reply(Preflight(*route));
+  if (std::find(route->methods.begin(), route->methods.end(), req.method()) ==
+      route->methods.end()) {
+    Response res = JsonError(Status::method_not_allowed, "METHOD_NOT_ALLOWED",
+                             StrCat(std::string(req.method_string()).substr(0, 20),
+                                    " is not allowed on ", t.path.substr(0, 200)));
+    res.set(http::field::allow, AllowHeader(*route));
+    return reply(std::move(res));
+  }
+  if (std::optional<Response> denied = Authorize(req, t)) return reply(*std::move(denied));
+  const std::vector<std::string>& s = t.segments;
+  const std::string& head = s[0];
+  if (head == "healthz") {
+    return reply(s[1] == "live" ? Ok(json::object{{"status", "live"}}) : Ready());
+  }
+  if (head == "metrics") {
+    Response res{Status::ok, 11};
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = Metrics();
+    return reply(std::move(res));
+  }
+  if (s[1] == "events" && s.size() == 2) {
+    if (req.method() == http::verb::post) return PostEvents(req, t, std::move(reply));
+    return reply(GetEvents(t));
+  }
+  if (s[1] == "events") return reply(GetEvent(s[2]));
+  if (s[1] == "head") return reply(GetHead());
+  if (s[1] == "bets") return reply(GetBet(s[2]));
+  if (s[1] == "markets") return reply(GetMarket(s[2]));
+  return reply(GetWalletBets(s[2], t));
+}
+
+std::optional<Response> Api::Authorize(const Request& req, const Target& t) const {
+  if (!options_.tokens || t.segments[0] == "healthz") return std::nullopt;
+  const Permission need = t.segments[0] == "metrics"     ? Permission::kMetrics
+                          : req.method() == http::verb::post ? Permission::kWrite
+                                                             : Permission::kRead;
+  const std::string_view header(req[http::field::authorization]);
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.substr(0, kBearer.size()) != kBearer) {
+    Response res = JsonError(Status::unauthorized, "UNAUTHENTICATED",
+                             "this route needs `Authorization: Bearer TOKEN`");
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
+  }
+  std::optional<Role> role = options_.tokens->Find(header.substr(kBearer.size()));
+  if (!role) {
+    Response res = JsonError(Status::unauthorized, "UNAUTHENTICATED", "the token is not known");
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
+  }
+  if (!Allows(*role, need)) {
+    return JsonError(Status::forbidden, "FORBIDDEN",
+                     StrCat("the role ", RoleName(*role), " may not do this"));
+  }
+  return std::nullopt;
+}
+
+void Api::PostEvents(const Request& req, const Target& t, Reply reply) {
+  if (t.Param("atomic").value_or("false") != "false") {
+    return reply(JsonError(Status::not_implemented, "NOT_IMPLEMENTED",
+                           "atomic=true is not supported yet: post the events without it"));
+  }
+  const std::string_view type(req[http::field::content_type]);
+  auto parsed = ParseEventBody(type, req.body(), options_.request_events_max);
+  if (auto* error = std::get_if<BodyError>(&parsed)) {
+    return reply(JsonError(static_cast<Status>(error->http_status), error->code, error->message,
+                           error->code == "TOO_MANY_EVENTS"
+                               ? static_cast<int64_t>(options_.request_events_max)
+                               : -1));
+  }
+  EventBody& body = std::get<EventBody>(parsed);
+  if (body.events.empty()) return reply(Ok(json::object{{"results", json::array()}}));
+  const bool single = body.single;
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  switch (writer_->Submit(std::move(body.events), [shared_reply, single](WriteOutcome out) {
+    (*shared_reply)(PostResponse(out, single));
+  })) {
+    case Admission::kQueued:
+      return;
+    case Admission::kQueueFull: {
+      Response res = JsonError(Status::service_unavailable, "QUEUE_FULL",
+                               "the writer's queue is full; retry later",
+                               static_cast<int64_t>(options_.queue_events_max));
+      res.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+      return (*shared_reply)(std::move(res));
+    }
+    case Admission::kNotReady:
+      return (*shared_reply)(Unavailable("NOT_READY", "the database is unavailable"));
+    case Admission::kStopping:
+      return (*shared_reply)(Unavailable("SHUTTING_DOWN", "the service is stopping"));
+  }
+}
+
+Response Api::GetEvents(const Target& t) {
+  if (std::optional<std::string> event_id = t.Param("eventId")) {
+    absl::StatusOr<LoggedEvent> row = readers_->With([&](pg::Database* db) {
+      return db->log().FindByIdentity(StrCat("event:", *event_id));
+    });
+    if (absl::IsNotFound(row.status())) return NotFound("no event has this eventId");
+    if (!row.ok()) return ReadError(row.status());
+    return JsonResponse(Status::ok, EncodeLoggedEventJson(*row));
+  }
+  Page page;
+  if (std::optional<Response> bad = ParsePage(t, &page)) return *std::move(bad);
+  std::vector<std::string> rows;
+  int64_t last = 0;
+  absl::Status status = readers_->With([&](pg::Database* db) {
+    return db->log().Scan(page.after, [&](const LoggedEvent& row) {
+      rows.push_back(EncodeLoggedEventJson(row));
+      last = row.seq;
+      return static_cast<int64_t>(rows.size()) < page.limit ? absl::OkStatus()
+                                                            : absl::CancelledError("page full");
+    });
+  });
+  if (!status.ok() && !absl::IsCancelled(status)) return ReadError(status);
+  const std::string next =
+      static_cast<int64_t>(rows.size()) == page.limit ? std::to_string(last) : "null";
+  return JsonResponse(Status::ok,
+                      StrCat("{\"events\":[", absl::StrJoin(rows, ","), "],\"next\":", next, "}"));
+}
+
+Response Api::GetEvent(const std::string& seq_text) {
+  int64_t seq = 0;
+  if (!absl::SimpleAtoi(seq_text, &seq) || seq < 1) {
+    return JsonError(Status::bad_request, "BAD_PARAMETER",
+                     StrCat("a position is an integer from 1, not \"", seq_text.substr(0, 40), "\""));
+  }
+  absl::StatusOr<LoggedEvent> row =
+      readers_->With([&](pg::Database* db) { return db->log().Read(seq); });
+  if (absl::IsNotFound(row.status())) return NotFound(StrCat("no event at seq ", seq));
+  if (!row.ok()) return ReadError(row.status());
+  return JsonResponse(Status::ok, EncodeLoggedEventJson(*row));
+}
+
+Response Api::GetHead() {
+  const auto [seq, hash] = writer_->Read([](const LedgerState&, int64_t head, const Sha256& h) {
+    return std::pair<int64_t, Sha256>(head, h);
+  });
+  json::object body{{"seq", seq}, {"hash", ToHex(hash)}, {"recordedAt", nullptr}};
+  if (seq > 0) {
+    absl::StatusOr<LoggedEvent> row =
+        readers_->With([&](pg::Database* db) { return db->log().Read(seq); });
+    if (!row.ok()) return ReadError(row.status());
+    body["recordedAt"] = FormatRfc3339(row->recorded_at);
+  }
+  return Ok(std::move(body));
+}
+
+Response Api::GetBet(const std::string& bet_id) {
+  std::optional<json::object> bet =
+      writer_->Read([&](const LedgerState& state, int64_t, const Sha256&) {
+        const BetState* b = state.FindBet(bet_id);
+        return b ? std::optional<json::object>(BetJson(state, bet_id, *b)) : std::nullopt;
+      });
+  if (!bet) return NotFound(StrCat("no bet ", bet_id.substr(0, 200)));
+  absl::StatusOr<std::vector<int64_t>> seqs = readers_->With(
+      [&](pg::Database* db) { return db->log().StreamSeqs(StrCat("bet:", bet_id)); });
+  if (!seqs.ok()) return ReadError(seqs.status());
+  (*bet)["seqs"] = json::array(seqs->begin(), seqs->end());
+  return Ok(std::move(*bet));
+}
+
+Response Api::GetMarket(const std::string& market_id) {
+  std::optional<json::object> market =
+      writer_->Read([&](const LedgerState& state, int64_t, const Sha256&) {
+        const MarketState* m = state.FindMarket(market_id);
+        return m ? std::optional<json::object>(MarketJson(market_id, *m)) : std::nullopt;
+      });
+  if (!market) return NotFound(StrCat("no market ", market_id.substr(0, 200)));
+  return Ok(std::move(*market));
+}
+
+Response Api::GetWalletBets(const std::string& wallet, const Target& t) {
+  Page page;
+  if (std::optional<Response> bad = ParsePage(t, &page)) return *std::move(bad);
+  auto placed = readers_->With(
+      [&](pg::Database* db) { return db->log().WalletBets(wallet, page.after, page.limit); });
+  if (!placed.ok()) return ReadError(placed.status());
+  json::array bets = writer_->Read([&](const LedgerState& state, int64_t, const Sha256&) {
+    json::array out;
+    for (const auto& [seq, bet_id] : *placed) {
+      const BetState* b = state.FindBet(bet_id);
+      if (b == nullptr) continue;  // Placed by another writer past this fold's head.
+      json::object bet = BetJson(state, bet_id, *b);
+      bet["placedSeq"] = seq;
+      out.push_back(std::move(bet));
+    }
+    return out;
+  });
+  json::value next = nullptr;
+  if (static_cast<int64_t>(placed->size()) == page.limit) next = placed->back().first;
+  return Ok(json::object{{"bets", std::move(bets)}, {"next", next}});
+}
+
+Response Api::Ready() {
+  if (!writer_->ready()) {
+    return Unavailable("NOT_READY", "the writer is re-deriving its state after an outage");
+  }
+  absl::Status reachable = readers_->With([](pg::Database* db) { return db->log().Head().status(); });
+  if (!reachable.ok()) return Unavailable("NOT_READY", "the database is unavailable");
+  return Ok(json::object{{"status", "ready"}, {"headSeq", writer_->head_seq()}});
+}
+
+std::string Api::Metrics() const {
+  const WriterMetrics& w = writer_->metrics();
+  std::string out = latency_.Render();
+  out += w.batch_events.Render();
+  out += w.commit_seconds.Render();
+  out += w.events.Render();
+  out += w.rejections.Render();
+  out += RenderCounter("ledger_batch_failures_total", "Group-commit batches that failed.",
+                       w.batch_failures.load());
+  const int64_t head = writer_->head_seq();
+  out += RenderGauge("ledger_head_seq", "The writer's last committed position.",
+                     static_cast<double>(head));
+  out += RenderGauge("ledger_queue_events", "Events waiting for the writer.",
+                     static_cast<double>(writer_->queued_events()));
+  out += RenderGauge("ledger_http_connections", "Open HTTP connections.",
+                     static_cast<double>(http_ == nullptr ? 0 : http_->connections()));
+  out += RenderGauge("ledger_ready", "1 when the service is ready.", writer_->ready() ? 1 : 0);
+  auto checkpoints =
+      readers_->With([](pg::Database* db) { return LoadCheckpoints(db); });
+  if (checkpoints.ok()) {
+    int64_t behind = 0;
+    for (int64_t c : *checkpoints) behind = std::max(behind, head - c);
+    out += RenderGauge("ledger_projection_lag_events",
+                       "Events the slowest projection is behind the writer's head.",
+                       static_cast<double>(behind));
+  }
+  return out;
+}
+
+void Api::AddCors(const std::string& origin, Response* res) const {
+  if (options_.cors_origin.empty() || origin.empty()) return;
+  if (options_.cors_origin != "*" && origin != options_.cors_origin) return;
+  res->set(http::field::access_control_allow_origin, origin);
+  res->set(http::field::vary, "Origin");
+  res->set(http::field::access_control_expose_headers, "X-Request-Id, Retry-After");
+}
+
+Response Api::Preflight(const Route& route) const {
+  Response res{Status::no_content, 11};
+  res.set(http::field::allow, AllowHeader(route));
+  if (!options_.cors_origin.empty()) {
+    res.set(http::field::access_control_allow_methods, AllowHeader(route));
+    res.set(http::field::access_control_allow_headers,
+            "Authorization, Content-Type, X-Request-Id, Last-Event-ID");
+    res.set(http::field::access_control_max_age, "600");
+  }
+  return res;
+}
+
+// Keeps the four projections current on a connection of their own, as `project --follow` does,
+// until `stop`; after an outage longer than the runner's retries, starts over.
+void FollowProjections(const std::string& conn, const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    absl::StatusOr<std::unique_ptr<pg::Database>> db = pg::Database::Open(conn);
+    absl::Status status = db.status();
+    if (db.ok()) {
+      CatchUpRunner runner(db->get(), ProjectorOptions{});
+      status = runner.Follow(stop);
+    }
+    if (!status.ok()) std::cerr << "ledger serve: projections: " << status << "\n";
+    for (int i = 0; i < 10 && !stop.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+}  // namespace
+
+bool IsLoopback(const std::string& host) {
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+}  // namespace ledger::server
+
+namespace ledger::server {
+
+absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& stop) {
+  if (!options.tokens && !IsLoopback(options.host)) {
+    return absl::FailedPreconditionError(
+        StrCat("without --tokens the service listens only on a loopback address, not ", options.host,
+               ": give a tokens file (docs/api.md) to listen there"));
+  }
+  const auto started = std::chrono::steady_clock::now();
+  WriterOptions writer_options;
+  writer_options.conn = options.conn;
+  writer_options.queue_events_max = options.queue_events_max;
+  LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Start(writer_options));
+  ReaderPool readers;
+  LEDGER_RETURN_IF_ERROR(readers.Open(options.conn, kReaderConnections));
+  std::atomic<bool> stop_projections{false};
+  std::thread projections;
+  if (options.project) {
+    projections = std::thread([&] { FollowProjections(options.conn, stop_projections); });
+  }
+  boost::asio::io_context io(options.io_threads);
+  std::unique_ptr<Api> api;
+  HttpServer http(io, options.http, [&api](Request&& req, const RequestContext& ctx, Reply reply) {
+    api->Handle(std::move(req), ctx, std::move(reply));
+  });
+  api = std::make_unique<Api>(options, writer.get(), &readers, &http);
+  absl::Status listening = http.Listen(options.host, options.port);
+  if (!listening.ok()) {
+    stop_projections = true;
+    if (projections.joinable()) projections.join();
+    return listening;
+  }
+  const int64_t start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - started)
+                               .count();
+  std::cout << json::serialize(json::object{{"ready", true},
+                                            {"listen", StrCat(options.host, ":", http.port())},
+                                            {"headSeq", writer->head_seq()},
+                                            {"startMs", start_ms}})
+            << std::endl;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < options.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // SIGTERM: stop accepting, answer everything queued, let the answers be written, then go.
+  http.StopAccepting();
+  writer->Stop();
+  const auto drain_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kDrainMsMax);
+  while (http.in_flight() > 0 && std::chrono::steady_clock::now() < drain_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // The last writes leave the socket.
+  io.stop();
+  for (std::thread& t : threads) t.join();
+  stop_projections = true;
+  if (projections.joinable()) projections.join();
+  std::cerr << "ledger serve: stopped at head " << writer->head_seq() << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace ledger::server

@@ -1,0 +1,60 @@
+// Service: `ledger serve`, the online ledger. It ties together the HTTP server (http_server.h), the
+// one writer with group commit (writer.h), a few reader connections for reads the fold cannot
+// answer (rows, a stream's positions, a wallet's bets), the in-process projections (the same code
+// as `ledger project --follow`) and the routes of docs/api.md.
+//
+//   ServiceOptions options;  options.conn = "..."; options.port = 8080;
+//   RETURN_IF_ERROR(RunService(options, stop));   // until `stop` (SIGTERM) becomes true
+//
+// Start-up folds the committed log before it listens; `ready` is printed on stdout then, as JSON,
+// with the port (port 0 picks one).
+#ifndef LEDGER_SERVER_SERVICE_H_
+#define LEDGER_SERVER_SERVICE_H_
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "server/http_server.h"
+#include "server/tokens.h"
+#include "server/writer.h"
+
+namespace ledger::server {
+
+// Threads running the sockets: reads take a shared lock on the fold or one indexed query, so two
+// threads keep a 2-core machine busy while the writer commits.
+inline constexpr int kIoThreadsDefault = 2;
+// Connections for reads the fold cannot answer; each read holds one for one indexed query.
+inline constexpr int kReaderConnections = 4;
+// Rows a list route returns when the client names no limit, and at most.
+inline constexpr int64_t kPageLimitDefault = 100;
+inline constexpr int64_t kPageLimitMax = 1000;
+// How long a client turned away (not ready, queue full) is told to wait.
+inline constexpr int kRetryAfterSeconds = 1;
+// SIGTERM: how long answered requests get to be written before the process exits.
+inline constexpr int kDrainMsMax = 5000;
+
+struct ServiceOptions {
+  std::string conn;
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::optional<TokenTable> tokens;  // None: open to every caller, so loopback only.
+  std::string cors_origin;           // Empty: no CORS headers.
+  HttpLimits http;
+  size_t request_events_max = kRequestEventsMaxDefault;
+  size_t queue_events_max = kQueueEventsMaxDefault;
+  int io_threads = kIoThreadsDefault;
+  bool project = true;  // Keep the four projections current in-process.
+};
+
+// Whether `host` is a loopback address (the only place a service without tokens may listen).
+bool IsLoopback(const std::string& host);
+
+// Runs the service until `stop` becomes true, then stops accepting, answers what is queued and in
+// flight, and returns OK. An error when it cannot start.
+absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace ledger::server
+
+#endif  // LEDGER_SERVER_SERVICE_H_

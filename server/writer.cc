@@ -1,0 +1,165 @@
+#include "server/writer.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "engine/check.h"
+#include "engine/error_codes.h"
+#include "engine/retry.h"
+#include "engine/status_macros.h"
+#include "engine/str_cat.h"
+
+namespace ledger::server {
+
+Writer::Writer(WriterOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::Start(WriterOptions options) {
+  std::unique_ptr<Writer> writer(new Writer(std::move(options)));
+  LEDGER_ASSIGN_OR_RETURN(writer->db_, pg::Database::Open(writer->options_.conn));
+  AppendOptions append;
+  append.retries_max = kBatchRetriesMax;
+  writer->appender_ = std::make_unique<Appender>(writer->db_.get(), std::move(append));
+  LEDGER_RETURN_IF_ERROR(writer->appender_->CatchUp());
+  writer->head_seq_ = writer->appender_->head_seq();
+  writer->ready_ = true;
+  writer->thread_ = std::thread([w = writer.get()] { w->Loop(); });
+  return writer;
+}
+
+Writer::~Writer() { Stop(); }
+
+Admission Writer::Submit(std::vector<InputLine> lines, WriteDone done) {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  if (stopping_) return Admission::kStopping;
+  if (!ready_) return Admission::kNotReady;
+  if (queued_events_ + lines.size() > options_.queue_events_max && !queue_.empty()) {
+    return Admission::kQueueFull;
+  }
+  queued_events_ += lines.size();
+  queue_.push_back(Pending{std::move(lines), std::move(done)});
+  queue_cv_.notify_one();
+  return Admission::kQueued;
+}
+
+void Writer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+    queue_cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t Writer::queued_events() const {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  return queued_events_;
+}
+
+std::vector<Writer::Pending> Writer::TakeBatch() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+  std::vector<Pending> batch;
+  size_t events = 0;
+  while (!queue_.empty() &&
+         (batch.empty() || events + queue_.front().lines.size() <= kGroupCommitEventsMax)) {
+    events += queue_.front().lines.size();
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  queued_events_ -= events;
+  return batch;
+}
+
+void Writer::Loop() {
+  for (;;) {
+    std::vector<Pending> batch = TakeBatch();
+    if (batch.empty()) return;  // Stopping, and everything queued is answered.
+    AppendAndAnswer(batch);
+    if (!ready_) Recover();
+  }
+}
+
+void Writer::AppendAndAnswer(std::vector<Pending>& batch) {
+  // The batch's lines renumbered 1..n for the appender; each result gets its request's number back.
+  std::vector<InputLine> lines;
+  for (Pending& p : batch) {
+    for (InputLine& line : p.lines) {
+      lines.push_back(InputLine{static_cast<int64_t>(lines.size()) + 1, std::move(line.text),
+                                line.too_long, line.length});
+    }
+  }
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<LineResult> results;
+  absl::Status status;
+  {
+    std::unique_lock<std::shared_mutex> lock(state_mu_);
+    AppendSummary summary;
+    status = appender_->AppendLines(lines, &results, &summary);
+    if (status.ok()) head_seq_ = appender_->head_seq();
+  }
+  metrics_.commit_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  metrics_.batch_events.Observe(static_cast<double>(lines.size()));
+  if (!status.ok()) {
+    ready_ = false;
+    metrics_.batch_failures.fetch_add(1);
+    std::cerr << "ledger serve: a batch of " << lines.size()
+              << " events failed, nothing of it is known committed: " << status << "\n";
+    for (Pending& p : batch) p.done(WriteOutcome{status, {}});
+    return;
+  }
+  LEDGER_CHECK(results.size() == lines.size(), "a batch of ", lines.size(), " events got ",
+               results.size(), " results");
+  Count(results);
+  size_t next = 0;
+  for (Pending& p : batch) {
+    WriteOutcome out;
+    for (size_t i = 0; i < p.lines.size(); ++i, ++next) {
+      out.results.push_back(std::move(results[next]));
+      out.results.back().line = p.lines[i].number;
+    }
+    p.done(std::move(out));
+  }
+}
+
+void Writer::Count(const std::vector<LineResult>& results) {
+  for (const LineResult& r : results) {
+    metrics_.events.Add(std::string(LineStatusName(r.status)));
+    if (r.rejection) metrics_.rejections.Add(std::string(ErrorCodeName(r.rejection->code)));
+  }
+}
+
+void Writer::Recover() {
+  // Requests queued meanwhile are answered now: they would otherwise wait for an outage to end.
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    for (Pending& p : queue_) {
+      p.done(WriteOutcome{absl::UnavailableError("the database is unavailable"), {}});
+    }
+    queue_.clear();
+    queued_events_ = 0;
+  }
+  for (;;) {
+    absl::Status status;
+    {
+      std::unique_lock<std::shared_mutex> lock(state_mu_);
+      status = appender_->Reset();
+      if (status.ok()) head_seq_ = appender_->head_seq();
+    }
+    if (status.ok()) {
+      std::cerr << "ledger serve: state re-derived from the log, head " << head_seq_.load()
+                << "; ready\n";
+      ready_ = true;
+      return;
+    }
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      if (stopping_) return;
+      queue_cv_.wait_for(lock, std::chrono::milliseconds(kRecoverIntervalMs),
+                         [this] { return stopping_; });
+      if (stopping_) return;
+    }
+  }
+}
+
+}  // namespace ledger::server

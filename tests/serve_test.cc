@@ -1,0 +1,291 @@
+// Specification of `ledger serve` as a process on real sockets and a real PostgreSQL: every route,
+// status and result kind; the same verdicts and tables as `ledger append` for the same stream;
+// token roles; hostile HTTP; SIGTERM; kill -9 under concurrent retrying clients.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "tests/ledger_process.h"
+#include "tests/process.h"
+#include "tests/serve_process.h"
+#include "tests/test_cluster.h"
+
+namespace ledger {
+namespace {
+
+namespace json = boost::json;
+using testing::DumpProjections;
+using testing::FreshDatabase;
+using testing::HttpClient;
+using testing::HttpReply;
+using testing::ReadFile;
+using testing::Scalar;
+using testing::ServeProcess;
+using testing::TempDir;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  for (absl::string_view l : absl::StrSplit(text, '\n', absl::SkipEmpty())) out.emplace_back(l);
+  return out;
+}
+
+const char kMarket[] =
+    R"({"action":"MARKET_CREATED","createdAt":"2026-01-15T00:00:00Z","marketId":"m1",)"
+    R"("question":"Will it rain?","startDate":"2026-01-15T00:00:00Z","endDate":"2030-01-01T00:00:00Z",)"
+    R"("contractAddress":"0x8eae8949000b53c91a38f74b3ab18a7514ec235c",)"
+    R"("gnosisSafeAddress":"0x000dbaffe2b44167b769bfc0f5df2a8ce37f9531"})";
+
+std::string Placed(const std::string& bet, const std::string& wallet, int number,
+                   int64_t amount = 5000000, const std::string& market = "m1") {
+  return absl::StrCat(R"({"action":"PLACED","createdAt":"2026-01-16T00:00:00Z","betId":")", bet,
+                      R"(","marketId":")", market, R"(","wallet":")", wallet,
+                      R"(","choice":"YES","amount":)", amount, R"(,"betNumber":)", number, "}");
+}
+
+std::string Confirmed(const std::string& bet) {
+  return absl::StrCat(R"({"action":"CONFIRMED","createdAt":"2026-01-16T00:01:00Z","betId":")",
+                      bet, R"("})");
+}
+
+const std::string kWalletA = "0x1111111111111111111111111111111111111111";
+const std::string kWalletB = "0x2222222222222222222222222222222222222222";
+
+// The result of the only event of a reply.
+json::object Only(const HttpReply& r) {
+  return r.Json().as_object().at("results").as_array().at(0).as_object();
+}
+
+// Waits until the service's projections have caught up with its head (ledger_projection_lag_events
+// 0 on /metrics), at most 30 s.
+void WaitForProjections(HttpClient& client) {
+  for (int i = 0; i < 300; ++i) {
+    const std::string m = client.Get("/metrics").body;
+    if (m.find("\nledger_projection_lag_events 0\n") != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_FAIL("the service's projections did not catch up");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(serve)
+
+BOOST_AUTO_TEST_CASE(every_route_answers_with_its_status_and_result_kind) {
+  // Proves the API of docs/api.md route by route: 201 accepted, 200 duplicate (with the seq and hash
+  // of the event already in the log), 409 conflict, 422 rule, 400 malformed, 415, 404, 405, and
+  // the reads of the fold (bet with its seqs, market statistics, a wallet's bets, paged).
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  ServeProcess serve(conn, dir);
+  HttpClient c(serve.port());
+
+  HttpReply market = c.Post("/v1/events", kMarket);
+  BOOST_TEST(market.status == 201);
+  BOOST_TEST(Only(market).at("status").as_string() == "accepted");
+  BOOST_TEST(Only(market).at("seq").as_int64() == 1);
+  const std::string market_hash(Only(market).at("hash").as_string());
+
+  HttpReply again = c.Post("/v1/events", kMarket);
+  BOOST_TEST(again.status == 200);
+  BOOST_TEST(Only(again).at("status").as_string() == "duplicate");
+  BOOST_TEST(Only(again).at("seq").as_int64() == 1);
+  BOOST_TEST(Only(again).at("hash").as_string() == market_hash);
+
+  BOOST_TEST(c.Post("/v1/events", Placed("b1", kWalletA, 1)).status == 201);
+  HttpReply conflict = c.Post("/v1/events", Placed("b1", kWalletA, 1, 7000000));
+  BOOST_TEST(conflict.status == 409);
+  BOOST_TEST(Only(conflict).at("code").as_string() == "IDENTITY_CONFLICT");
+  HttpReply rule = c.Post("/v1/events", Placed("b2", kWalletA, 2, 5000000, "nowhere"));
+  BOOST_TEST(rule.status == 422);
+  BOOST_TEST(Only(rule).at("code").as_string() == "MARKET_NOT_FOUND");
+  HttpReply malformed = c.Post("/v1/events", R"({"action": )");
+  BOOST_TEST(malformed.status == 400);
+  BOOST_TEST(Only(malformed).at("code").as_string() == "MALFORMED_JSON");
+  BOOST_TEST(c.Post("/v1/events", kMarket, "text/plain").status == 415);
+  BOOST_TEST(c.Post("/v1/events?atomic=true", kMarket).status == 501);
+
+  // An array: one result per element, in order, whatever each one's fate.
+  HttpReply batch = c.Post("/v1/events", absl::StrCat("[", Confirmed("b1"), ",",
+                                                      Placed("b3", kWalletB, 1), ",",
+                                                      Confirmed("b3"), ",", Confirmed("nope"), "]"));
+  BOOST_TEST(batch.status == 200);
+  const json::value batch_json = batch.Json();
+  const json::array& results = batch_json.as_object().at("results").as_array();
+  BOOST_REQUIRE(results.size() == 4u);
+  BOOST_TEST(results[0].as_object().at("seq").as_int64() == 3);
+  BOOST_TEST(results[2].as_object().at("seq").as_int64() == 5);
+  BOOST_TEST(results[3].as_object().at("code").as_string() == "BET_NOT_FOUND");
+  BOOST_TEST(results[3].as_object().at("line").as_int64() == 4);
+
+  json::object head = c.Get("/v1/head").Json().as_object();
+  BOOST_TEST(head.at("seq").as_int64() == 5);
+  BOOST_TEST(head.at("recordedAt").is_string());
+  json::object row = c.Get("/v1/events/1").Json().as_object();
+  BOOST_TEST(row.at("hash").as_string() == market_hash);
+  BOOST_TEST(row.at("marketId").as_string() == "m1");
+  BOOST_TEST(c.Get("/v1/events/99").status == 404);
+  BOOST_TEST(c.Get("/v1/events/x").status == 400);
+  json::object page = c.Get("/v1/events?after=1&limit=2").Json().as_object();
+  BOOST_TEST(page.at("events").as_array().size() == 2u);
+  BOOST_TEST(page.at("next").as_int64() == 3);
+
+  json::object bet = c.Get("/v1/bets/b1").Json().as_object();
+  BOOST_TEST(bet.at("status").as_string() == "CONFIRMED");
+  BOOST_TEST(json::serialize(bet.at("seqs")) == "[2,3]");
+  BOOST_TEST(c.Get("/v1/bets/none").status == 404);
+  json::object stats = c.Get("/v1/markets/m1").Json().as_object();
+  BOOST_TEST(stats.at("yesPool").as_int64() == 10000000);
+  BOOST_TEST(stats.at("totalPool").as_int64() == 10000000);
+  BOOST_TEST(stats.at("yesPercent").as_string() == "100.0");
+  BOOST_TEST(stats.at("totalBets").as_int64() == 2);
+  BOOST_TEST(stats.at("uniqueWallets").as_int64() == 2);
+  json::object wallet = c.Get("/v1/wallets/" + kWalletB + "/bets?limit=1").Json().as_object();
+  BOOST_TEST(wallet.at("bets").as_array().size() == 1u);
+  BOOST_TEST(wallet.at("bets").as_array()[0].as_object().at("betId").as_string() == "b3");
+  BOOST_TEST(c.Get("/v1/wallets/" + kWalletB + "/bets?limit=0").status == 400);
+
+  json::object by_id = c.Get("/v1/events?eventId=nothing").Json().as_object();
+  BOOST_TEST(by_id.at("error").as_string() == "NOT_FOUND");
+  BOOST_TEST(c.Get("/nowhere").status == 404);
+  HttpReply wrong = c.Send("DELETE", "/v1/head", "", {});
+  BOOST_TEST(wrong.status == 405);
+  BOOST_TEST(wrong.headers["allow"] == "GET, OPTIONS");
+  BOOST_TEST(c.Get("/healthz/live").status == 200);
+  BOOST_TEST(c.Get("/healthz/ready").Json().as_object().at("headSeq").as_int64() == 5);
+  HttpReply echoed = c.Get("/v1/head", {{"X-Request-Id", "req-42"}});
+  BOOST_TEST(echoed.headers["x-request-id"] == "req-42");
+  BOOST_TEST(c.Get("/v1/head").headers["x-request-id"].size() == 24u);
+
+  const std::string metrics = c.Get("/metrics").body;
+  BOOST_TEST(metrics.find("ledger_events_total{result=\"accepted\"} 5") != std::string::npos);
+  BOOST_TEST(metrics.find("ledger_rejections_total{code=\"BET_NOT_FOUND\"} 1") !=
+             std::string::npos);
+  BOOST_TEST(metrics.find("ledger_head_seq 5") != std::string::npos);
+  BOOST_TEST(serve.Terminate() == 0);
+  // The access log: one JSON line per request, with its id.
+  BOOST_TEST(serve.Stderr().find("\"requestId\":\"req-42\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(posting_a_stream_gives_the_verdicts_and_tables_of_ledger_append) {
+  // Proves the service and `ledger append` are one engine: the generated stream, with its bad and
+  // repeated lines, posted one event per request and as JSON Lines batches, gets the same result
+  // per line (status, code, seq, hash) as `append --results`, and the projections the service
+  // keeps current equal the tables `ledger append --inline` writes.
+  TempDir dir;
+  const std::string stream = testing::GeneratedStream(600, 11, 37, 23);
+  std::ofstream(dir / "in.jsonl") << stream;
+  const std::string reference = FreshDatabase();
+  BOOST_TEST(testing::Run(testing::AppendSpec(reference, dir / "in.jsonl", dir, "a",
+                                              {"--inline", "--results", dir / "a.results"})) == 1);
+  std::vector<json::object> expected;
+  for (const std::string& l : Lines(ReadFile(dir / "a.results"))) {
+    expected.push_back(json::parse(l).as_object());
+  }
+  const std::vector<std::string> events = Lines(stream);
+  BOOST_REQUIRE(expected.size() == events.size());
+
+  // Hashes differ between the two logs (each row's recordedAt is its own server's clock); each is
+  // checked against its own log below.
+  auto same = [&](const json::object& got, const json::object& want, size_t i) {
+    for (const char* field : {"status", "code", "seq"}) {
+      BOOST_TEST(json::serialize(got.at(field)) == json::serialize(want.at(field)),
+                 "line " << i + 1 << " field " << field);
+    }
+    BOOST_TEST(got.at("hash").is_null() == want.at("hash").is_null(), "line " << i + 1);
+  };
+  for (const bool batched : {false, true}) {
+    const std::string conn = FreshDatabase();
+    ServeProcess serve(conn, dir, {}, batched ? "batched" : "single");
+    HttpClient c(serve.port());
+    std::map<int64_t, std::string> acked;  // seq -> hash, as answered.
+    size_t i = 0;
+    while (i < events.size()) {
+      const size_t n = batched ? std::min<size_t>(50, events.size() - i) : 1;
+      std::vector<std::string> chunk(events.begin() + static_cast<long>(i),
+                                     events.begin() + static_cast<long>(i + n));
+      HttpReply r = batched ? c.Post("/v1/events", absl::StrJoin(chunk, "\n"),
+                                     "application/x-ndjson")
+                            : c.Post("/v1/events", chunk[0]);
+      BOOST_REQUIRE_MESSAGE(r.status == 200 || r.status == 201 || r.status == 409 ||
+                                r.status == 422 || r.status == 400,
+                            "status " << r.status << ": " << r.body);
+      const json::value reply = r.Json();
+      const json::array& got = reply.as_object().at("results").as_array();
+      BOOST_REQUIRE(got.size() == n);
+      for (size_t k = 0; k < n; ++k) {
+        same(got[k].as_object(), expected[i + k], i + k);
+        if (got[k].as_object().at("seq").is_int64()) {
+          acked[got[k].as_object().at("seq").as_int64()] =
+              std::string(got[k].as_object().at("hash").as_string());
+        }
+      }
+      i += n;
+    }
+    WaitForProjections(c);
+    BOOST_TEST(serve.Terminate() == 0);
+    for (const auto& [seq, hash] : acked) {
+      BOOST_TEST(Scalar(conn, absl::StrCat("SELECT hash FROM \"BetHistory\" WHERE seq = ", seq)) ==
+                 hash);
+    }
+    BOOST_TEST(DumpProjections(conn) == DumpProjections(reference));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(tokens_give_each_role_its_routes_and_nothing_else) {
+  // Proves --tokens: 401 without or with an unknown token, 403 for the wrong role, and each role's
+  // routes; health checks need no token; no token appears in the logs; and without a tokens file
+  // the service refuses to listen beyond loopback.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  const std::string writer(40, 'w'), reader(40, 'r'), auditor(40, 'u');
+  std::ofstream(dir / "tokens") << "# roles\nwriter " << writer << "\nreader " << reader
+                                << "\nauditor " << auditor << "\n";
+  ServeProcess serve(conn, dir, {"--tokens", dir / "tokens"});
+  HttpClient c(serve.port());
+  auto bearer = [](const std::string& t) {
+    return std::map<std::string, std::string>{{"Authorization", "Bearer " + t}};
+  };
+  BOOST_TEST(c.Get("/v1/head").status == 401);
+  BOOST_TEST(c.Get("/v1/head", bearer(std::string(40, 'x'))).status == 401);
+  BOOST_TEST(c.Get("/healthz/live").status == 200);
+  BOOST_TEST(c.Post("/v1/events", kMarket, "application/json", bearer(reader)).status == 403);
+  BOOST_TEST(c.Post("/v1/events", kMarket, "application/json", bearer(auditor)).status == 403);
+  BOOST_TEST(c.Post("/v1/events", kMarket, "application/json", bearer(writer)).status == 201);
+  for (const std::string* t : {&writer, &reader, &auditor}) {
+    BOOST_TEST(c.Get("/v1/markets/m1", bearer(*t)).status == 200);
+  }
+  BOOST_TEST(c.Get("/metrics", bearer(reader)).status == 403);
+  BOOST_TEST(c.Get("/metrics", bearer(writer)).status == 403);
+  BOOST_TEST(c.Get("/metrics", bearer(auditor)).status == 200);
+  BOOST_TEST(serve.Terminate() == 0);
+  const std::string log = serve.Stderr();
+  BOOST_TEST(log.find(writer) == std::string::npos);
+  BOOST_TEST(log.find(reader) == std::string::npos);
+
+  testing::ProcessSpec open = testing::LedgerSpec(conn, {"serve", "--listen", "0.0.0.0:0"}, dir,
+                                                  "open");
+  BOOST_TEST(testing::Run(open) == 2);
+  BOOST_TEST(ReadFile(dir / "open.err").find("loopback") != std::string::npos);
+  std::ofstream(dir / "short") << "writer abc\n";
+  BOOST_TEST(testing::Run(testing::LedgerSpec(conn, {"serve", "--tokens", dir / "short"}, dir,
+                                              "short")) == 2);
+  BOOST_TEST(ReadFile(dir / "short.err").find("line 1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger
