@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -375,7 +376,9 @@ void Api::PostEvents(const Request& req, const Target& t, Reply reply) {
 Response Api::GetEvents(const Target& t) {
   if (std::optional<std::string> event_id = t.Param("eventId")) {
     absl::StatusOr<LoggedEvent> row = readers_->With([&](pg::Database* db) {
-      return db->log().FindByIdentity(StrCat("event:", *event_id));
+      // Event ids are UUIDs, stored lower case (docs/event-format.md).
+      return db->log().FindByIdentity(
+          StrCat("event:", absl::AsciiStrToLower(absl::string_view(*event_id))));
     });
     if (absl::IsNotFound(row.status())) return NotFound("no event has this eventId");
     if (!row.ok()) return ReadError(row.status());
@@ -548,6 +551,18 @@ void FollowProjections(const std::string& conn, const std::atomic<bool>& stop) {
   }
 }
 }  // namespace
+
+std::vector<std::string> RouteSignatures() {
+  std::vector<std::string> out;
+  for (const Route& r : Routes()) {
+    for (http::verb v : r.methods) {
+      std::string path;
+      for (std::string_view segment : r.pattern) path += StrCat("/", segment);
+      out.push_back(StrCat(std::string(http::to_string(v)), " ", path));
+    }
+  }
+  return out;
+}
 
 bool IsLoopback(const std::string& host) {
   boost::system::error_code ec;

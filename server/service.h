@@ -14,6 +14,7 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "server/http_server.h"
@@ -47,6 +48,10 @@ struct ServiceOptions {
   int io_threads = kIoThreadsDefault;
   bool project = true;  // Keep the four projections current in-process.
 };
+
+// Every route as "METHOD /path/*/segments" ("*": one path parameter), for the test that holds
+// docs/openapi.yaml to the server.
+std::vector<std::string> RouteSignatures();
 
 // Whether `host` is a loopback address (the only place a service without tokens may listen).
 bool IsLoopback(const std::string& host);

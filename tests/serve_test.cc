@@ -286,6 +286,27 @@ BOOST_AUTO_TEST_CASE(tokens_give_each_role_its_routes_and_nothing_else) {
   BOOST_TEST(ReadFile(dir / "short.err").find("line 1") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(python_client_places_and_reads_bets) {
+  // Proves the Python client (clients/python/, standard library only) against the real service:
+  // place, confirm, flag, claw back and refund bets, read them back, and a retried append that is
+  // a duplicate with the same seq and hash (the script checks each step and exits 1 on the first
+  // failure).
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  ServeProcess serve(conn, dir);
+  testing::ProcessSpec python;
+  python.argv = {"/usr/bin/python3", std::string(LEDGER_SOURCE_DIR) +
+                                         "/clients/python/tests/integration_test.py",
+                 absl::StrCat("http://127.0.0.1:", serve.port())};
+  python.stdout_path = dir / "python.out";
+  python.stderr_path = dir / "python.err";
+  const int code = testing::Run(python);
+  BOOST_TEST(code == 0, ReadFile(dir / "python.err"));
+  BOOST_TEST(ReadFile(dir / "python.out").find("all checks passed") != std::string::npos);
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "8");
+  BOOST_TEST(serve.Terminate() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace ledger
