@@ -70,9 +70,8 @@ std::vector<Command> ServeCommands() {
        "serve [--listen HOST:PORT] [--tokens FILE] [--cors-origin ORIGIN] [--no-projections]",
        "the online ledger: HTTP/1.1 API (docs/api.md) with group commit, reads from the fold,\n"
        "the projections kept current; SIGTERM answers what is queued and exits 0",
-       {kDbFlag, Text("listen", "HOST:PORT"), InputFile("tokens"),
-        Text("cors-origin", "ORIGIN"), Switch("no-projections"),
-        Integer("body-bytes-max", "BYTES", 1024, 64 << 20),
+       {kDbFlag, Text("listen", "HOST:PORT"), InputFile("tokens"), Text("cors-origin", "ORIGIN"),
+        Switch("no-projections"), Integer("body-bytes-max", "BYTES", 1024, 64 << 20),
         Integer("request-events-max", "N", 1, static_cast<int64_t>(server::kGroupCommitEventsMax)),
         Integer("queue-events-max", "N", 1, 1000000), Integer("connections-max", "N", 1, 100000),
         Integer("header-timeout-ms", "MS", 100, 600000),

@@ -21,7 +21,8 @@ namespace ledger::server {
 
 struct EventBody {
   bool single = false;  // One object, not an array or lines: the status code follows its result.
-  std::vector<InputLine> events;  // Numbered from 1 (array index, or the line of a JSON Lines body).
+  std::vector<InputLine>
+      events;  // Numbered from 1 (array index, or the line of a JSON Lines body).
 };
 
 // Why a body is refused as a whole (nothing of it is appended).

@@ -49,15 +49,16 @@ std::string_view PathOf(std::string_view target) { return target.substr(0, targe
 
 void AccessLog(const RequestContext& ctx, std::string_view method, std::string_view target,
                unsigned status, double duration_ms, size_t request_bytes, size_t response_bytes) {
-  boost::json::object line{{"time", FormatRfc3339(absl::ToUnixMicros(absl::Now()))},
-                           {"requestId", ctx.request_id},
-                           {"remote", ctx.remote},
-                           {"method", method},
-                           {"path", PathOf(target)},
-                           {"status", status},
-                           {"durationMicros", static_cast<int64_t>(std::llround(duration_ms * 1000))},
-                           {"requestBytes", request_bytes},
-                           {"responseBytes", response_bytes}};
+  boost::json::object line{
+      {"time", FormatRfc3339(absl::ToUnixMicros(absl::Now()))},
+      {"requestId", ctx.request_id},
+      {"remote", ctx.remote},
+      {"method", method},
+      {"path", PathOf(target)},
+      {"status", status},
+      {"durationMicros", static_cast<int64_t>(std::llround(duration_ms * 1000))},
+      {"requestBytes", request_bytes},
+      {"responseBytes", response_bytes}};
   std::string text = boost::json::serialize(line);
   text += '\n';
   std::cerr << text << std::flush;  // One write per line: lines from many threads do not mix.
@@ -123,9 +124,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnReadError(beast::error_code ec) {
     // A client that went away or stayed silent gets nothing: there is nobody to tell.
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::eof || ec == net::error::connection_reset ||
-        ec == net::error::operation_aborted || (parser_ && !parser_->got_some())) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted ||
+        (parser_ && !parser_->got_some())) {
       return Close();
     }
     ctx_.request_id = NewRequestId();
@@ -160,13 +161,12 @@ class Session : public std::enable_shared_from_this<Session> {
     auto self = shared_from_this();
     handler_(std::move(req), ctx_,
              [self, method, target, request_bytes, keep_alive](Response res) mutable {
-               net::post(self->stream_.get_executor(),
-                         [self, res = std::move(res), method, target, request_bytes,
-                          keep_alive]() mutable {
-                           self->in_flight_->fetch_sub(1);
-                           res.keep_alive(keep_alive && !self->stopping_->load());
-                           self->Write(std::move(res), method, target, request_bytes);
-                         });
+               net::post(self->stream_.get_executor(), [self, res = std::move(res), method, target,
+                                                        request_bytes, keep_alive]() mutable {
+                 self->in_flight_->fetch_sub(1);
+                 res.keep_alive(keep_alive && !self->stopping_->load());
+                 self->Write(std::move(res), method, target, request_bytes);
+               });
              });
   }
 
@@ -174,18 +174,17 @@ class Session : public std::enable_shared_from_this<Session> {
              size_t request_bytes) {
     res.set("X-Request-Id", ctx_.request_id);
     res.prepare_payload();
-    const double ms = std::chrono::duration<double, std::milli>(
-                          std::chrono::steady_clock::now() - started_)
-                          .count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+            .count();
     AccessLog(ctx_, method, target, res.result_int(), method == "-" ? 0 : ms, request_bytes,
               res.body().size());
     auto sp = std::make_shared<Response>(std::move(res));
     stream_.expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
-    http::async_write(stream_, *sp,
-                      [self = shared_from_this(), sp](beast::error_code ec, size_t) {
-                        if (ec || !sp->keep_alive()) return self->Close();
-                        self->ReadHeader();
-                      });
+    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
+      if (ec || !sp->keep_alive()) return self->Close();
+      self->ReadHeader();
+    });
   }
 
   void Close() {

@@ -44,8 +44,8 @@ std::string Histogram::Render() const {
     const double le = i < bounds_.size() ? bounds_[i] : INFINITY;
     out += absl::StrFormat("%s_bucket{le=\"%s\"} %d\n", name_, Number(le), cumulative);
   }
-  out += absl::StrFormat("%s_sum %s\n", name_,
-                         Number(static_cast<double>(sum_nanos_.load()) / 1e9));
+  out +=
+      absl::StrFormat("%s_sum %s\n", name_, Number(static_cast<double>(sum_nanos_.load()) / 1e9));
   out += absl::StrFormat("%s_count %d\n", name_, cumulative);
   return out;
 }

@@ -1,6 +1,7 @@
 // Metrics: counters and histograms that `GET /metrics` renders in Prometheus's text exposition
-// format (version 0.0.4). Lock-free to record from any thread; rendering reads them without stopping
-// writers, so a scrape may see a histogram's buckets a few observations apart from its count.
+// format (version 0.0.4). Lock-free to record from any thread; rendering reads them without
+// stopping writers, so a scrape may see a histogram's buckets a few observations apart from its
+// count.
 //
 //   Histogram latency("ledger_http_request_seconds", "...", kLatencyBucketsSeconds);
 //   latency.Observe(0.0021);

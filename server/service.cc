@@ -118,9 +118,7 @@ json::object BetJson(const LedgerState& state, std::string_view id, const BetSta
 
 Response Ok(json::value body) { return JsonResponse(Status::ok, json::serialize(body)); }
 
-Response NotFound(std::string_view what) {
-  return JsonError(Status::not_found, "NOT_FOUND", what);
-}
+Response NotFound(std::string_view what) { return JsonError(Status::not_found, "NOT_FOUND", what); }
 
 Response Unavailable(std::string_view code, std::string_view message) {
   Response res = JsonError(Status::service_unavailable, code, message);
@@ -130,7 +128,8 @@ Response Unavailable(std::string_view code, std::string_view message) {
 
 // An error of the database behind a read: 503 when it is away (retry), 500 otherwise.
 Response ReadError(const absl::Status& status) {
-  if (IsTransient(status)) return Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable");
+  if (IsTransient(status))
+    return Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable");
   return JsonError(Status::internal_server_error, "INTERNAL", std::string(status.message()));
 }
 
@@ -140,10 +139,9 @@ struct Page {
   int64_t after = 0;
 };
 std::optional<Response> ParsePage(const Target& t, Page* page) {
-  for (const auto& [name, out, lo, hi] :
-       {std::tuple<const char*, int64_t*, int64_t, int64_t>{"limit", &page->limit, 1,
-                                                            kPageLimitMax},
-        {"after", &page->after, 0, INT64_MAX}}) {
+  for (const auto& [name, out, lo, hi] : {std::tuple<const char*, int64_t*, int64_t, int64_t>{
+                                              "limit", &page->limit, 1, kPageLimitMax},
+                                          {"after", &page->after, 0, INT64_MAX}}) {
     std::optional<std::string> v = t.Param(name);
     if (!v) continue;
     if (!absl::SimpleAtoi(*v, out) || *out < lo || *out > hi) {
@@ -154,7 +152,6 @@ std::optional<Response> ParsePage(const Target& t, Page* page) {
   }
   return std::nullopt;
 }
-
 
 // The routes of docs/api.md. A segment "*" matches any one path segment.
 struct Route {
@@ -313,7 +310,7 @@ void Api::Dispatch(Request&& req, Reply reply) {
 
 std::optional<Response> Api::Authorize(const Request& req, const Target& t) const {
   if (!options_.tokens || t.segments[0] == "healthz") return std::nullopt;
-  const Permission need = t.segments[0] == "metrics"     ? Permission::kMetrics
+  const Permission need = t.segments[0] == "metrics"         ? Permission::kMetrics
                           : req.method() == http::verb::post ? Permission::kWrite
                                                              : Permission::kRead;
   const std::string_view header(req[http::field::authorization]);
@@ -345,10 +342,9 @@ void Api::PostEvents(const Request& req, const Target& t, Reply reply) {
   const std::string_view type(req[http::field::content_type]);
   auto parsed = ParseEventBody(type, req.body(), options_.request_events_max);
   if (auto* error = std::get_if<BodyError>(&parsed)) {
-    return reply(JsonError(static_cast<Status>(error->http_status), error->code, error->message,
-                           error->code == "TOO_MANY_EVENTS"
-                               ? static_cast<int64_t>(options_.request_events_max)
-                               : -1));
+    return reply(JsonError(
+        static_cast<Status>(error->http_status), error->code, error->message,
+        error->code == "TOO_MANY_EVENTS" ? static_cast<int64_t>(options_.request_events_max) : -1));
   }
   EventBody& body = std::get<EventBody>(parsed);
   if (body.events.empty()) return reply(Ok(json::object{{"results", json::array()}}));
@@ -406,8 +402,9 @@ Response Api::GetEvents(const Target& t) {
 Response Api::GetEvent(const std::string& seq_text) {
   int64_t seq = 0;
   if (!absl::SimpleAtoi(seq_text, &seq) || seq < 1) {
-    return JsonError(Status::bad_request, "BAD_PARAMETER",
-                     StrCat("a position is an integer from 1, not \"", seq_text.substr(0, 40), "\""));
+    return JsonError(
+        Status::bad_request, "BAD_PARAMETER",
+        StrCat("a position is an integer from 1, not \"", seq_text.substr(0, 40), "\""));
   }
   absl::StatusOr<LoggedEvent> row =
       readers_->With([&](pg::Database* db) { return db->log().Read(seq); });
@@ -480,7 +477,8 @@ Response Api::Ready() {
   if (!writer_->ready()) {
     return Unavailable("NOT_READY", "the writer is re-deriving its state after an outage");
   }
-  absl::Status reachable = readers_->With([](pg::Database* db) { return db->log().Head().status(); });
+  absl::Status reachable =
+      readers_->With([](pg::Database* db) { return db->log().Head().status(); });
   if (!reachable.ok()) return Unavailable("NOT_READY", "the database is unavailable");
   return Ok(json::object{{"status", "ready"}, {"headSeq", writer_->head_seq()}});
 }
@@ -502,8 +500,7 @@ std::string Api::Metrics() const {
   out += RenderGauge("ledger_http_connections", "Open HTTP connections.",
                      static_cast<double>(http_ == nullptr ? 0 : http_->connections()));
   out += RenderGauge("ledger_ready", "1 when the service is ready.", writer_->ready() ? 1 : 0);
-  auto checkpoints =
-      readers_->With([](pg::Database* db) { return LoadCheckpoints(db); });
+  auto checkpoints = readers_->With([](pg::Database* db) { return LoadCheckpoints(db); });
   if (checkpoints.ok()) {
     int64_t behind = 0;
     for (int64_t c : *checkpoints) behind = std::max(behind, head - c);
@@ -577,8 +574,8 @@ namespace ledger::server {
 absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& stop) {
   if (!options.tokens && !IsLoopback(options.host)) {
     return absl::FailedPreconditionError(
-        StrCat("without --tokens the service listens only on a loopback address, not ", options.host,
-               ": give a tokens file (docs/api.md) to listen there"));
+        StrCat("without --tokens the service listens only on a loopback address, not ",
+               options.host, ": give a tokens file (docs/api.md) to listen there"));
   }
   const auto started = std::chrono::steady_clock::now();
   WriterOptions writer_options;
@@ -618,7 +615,8 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   // SIGTERM: stop accepting, answer everything queued, let the answers be written, then go.
   http.StopAccepting();
   writer->Stop();
-  const auto drain_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kDrainMsMax);
+  const auto drain_until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kDrainMsMax);
   while (http.in_flight() > 0 && std::chrono::steady_clock::now() < drain_until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

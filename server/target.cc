@@ -39,16 +39,16 @@ Target ParseTarget(std::string_view target) {
   const size_t q = target.find('?');
   const std::string_view path = target.substr(0, q);
   t.valid = Decode(path, false, &t.path);
-  for (absl::string_view raw : absl::StrSplit(absl::string_view(path.data(), path.size()), '/',
-                                              absl::SkipEmpty())) {
+  for (absl::string_view raw :
+       absl::StrSplit(absl::string_view(path.data(), path.size()), '/', absl::SkipEmpty())) {
     std::string segment;
     if (!Decode(std::string_view(raw.data(), raw.size()), false, &segment)) t.valid = false;
     t.segments.push_back(std::move(segment));
   }
   if (q == std::string_view::npos) return t;
   const std::string_view query = target.substr(q + 1);
-  for (absl::string_view pair : absl::StrSplit(absl::string_view(query.data(), query.size()), '&',
-                                               absl::SkipEmpty())) {
+  for (absl::string_view pair :
+       absl::StrSplit(absl::string_view(query.data(), query.size()), '&', absl::SkipEmpty())) {
     const size_t eq = pair.find('=');
     std::string name;
     std::string value;

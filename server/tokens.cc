@@ -68,8 +68,8 @@ absl::StatusOr<TokenTable> TokenTable::Parse(std::string_view text) {
     } else if (parts[0] == "auditor") {
       entry.role = Role::kAuditor;
     } else {
-      return absl::InvalidArgumentError(StrCat("line ", number, ": unknown role \"", parts[0],
-                                               "\" (writer, reader or auditor)"));
+      return absl::InvalidArgumentError(
+          StrCat("line ", number, ": unknown role \"", parts[0], "\" (writer, reader or auditor)"));
     }
     if (parts[1].size() < kTokenBytesMin) {
       return absl::InvalidArgumentError(StrCat("line ", number, ": the token is ", parts[1].size(),

@@ -63,8 +63,8 @@ BOOST_AUTO_TEST_CASE(hostile_requests_get_a_json_error_and_change_nothing) {
   TempDir dir;
   const std::string conn = FreshDatabase();
   ServeProcess serve(conn, dir,
-                     {"--body-bytes-max", "4096", "--request-events-max", "3", "--header-timeout-ms",
-                      "500", "--connections-max", "20"});
+                     {"--body-bytes-max", "4096", "--request-events-max", "3",
+                      "--header-timeout-ms", "500", "--connections-max", "20"});
   const int port = serve.port();
   HttpClient c(port);
   const std::vector<std::string> events = StreamLines(3, 5);
@@ -80,8 +80,8 @@ BOOST_AUTO_TEST_CASE(hostile_requests_get_a_json_error_and_change_nothing) {
   BOOST_TEST(big.status == 413);
   BOOST_TEST(big.Json().as_object().at("limit").as_int64() == 4096);
 
-  const std::string huge_header = "GET /v1/head HTTP/1.1\r\nHost: x\r\nX-Junk: " +
-                                  std::string(20000, 'a') + "\r\n\r\n";
+  const std::string huge_header =
+      "GET /v1/head HTTP/1.1\r\nHost: x\r\nX-Junk: " + std::string(20000, 'a') + "\r\n\r\n";
   const std::string header_reply = RawExchange(port, huge_header, 5000);
   BOOST_TEST(StatusLine(header_reply) == "HTTP/1.1 431 Request Header Fields Too Large");
   BOOST_TEST(json::parse(BodyOf(header_reply)).as_object().at("error").as_string() ==

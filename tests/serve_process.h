@@ -20,8 +20,8 @@ namespace ledger::testing {
 
 class ServeProcess {
  public:
-  // Starts `ledger --db conn serve --listen 127.0.0.1:0 extra...` and waits until it is ready; fails
-  // the test (with its stderr) if it exits or takes longer than a minute.
+  // Starts `ledger --db conn serve --listen 127.0.0.1:0 extra...` and waits until it is ready;
+  // fails the test (with its stderr) if it exits or takes longer than a minute.
   ServeProcess(const std::string& conn, const TempDir& dir, std::vector<std::string> extra = {},
                const std::string& tag = "serve");
   ~ServeProcess();  // SIGKILL if still running.
@@ -43,7 +43,7 @@ class ServeProcess {
 };
 
 struct HttpReply {
-  int status = 0;  // 0: no answer (connection closed or failed).
+  int status = 0;                              // 0: no answer (connection closed or failed).
   std::map<std::string, std::string> headers;  // Names lower case.
   std::string body;
   boost::json::value Json() const;  // The body parsed; fails the test when it is not JSON.
@@ -68,8 +68,7 @@ class HttpClient {
 
 // Raw bytes to the server on a new connection; returns everything it sent back until it closed the
 // connection or `timeout_ms` passed; `closed` (optional) says which.
-std::string RawExchange(int port, const std::string& bytes, int timeout_ms,
-                        bool* closed = nullptr);
+std::string RawExchange(int port, const std::string& bytes, int timeout_ms, bool* closed = nullptr);
 // A connected socket to 127.0.0.1:port (the caller closes it).
 int Connect(int port);
 

@@ -57,8 +57,8 @@ std::string Placed(const std::string& bet, const std::string& wallet, int number
 }
 
 std::string Confirmed(const std::string& bet) {
-  return absl::StrCat(R"({"action":"CONFIRMED","createdAt":"2026-01-16T00:01:00Z","betId":")",
-                      bet, R"("})");
+  return absl::StrCat(R"({"action":"CONFIRMED","createdAt":"2026-01-16T00:01:00Z","betId":")", bet,
+                      R"("})");
 }
 
 const std::string kWalletA = "0x1111111111111111111111111111111111111111";
@@ -85,9 +85,9 @@ void WaitForProjections(HttpClient& client) {
 BOOST_AUTO_TEST_SUITE(serve)
 
 BOOST_AUTO_TEST_CASE(every_route_answers_with_its_status_and_result_kind) {
-  // Proves the API of docs/api.md route by route: 201 accepted, 200 duplicate (with the seq and hash
-  // of the event already in the log), 409 conflict, 422 rule, 400 malformed, 415, 404, 405, and
-  // the reads of the fold (bet with its seqs, market statistics, a wallet's bets, paged).
+  // Proves the API of docs/api.md route by route: 201 accepted, 200 duplicate (with the seq and
+  // hash of the event already in the log), 409 conflict, 422 rule, 400 malformed, 415, 404, 405,
+  // and the reads of the fold (bet with its seqs, market statistics, a wallet's bets, paged).
   TempDir dir;
   const std::string conn = FreshDatabase();
   ServeProcess serve(conn, dir);
@@ -119,9 +119,9 @@ BOOST_AUTO_TEST_CASE(every_route_answers_with_its_status_and_result_kind) {
   BOOST_TEST(c.Post("/v1/events?atomic=true", kMarket).status == 501);
 
   // An array: one result per element, in order, whatever each one's fate.
-  HttpReply batch = c.Post("/v1/events", absl::StrCat("[", Confirmed("b1"), ",",
-                                                      Placed("b3", kWalletB, 1), ",",
-                                                      Confirmed("b3"), ",", Confirmed("nope"), "]"));
+  HttpReply batch =
+      c.Post("/v1/events", absl::StrCat("[", Confirmed("b1"), ",", Placed("b3", kWalletB, 1), ",",
+                                        Confirmed("b3"), ",", Confirmed("nope"), "]"));
   BOOST_TEST(batch.status == 200);
   const json::value batch_json = batch.Json();
   const json::array& results = batch_json.as_object().at("results").as_array();
@@ -217,9 +217,9 @@ BOOST_AUTO_TEST_CASE(posting_a_stream_gives_the_verdicts_and_tables_of_ledger_ap
       const size_t n = batched ? std::min<size_t>(50, events.size() - i) : 1;
       std::vector<std::string> chunk(events.begin() + static_cast<long>(i),
                                      events.begin() + static_cast<long>(i + n));
-      HttpReply r = batched ? c.Post("/v1/events", absl::StrJoin(chunk, "\n"),
-                                     "application/x-ndjson")
-                            : c.Post("/v1/events", chunk[0]);
+      HttpReply r = batched
+                        ? c.Post("/v1/events", absl::StrJoin(chunk, "\n"), "application/x-ndjson")
+                        : c.Post("/v1/events", chunk[0]);
       BOOST_REQUIRE_MESSAGE(r.status == 200 || r.status == 201 || r.status == 409 ||
                                 r.status == 422 || r.status == 400,
                             "status " << r.status << ": " << r.body);
@@ -276,8 +276,8 @@ BOOST_AUTO_TEST_CASE(tokens_give_each_role_its_routes_and_nothing_else) {
   BOOST_TEST(log.find(writer) == std::string::npos);
   BOOST_TEST(log.find(reader) == std::string::npos);
 
-  testing::ProcessSpec open = testing::LedgerSpec(conn, {"serve", "--listen", "0.0.0.0:0"}, dir,
-                                                  "open");
+  testing::ProcessSpec open =
+      testing::LedgerSpec(conn, {"serve", "--listen", "0.0.0.0:0"}, dir, "open");
   BOOST_TEST(testing::Run(open) == 2);
   BOOST_TEST(ReadFile(dir / "open.err").find("loopback") != std::string::npos);
   std::ofstream(dir / "short") << "writer abc\n";
@@ -295,8 +295,8 @@ BOOST_AUTO_TEST_CASE(python_client_places_and_reads_bets) {
   const std::string conn = FreshDatabase();
   ServeProcess serve(conn, dir);
   testing::ProcessSpec python;
-  python.argv = {"/usr/bin/python3", std::string(LEDGER_SOURCE_DIR) +
-                                         "/clients/python/tests/integration_test.py",
+  python.argv = {"/usr/bin/python3",
+                 std::string(LEDGER_SOURCE_DIR) + "/clients/python/tests/integration_test.py",
                  absl::StrCat("http://127.0.0.1:", serve.port())};
   python.stdout_path = dir / "python.out";
   python.stderr_path = dir / "python.err";

@@ -75,6 +75,9 @@ class LogStore {
   // Starts a batch: BEGIN, take the log lock, and return the server's clock (UTC) for recordedAt.
   // Also reads the stored head, which Write's rows must continue.
   absl::StatusOr<TimeMicros> BeginAppend();
+  // The stored head position as BeginAppend read it under the lock: when it equals the writer's
+  // own head, nobody else committed since, and there is nothing to catch up on.
+  int64_t batch_head_seq() const { return batch_head_seq_; }
   // Writes rows with COPY inside the batch and notifies followers (delivered at COMMIT). A
   // broken-chain error (engine/chain_guard.h) when the first row does not continue the stored head
   // (the head row was altered after this writer read it); a batch whose rows do not continue each
