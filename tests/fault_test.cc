@@ -9,6 +9,8 @@
 //   - a commit whose outcome is unknown (the connection dies during COMMIT after the commit record
 //   is
 //     durable) is resolved through the idempotency identities;
+//   - PostgreSQL crashed under `ledger serve` and 8 retrying clients: 503 and not ready while it
+//     is down, ready again on its own, each event once;
 //   - a read-only database and a full disk: a clear error, exit 2, nothing half-written;
 //   - 16 concurrent appenders with followers: an Elle-style check of the history.
 // This binary has a cluster of its own, so that restarting it disturbs no other test.
@@ -27,6 +29,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
@@ -34,10 +38,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "engine/pg/sql_session.h"
 #include "engine/str_cat.h"
 #include "tests/ledger_process.h"
 #include "tests/process.h"
+#include "tests/serve_process.h"
 #include "tests/test_cluster.h"
 
 namespace ledger {
@@ -284,6 +290,68 @@ BOOST_AUTO_TEST_CASE(database_crash_during_feed_follow_loses_and_repeats_nothing
   }
   BOOST_TEST(Scalar(conn, "SELECT seq FROM feed_position WHERE kind = 'feed' AND name = 'risk'") ==
              std::to_string(kEvents));
+}
+
+BOOST_AUTO_TEST_CASE(database_crash_under_serve_is_503_then_resumes_losing_and_doubling_nothing) {
+  // Proves the service's outage path: PostgreSQL crashes (immediate stop) under 8 clients that
+  // retry each event until acknowledged; while it is down the service says not ready and answers
+  // posts 503; after the restart it re-derives its state and is ready again on its own; afterwards
+  // each event is in the log exactly once, every acknowledged (seq, hash) is the row at that seq,
+  // and the chain verifies.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  std::vector<std::string> events;
+  for (absl::string_view l :
+       absl::StrSplit(testing::GeneratedStream(2000, 41), '\n', absl::SkipEmpty())) {
+    events.emplace_back(l);
+  }
+  testing::ServeProcess serve(conn, dir, {"--no-projections"});
+  std::mutex acks_mu;
+  std::map<int64_t, std::string> acks;
+  std::atomic<size_t> next{0};
+  std::atomic<int64_t> answered{0};
+  std::atomic<int64_t> unavailable{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&] {
+      testing::HttpClient c(serve.port());
+      for (size_t i = next.fetch_add(1); i < events.size(); i = next.fetch_add(1)) {
+        for (int attempt = 0;; ++attempt) {
+          BOOST_REQUIRE_MESSAGE(attempt < 3000, "event " << i << " was never acknowledged");
+          testing::HttpReply r = c.Post("/v1/events", events[i]);
+          if (r.status == 201 || r.status == 200) {
+            boost::json::value v = r.Json();
+            const auto& res = v.as_object().at("results").as_array()[0].as_object();
+            std::lock_guard<std::mutex> lock(acks_mu);
+            acks[res.at("seq").as_int64()] = std::string(res.at("hash").as_string());
+            answered.fetch_add(1);
+            break;
+          }
+          // 422: an event whose predecessor another client has not had acknowledged yet.
+          BOOST_REQUIRE_MESSAGE(r.status == 503 || r.status == 422, r.status << ": " << r.body);
+          if (r.status == 503) unavailable.fetch_add(1);
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    });
+  }
+  WaitUntil([&] { return answered.load() >= 300; }, "the clients to make progress");
+  BOOST_REQUIRE(Cluster().Stop(pg::EmbeddedDb::StopMode::kImmediate).ok());
+  testing::HttpClient probe(serve.port());
+  WaitUntil([&] { return probe.Get("/healthz/ready").status == 503; }, "the service to say so");
+  BOOST_TEST(probe.Get("/healthz/live").status == 200);  // The process still answers.
+  BOOST_TEST(probe.Post("/v1/events", events[0]).status == 503);
+  absl::Status started = Cluster().Start();
+  BOOST_REQUIRE_MESSAGE(started.ok(), started.ToString());
+  WaitUntil([&] { return probe.Get("/healthz/ready").status == 200; }, "the service to recover");
+  for (std::thread& t : clients) t.join();
+  BOOST_TEST(unavailable.load() >= 1);
+  ExpectEachEventOnce(conn, static_cast<int64_t>(events.size()));
+  for (const auto& [seq, hash] : acks) {
+    BOOST_TEST(Scalar(conn, StrCat("SELECT hash FROM \"BetHistory\" WHERE seq = ", seq)) == hash);
+  }
+  BOOST_TEST(serve.Terminate() == 0);
+  BOOST_TEST(serve.Stderr().find("state re-derived from the log") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_commit_outcome_is_resolved_through_the_identities) {
