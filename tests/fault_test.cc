@@ -306,36 +306,12 @@ BOOST_AUTO_TEST_CASE(database_crash_under_serve_is_503_then_resumes_losing_and_d
     events.emplace_back(l);
   }
   testing::ServeProcess serve(conn, dir, {"--no-projections"});
-  std::mutex acks_mu;
-  std::map<int64_t, std::string> acks;
-  std::atomic<size_t> next{0};
-  std::atomic<int64_t> answered{0};
-  std::atomic<int64_t> unavailable{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 8; ++t) {
-    clients.emplace_back([&] {
-      testing::HttpClient c(serve.port());
-      for (size_t i = next.fetch_add(1); i < events.size(); i = next.fetch_add(1)) {
-        for (int attempt = 0;; ++attempt) {
-          BOOST_REQUIRE_MESSAGE(attempt < 3000, "event " << i << " was never acknowledged");
-          testing::HttpReply r = c.Post("/v1/events", events[i]);
-          if (r.status == 201 || r.status == 200) {
-            boost::json::value v = r.Json();
-            const auto& res = v.as_object().at("results").as_array()[0].as_object();
-            std::lock_guard<std::mutex> lock(acks_mu);
-            acks[res.at("seq").as_int64()] = std::string(res.at("hash").as_string());
-            answered.fetch_add(1);
-            break;
-          }
-          // 422: an event whose predecessor another client has not had acknowledged yet.
-          BOOST_REQUIRE_MESSAGE(r.status == 503 || r.status == 422, r.status << ": " << r.body);
-          if (r.status == 503) unavailable.fetch_add(1);
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-      }
-    });
-  }
-  WaitUntil([&] { return answered.load() >= 300; }, "the clients to make progress");
+  testing::Acknowledgements acks;
+  std::thread clients([&] {
+    testing::PostUntilAcknowledged(
+        events, 8, [&](size_t) { return serve.port(); }, &acks);
+  });
+  WaitUntil([&] { return acks.answered.load() >= 300; }, "the clients to make progress");
   BOOST_REQUIRE(Cluster().Stop(pg::EmbeddedDb::StopMode::kImmediate).ok());
   testing::HttpClient probe(serve.port());
   WaitUntil([&] { return probe.Get("/healthz/ready").status == 503; }, "the service to say so");
@@ -344,10 +320,11 @@ BOOST_AUTO_TEST_CASE(database_crash_under_serve_is_503_then_resumes_losing_and_d
   absl::Status started = Cluster().Start();
   BOOST_REQUIRE_MESSAGE(started.ok(), started.ToString());
   WaitUntil([&] { return probe.Get("/healthz/ready").status == 200; }, "the service to recover");
-  for (std::thread& t : clients) t.join();
-  BOOST_TEST(unavailable.load() >= 1);
-  ExpectEachEventOnce(conn, static_cast<int64_t>(events.size()));
-  for (const auto& [seq, hash] : acks) {
+  clients.join();
+  BOOST_TEST(acks.unavailable.load() >= 1);
+  ExpectEachEventOnce(conn, static_cast<int64_t>(events.size()) - acks.refused.load());
+  BOOST_TEST(acks.hashes.size() == events.size() - static_cast<size_t>(acks.refused.load()));
+  for (const auto& [seq, hash] : acks.hashes) {
     BOOST_TEST(Scalar(conn, StrCat("SELECT hash FROM \"BetHistory\" WHERE seq = ", seq)) == hash);
   }
   BOOST_TEST(serve.Terminate() == 0);

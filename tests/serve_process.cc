@@ -174,6 +174,45 @@ HttpReply HttpClient::Send(const std::string& method, const std::string& target,
   return HttpReply{};
 }
 
+void PostUntilAcknowledged(const std::vector<std::string>& events, int clients,
+                           const std::function<int(size_t client)>& port, Acknowledgements* acks) {
+  // An event left unacknowledged after this many attempts (about a minute of 20 ms waits) means the
+  // service is not coming back.
+  constexpr int kAttemptsMax = 3000;
+  // A 422 that persists through this many tries (2 s of 20 ms waits) is the event's final verdict.
+  constexpr int kRefusedAttempts = 100;
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < clients; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = next.fetch_add(1); i < events.size(); i = next.fetch_add(1)) {
+        for (int attempt = 0, refusals = 0;; ++attempt) {
+          BOOST_REQUIRE_MESSAGE(attempt < kAttemptsMax, "event " << i << " never acknowledged");
+          HttpClient c(port(static_cast<size_t>(t)));
+          HttpReply r = c.Post("/v1/events", events[i]);
+          if (r.status == 201 || r.status == 200) {
+            boost::json::value v = r.Json();
+            const auto& res = v.as_object().at("results").as_array()[0].as_object();
+            std::lock_guard<std::mutex> lock(acks->mu);
+            acks->hashes[res.at("seq").as_int64()] = std::string(res.at("hash").as_string());
+            acks->answered.fetch_add(1);
+            break;
+          }
+          BOOST_REQUIRE_MESSAGE(r.status == 0 || r.status == 503 || r.status == 422,
+                                "status " << r.status << ": " << r.body);
+          if (r.status == 422 && ++refusals == kRefusedAttempts) {
+            acks->refused.fetch_add(1);
+            break;
+          }
+          if (r.status != 422) acks->unavailable.fetch_add(1);
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+}
+
 std::string RawExchange(int port, const std::string& bytes, int timeout_ms, bool* closed) {
   bool peer_closed = false;
   const int fd = Connect(port);

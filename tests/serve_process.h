@@ -9,8 +9,11 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,28 @@ class HttpClient {
   int port_;
   int fd_ = -1;
 };
+
+// How PostUntilAcknowledged went: every acknowledgement's (seq, hash), and counts for the caller's
+// progress checks (atomics: read while it runs).
+struct Acknowledgements {
+  std::mutex mu;
+  std::map<int64_t, std::string> hashes;  // seq -> hash, as answered.
+  std::atomic<int64_t> answered{0};
+  std::atomic<int64_t> unavailable{0};  // 503s and requests that got no answer.
+  // Events still refused (422) after kRefusedAttempts tries: racing clients reorder a stream, so an
+  // event can become invalid for good (a bet that arrives after its market closed). Settled, and
+  // not in the log.
+  std::atomic<int64_t> refused{0};
+};
+
+// Posts every event from `clients` threads, one event per request, each retried until it is
+// acknowledged (201 or 200) the way a careful client does: 503 and no answer (the service is down
+// or restarting) are retried, and so is 422 (clients race, so an event can arrive before the one it
+// depends on) until it is refused kRefusedAttempts times; anything else fails the test. `port()` is
+// read before each attempt, so the service may be restarted on another port meanwhile. Returns when
+// every event is acknowledged.
+void PostUntilAcknowledged(const std::vector<std::string>& events, int clients,
+                           const std::function<int(size_t client)>& port, Acknowledgements* acks);
 
 // Raw bytes to the server on a new connection; returns everything it sent back until it closed the
 // connection or `timeout_ms` passed; `closed` (optional) says which.
