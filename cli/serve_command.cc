@@ -50,6 +50,10 @@ int RunServe(const Args& args) {
   options.queue_events_max =
       static_cast<size_t>(args.Integer("queue-events-max", server::kQueueEventsMaxDefault));
   options.project = !args.Has("no-projections");
+  options.feed_buffer_bytes =
+      static_cast<size_t>(args.Integer("feed-buffer-bytes", server::kFeedBufferBytesDefault));
+  options.feed_heartbeat_ms =
+      static_cast<int>(args.Integer("feed-heartbeat-ms", server::kFeedHeartbeatMsDefault));
   bool embedded = false;
   absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
   if (!conn.ok()) return Fail(conn.status());
@@ -75,7 +79,9 @@ std::vector<Command> ServeCommands() {
         Integer("request-events-max", "N", 1, static_cast<int64_t>(server::kGroupCommitEventsMax)),
         Integer("queue-events-max", "N", 1, 1000000), Integer("connections-max", "N", 1, 100000),
         Integer("header-timeout-ms", "MS", 100, 600000),
-        Integer("body-timeout-ms", "MS", 100, 600000)},
+        Integer("body-timeout-ms", "MS", 100, 600000),
+        Integer("feed-buffer-bytes", "BYTES", 4096, 1 << 30),
+        Integer("feed-heartbeat-ms", "MS", 50, 600000)},
        0,
        RunServe},
   };

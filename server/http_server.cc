@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <deque>
 #include <iostream>
+#include <mutex>
 #include <optional>
 
 #include "absl/strings/escaping.h"
@@ -63,6 +65,64 @@ void AccessLog(const RequestContext& ctx, std::string_view method, std::string_v
   text += '\n';
   std::cerr << text << std::flush;  // One write per line: lines from many threads do not mix.
 }
+
+class Session;
+
+// The EventStream of a session that answered with a stream: a queue of chunks written in order on
+// the session's strand. Holds the session until the stream is closed and drained.
+class SessionStream : public EventStream, public std::enable_shared_from_this<SessionStream> {
+ public:
+  SessionStream(std::shared_ptr<Session> session, size_t buffer_bytes_max)
+      : session_(std::move(session)), buffer_bytes_max_(buffer_bytes_max) {}
+
+  bool Push(std::string bytes) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_ || pending_ + bytes.size() > buffer_bytes_max_) return false;
+    Enqueue(std::move(bytes));
+    return true;
+  }
+  void Close(std::string farewell) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    Enqueue(std::move(farewell));  // Past the limit: the last words are always queued.
+  }
+  bool closed() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return closed_;
+  }
+  size_t pending_bytes() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_;
+  }
+  // The head, ahead of everything (called once, before any Push).
+  void Start(std::string head) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Enqueue(std::move(head));
+  }
+  // The peer went away, or a write failed: nothing more is sent.
+  void Abandon() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    if (writing_) return;  // The write in flight fails on the closed socket and cleans up.
+    queue_.clear();
+    pending_ = 0;
+    session_.reset();
+  }
+
+ private:
+  friend class Session;
+  void Enqueue(std::string bytes);  // REQUIRES: mu_ held.
+  void WriteNext();                 // On the session's strand.
+
+  std::shared_ptr<Session> session_;
+  const size_t buffer_bytes_max_;
+  mutable std::mutex mu_;
+  std::deque<std::string> queue_;
+  size_t pending_ = 0;
+  bool closed_ = false;
+  bool writing_ = false;
+};
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -153,6 +213,10 @@ class Session : public std::enable_shared_from_this<Session> {
     Request req = parser_->release();
     ctx_.request_id = RequestIdOf(req);
     ctx_.remote = remote_;
+    ctx_.open_stream = [self = shared_from_this(), method = std::string(req.method_string()),
+                        target = std::string(req.target())](Response head, size_t buffer_max) {
+      return self->OpenStream(std::move(head), buffer_max, method, target);
+    };
     const std::string method(req.method_string());
     const std::string target(req.target());
     const size_t request_bytes = req.body().size();
@@ -187,6 +251,39 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  std::shared_ptr<EventStream> OpenStream(Response head, size_t buffer_max,
+                                          const std::string& method, const std::string& target) {
+    in_flight_->fetch_sub(1);
+    head.set("X-Request-Id", ctx_.request_id);
+    head.set(http::field::connection, "close");
+    std::string text =
+        StrCat("HTTP/1.1 ", head.result_int(), " ", std::string(head.reason()), "\r\n");
+    for (const auto& field : head) {
+      text += StrCat(std::string(field.name_string()), ": ", std::string(field.value()), "\r\n");
+    }
+    text += "\r\n";
+    AccessLog(ctx_, method, target, head.result_int(), 0, 0, 0);
+    auto stream = std::make_shared<SessionStream>(shared_from_this(), buffer_max);
+    stream->Start(std::move(text));
+    net::post(stream_.get_executor(), [self = shared_from_this(), stream] {
+      self->stream_.expires_never();
+      self->WatchPeer(stream);
+    });
+    return stream;
+  }
+
+  // Reads (and drops) whatever the client sends on a stream, to learn when it goes away.
+  void WatchPeer(std::shared_ptr<SessionStream> stream) {
+    stream_.async_read_some(net::buffer(peer_bytes_),
+                            [self = shared_from_this(), stream](beast::error_code ec, size_t) {
+                              if (ec) {
+                                stream->Abandon();
+                                return self->Close();
+                              }
+                              self->WatchPeer(stream);
+                            });
+  }
+
   void Close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -203,8 +300,52 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<std::atomic<bool>> stopping_;
   std::string remote_ = "-";
   RequestContext ctx_;
+  char peer_bytes_[512];
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+
+  friend class SessionStream;
 };
+
+void SessionStream::Enqueue(std::string bytes) {
+  if (!session_) return;
+  pending_ += bytes.size();
+  queue_.push_back(std::move(bytes));
+  if (writing_) return;
+  writing_ = true;
+  net::post(session_->stream_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
+}
+
+void SessionStream::WriteNext() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (queue_.empty()) {
+    writing_ = false;
+    if (closed_ && session_) {
+      session_->Close();
+      session_.reset();  // Drained and closed: the session may go.
+    }
+    return;
+  }
+  const std::string* front = &queue_.front();
+  lock.unlock();
+  net::async_write(session_->stream_, net::buffer(*front),
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     {
+                       std::lock_guard<std::mutex> lock(self->mu_);
+                       if (ec || self->queue_.empty()) {
+                         self->closed_ = true;
+                         self->queue_.clear();
+                         self->pending_ = 0;
+                         self->writing_ = false;
+                         if (self->session_) self->session_->Close();
+                         self->session_.reset();
+                         return;
+                       }
+                       self->pending_ -= self->queue_.front().size();
+                       self->queue_.pop_front();
+                     }
+                     self->WriteNext();
+                   });
+}
 
 }  // namespace
 

@@ -52,10 +52,29 @@ struct HttpLimits {
   int body_timeout_ms = kBodyTimeoutMsDefault;
 };
 
+// A response that stays open and streams (Server-Sent Events). The session writes the head (no
+// Content-Length: the connection closes when the stream does) and then every chunk pushed, in
+// order. Thread-safe: any thread may push.
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // Queues `bytes`. False, and nothing queued, once the stream is closed, or when more than the
+  // stream's buffer limit would wait unsent: the stream then sends `farewell`... see Close.
+  virtual bool Push(std::string bytes) = 0;
+  // Sends `farewell` (may be empty) after what is queued, then closes the connection.
+  virtual void Close(std::string farewell) = 0;
+  virtual bool closed() const = 0;
+  // Bytes queued and not yet written to the socket.
+  virtual size_t pending_bytes() const = 0;
+};
+
 // What a handler knows of a request beyond its text.
 struct RequestContext {
   std::string request_id;  // The client's X-Request-Id when usable, else a new one.
   std::string remote;      // "ip:port".
+  // Answers with a stream instead of `reply` (call one of the two, once): `head` is written at
+  // once; at most `buffer_bytes_max` may wait unsent.
+  std::function<std::shared_ptr<EventStream>(Response head, size_t buffer_bytes_max)> open_stream;
 };
 
 using Reply = std::function<void(Response)>;

@@ -15,8 +15,10 @@
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
+#include "feed/feed.h"
 #include "projections/runner.h"
 #include "server/event_body.h"
+#include "server/feed_hub.h"
 #include "server/metrics.h"
 #include "server/target.h"
 
@@ -169,6 +171,7 @@ const std::vector<Route>& Routes() {
       {{"v1", "bets", "*"}, {http::verb::get}},
       {{"v1", "markets", "*"}, {http::verb::get}},
       {{"v1", "wallets", "*", "bets"}, {http::verb::get}},
+      {{"v1", "feed"}, {http::verb::get}},
   };
   return *routes;
 }
@@ -229,10 +232,11 @@ Response PostResponse(const WriteOutcome& out, bool single) {
 
 class Api {
  public:
-  Api(const ServiceOptions& options, Writer* writer, ReaderPool* readers, const HttpServer* http)
-      : options_(options), writer_(writer), readers_(readers), http_(http) {}
+  Api(const ServiceOptions& options, Writer* writer, ReaderPool* readers, const HttpServer* http,
+      FeedHub* feed)
+      : options_(options), writer_(writer), readers_(readers), http_(http), feed_(feed) {}
 
-  void Handle(Request&& req, const RequestContext&, Reply reply) {
+  void Handle(Request&& req, const RequestContext& ctx, Reply reply) {
     const auto started = std::chrono::steady_clock::now();
     const std::string origin(req[http::field::origin]);
     Reply finish = [this, started, origin, reply = std::move(reply)](Response res) {
@@ -241,13 +245,14 @@ class Api {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       reply(std::move(res));
     };
-    Dispatch(std::move(req), std::move(finish));
+    Dispatch(std::move(req), ctx, std::move(finish));
   }
 
   std::string Metrics() const;
 
  private:
-  void Dispatch(Request&& req, Reply reply);
+  void Dispatch(Request&& req, const RequestContext& ctx, Reply reply);
+  void OpenFeed(const Request& req, const Target& t, const RequestContext& ctx, Reply reply);
   std::optional<Response> Authorize(const Request& req, const Target& t) const;
   void PostEvents(const Request& req, const Target& t, Reply reply);
   Response GetEvents(const Target& t);
@@ -264,12 +269,13 @@ class Api {
   Writer* writer_;
   ReaderPool* readers_;
   const HttpServer* http_;
+  FeedHub* feed_;
   Histogram latency_{"ledger_http_request_seconds", "Time from a request read to its answer.",
                      kLatencyBucketsSeconds};
   LabeledCounter responses_{"ledger_http_responses_total", "Responses, by status code.", "code"};
 };
 
-void Api::Dispatch(Request&& req, Reply reply) {
+void Api::Dispatch(Request&& req, const RequestContext& ctx, Reply reply) {
   const Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
   if (!t.valid) {
     return reply(JsonError(Status::bad_request, "BAD_TARGET", "the request target is not valid"));
@@ -297,6 +303,7 @@ void Api::Dispatch(Request&& req, Reply reply) {
     res.body() = Metrics();
     return reply(std::move(res));
   }
+  if (s[1] == "feed") return OpenFeed(req, t, ctx, std::move(reply));
   if (s[1] == "events" && s.size() == 2) {
     if (req.method() == http::verb::post) return PostEvents(req, t, std::move(reply));
     return reply(GetEvents(t));
@@ -367,6 +374,45 @@ void Api::PostEvents(const Request& req, const Target& t, Reply reply) {
     case Admission::kStopping:
       return (*shared_reply)(Unavailable("SHUTTING_DOWN", "the service is stopping"));
   }
+}
+
+void Api::OpenFeed(const Request& req, const Target& t, const RequestContext& ctx, Reply reply) {
+  // Where to start: after the browser's Last-Event-ID (a reconnect), else before ?from=SEQ, else
+  // live from the hub's head.
+  int64_t after = feed_->head_seq();
+  const std::string_view last_id(req["Last-Event-ID"]);
+  std::optional<std::string> from = t.Param("from");
+  if (!last_id.empty()) {
+    if (!absl::SimpleAtoi(absl::string_view(last_id.data(), last_id.size()), &after) || after < 0) {
+      return reply(JsonError(Status::bad_request, "BAD_PARAMETER",
+                             "Last-Event-ID must be a position (an integer from 0)"));
+    }
+  } else if (from) {
+    if (!absl::SimpleAtoi(*from, &after) || after < 1) {
+      return reply(
+          JsonError(Status::bad_request, "BAD_PARAMETER",
+                    StrCat("from must be a position from 1, not \"", from->substr(0, 40), "\"")));
+    }
+    after -= 1;
+  }
+  FeedFilter filter;
+  filter.market_id = t.Param("market");
+  if (std::optional<std::string> actions = t.Param("action")) {
+    std::string bad;
+    std::optional<std::set<Action>> parsed = ParseActionList(*actions, &bad);
+    if (!parsed) {
+      return reply(JsonError(Status::bad_request, "BAD_PARAMETER",
+                             StrCat("unknown action \"", bad.substr(0, 40), "\"")));
+    }
+    filter.actions = *std::move(parsed);
+  }
+  Response head{Status::ok, 11};
+  head.set(http::field::content_type, "text/event-stream");
+  head.set(http::field::cache_control, "no-store");
+  head.set("X-Accel-Buffering", "no");  // Proxies must not hold events back.
+  AddCors(std::string(req[http::field::origin]), &head);
+  std::shared_ptr<EventStream> stream = ctx.open_stream(std::move(head), feed_->buffer_bytes());
+  (void)feed_->Subscribe(std::move(stream), std::move(filter), after);
 }
 
 Response Api::GetEvents(const Target& t) {
@@ -500,6 +546,11 @@ std::string Api::Metrics() const {
   out += RenderGauge("ledger_http_connections", "Open HTTP connections.",
                      static_cast<double>(http_ == nullptr ? 0 : http_->connections()));
   out += RenderGauge("ledger_ready", "1 when the service is ready.", writer_->ready() ? 1 : 0);
+  out += RenderGauge("ledger_feed_clients", "Clients following GET /v1/feed.",
+                     static_cast<double>(feed_->clients()));
+  out += RenderCounter("ledger_feed_slow_disconnects_total",
+                       "Feed clients disconnected for falling behind their buffer.",
+                       feed_->slow_disconnects());
   auto checkpoints = readers_->With([](pg::Database* db) { return LoadCheckpoints(db); });
   if (checkpoints.ok()) {
     int64_t behind = 0;
@@ -594,7 +645,13 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   HttpServer http(io, options.http, [&api](Request&& req, const RequestContext& ctx, Reply reply) {
     api->Handle(std::move(req), ctx, std::move(reply));
   });
-  api = std::make_unique<Api>(options, writer.get(), &readers, &http);
+  FeedHubOptions feed_options;
+  feed_options.conn = options.conn;
+  feed_options.buffer_bytes = options.feed_buffer_bytes;
+  feed_options.heartbeat_ms = options.feed_heartbeat_ms;
+  FeedHub feed(feed_options);
+  LEDGER_RETURN_IF_ERROR(feed.Start());
+  api = std::make_unique<Api>(options, writer.get(), &readers, &http, &feed);
   absl::Status listening = http.Listen(options.host, options.port);
   if (!listening.ok()) {
     stop_projections = true;
@@ -615,6 +672,7 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   // SIGTERM: stop accepting, answer everything queued, let the answers be written, then go.
   http.StopAccepting();
   writer->Stop();
+  feed.Stop();
   const auto drain_until =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(kDrainMsMax);
   while (http.in_flight() > 0 && std::chrono::steady_clock::now() < drain_until) {

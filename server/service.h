@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "server/feed_hub.h"
 #include "server/http_server.h"
 #include "server/tokens.h"
 #include "server/writer.h"
@@ -47,6 +48,8 @@ struct ServiceOptions {
   size_t queue_events_max = kQueueEventsMaxDefault;
   int io_threads = kIoThreadsDefault;
   bool project = true;  // Keep the four projections current in-process.
+  size_t feed_buffer_bytes = kFeedBufferBytesDefault;
+  int feed_heartbeat_ms = kFeedHeartbeatMsDefault;
 };
 
 // Every route as "METHOD /path/*/segments" ("*": one path parameter), for the test that holds

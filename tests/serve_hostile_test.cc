@@ -2,11 +2,13 @@
 // connection and nothing else happens (the log holds exactly what was acknowledged); SIGTERM
 // answers what is in flight; kill -9 under 16 clients that retry each event until acknowledged
 // leaves each event exactly once with the chain intact.
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -18,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "tests/ledger_process.h"
 #include "tests/process.h"
 #include "tests/serve_process.h"
@@ -41,6 +44,33 @@ std::vector<std::string> StreamLines(int64_t events, uint64_t seed) {
        absl::StrSplit(testing::GeneratedStream(events, seed), '\n', absl::SkipEmpty())) {
     out.emplace_back(l);
   }
+  return out;
+}
+
+// The `id:` lines of an event stream, in order.
+std::vector<int64_t> EventIds(const std::string& raw) {
+  std::vector<int64_t> ids;
+  for (absl::string_view line : absl::StrSplit(raw, '\n')) {
+    if (absl::ConsumePrefix(&line, "id: ")) ids.push_back(std::stoll(std::string(line)));
+  }
+  return ids;
+}
+
+std::vector<int64_t> Range(int64_t first, int64_t last) {
+  std::vector<int64_t> out;
+  for (int64_t i = first; i <= last; ++i) out.push_back(i);
+  return out;
+}
+
+std::string FeedRequest(const std::string& target, const std::string& last_event_id = "") {
+  return absl::StrCat("GET ", target, " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n",
+                      last_event_id.empty() ? "" : "Last-Event-ID: " + last_event_id + "\r\n",
+                      "\r\n");
+}
+
+std::string JsonLines(const std::vector<std::string>& lines, size_t from, size_t to) {
+  std::string out;
+  for (size_t i = from; i < to; ++i) out += lines[i] + "\n";
   return out;
 }
 
@@ -259,6 +289,97 @@ BOOST_AUTO_TEST_CASE(cors_preflight_and_headers_for_the_frontend_origin_only) {
   HttpReply other = c.Get("/v1/head", {{"Origin", "https://evil.example"}});
   BOOST_TEST(other.status == 200);
   BOOST_TEST(other.headers.count("access-control-allow-origin") == 0u);
+  BOOST_TEST(serve.Terminate() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(feed_resumes_by_last_event_id_without_a_gap_and_filters) {
+  // Proves GET /v1/feed: rows as SSE with `id:` = seq, from a position, heartbeats; a reconnect
+  // with Last-Event-ID gets exactly the rows after it (rows committed while it was away included),
+  // in order, no gap and no repeat; market and action filters.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  ServeProcess serve(conn, dir, {"--feed-heartbeat-ms", "200"});
+  HttpClient c(serve.port());
+  const std::vector<std::string> events = StreamLines(90, 13);
+  auto head = [&] { return c.Get("/v1/head").Json().as_object().at("seq").as_int64(); };
+  BOOST_REQUIRE(c.Post("/v1/events", JsonLines(events, 0, 40), "application/x-ndjson").status ==
+                200);
+  const int64_t head1 = head();
+  BOOST_REQUIRE(head1 > 30);
+  // Collects for a second: the stream never ends by itself, so a read window is how a test ends it.
+  const std::string first = RawExchange(serve.port(), FeedRequest("/v1/feed?from=1"), 1000);
+  BOOST_TEST(first.find("Content-Type: text/event-stream") != std::string::npos);
+  BOOST_TEST(EventIds(first) == Range(1, head1), boost::test_tools::per_element());
+  BOOST_TEST(first.find(": heartbeat") != std::string::npos);
+
+  BOOST_REQUIRE(c.Post("/v1/events", JsonLines(events, 40, 80), "application/x-ndjson").status ==
+                200);
+  const int64_t head2 = head();
+  const std::string resumed = RawExchange(serve.port(), FeedRequest("/v1/feed", "25"), 1000);
+  BOOST_TEST(EventIds(resumed) == Range(26, head2), boost::test_tools::per_element());
+
+  // Live: a follower that joined at the head sees what is committed after it, and only that.
+  std::string live;
+  std::thread follower([&] { live = RawExchange(serve.port(), FeedRequest("/v1/feed"), 2000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_REQUIRE(c.Post("/v1/events", JsonLines(events, 80, 90), "application/x-ndjson").status ==
+                200);
+  follower.join();
+  const int64_t head3 = head();
+  BOOST_REQUIRE(head3 > head2);
+  BOOST_TEST(EventIds(live) == Range(head2 + 1, head3), boost::test_tools::per_element());
+
+  const std::string placed =
+      RawExchange(serve.port(), FeedRequest("/v1/feed?from=1&action=PLACED"), 1000);
+  const std::vector<int64_t> placed_ids = EventIds(placed);
+  BOOST_TEST(!placed_ids.empty());
+  BOOST_TEST(std::count(placed.begin(), placed.end(), '\n') > 0);
+  BOOST_TEST(placed.find("\"action\":\"CONFIRMED\"") == std::string::npos);
+  BOOST_TEST(std::stoll(Scalar(conn,
+                               "SELECT count(*) FROM \"BetHistory\" WHERE action = "
+                               "'PLACED'")) == static_cast<int64_t>(placed_ids.size()));
+  BOOST_TEST(c.Get("/v1/feed?action=NOPE").status == 400);
+  BOOST_TEST(serve.Terminate() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_feed_client_that_stops_reading_is_told_why_and_disconnected) {
+  // Proves the bounded buffer: a client that opens the feed and reads nothing while thousands of
+  // events are committed is disconnected once its buffer (64 KiB here) is full, with an error event
+  // naming CLIENT_TOO_SLOW; the service counts it, and other clients and writes go on.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  ServeProcess serve(conn, dir, {"--feed-buffer-bytes", "65536"});
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int small = 4096;  // A small receive window, so the server's side fills first.
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(serve.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  const std::string request = FeedRequest("/v1/feed");
+  BOOST_REQUIRE(write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  HttpClient c(serve.port());
+  const std::vector<std::string> events = StreamLines(6000, 19);
+  for (size_t i = 0; i < events.size(); i += 1000) {
+    BOOST_REQUIRE(
+        c.Post("/v1/events", JsonLines(events, i, i + 1000), "application/x-ndjson").status == 200);
+  }
+  bool dropped = false;
+  for (int i = 0; i < 100 && !dropped; ++i) {
+    dropped =
+        c.Get("/metrics").body.find("ledger_feed_slow_disconnects_total 1") != std::string::npos;
+    if (!dropped) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(dropped);
+  std::string received;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;)
+    received.append(buf, static_cast<size_t>(n));
+  close(fd);
+  BOOST_TEST(received.find("CLIENT_TOO_SLOW") != std::string::npos);
+  BOOST_TEST(c.Get("/healthz/ready").status == 200);
   BOOST_TEST(serve.Terminate() == 0);
 }
 
