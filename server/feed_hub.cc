@@ -139,10 +139,10 @@ bool FeedHub::Offer(Client& c, const Frame& f) {
 
 void FeedHub::DropSlow(Client& c) {
   slow_disconnects_.fetch_add(1);
-  c.stream->Close(ErrorEvent("CLIENT_TOO_SLOW",
-                             StrCat("more than ", options_.buffer_bytes,
-                                    " bytes of events waited unread; reconnect with "
-                                    "Last-Event-ID to resume without a gap")));
+  c.stream->Close(
+      ErrorEvent("CLIENT_TOO_SLOW", StrCat("more than ", options_.buffer_bytes,
+                                           " bytes of events waited unread; reconnect with "
+                                           "Last-Event-ID to resume without a gap")));
 }
 
 absl::Status FeedHub::Subscribe(std::shared_ptr<EventStream> stream, FeedFilter filter,
@@ -159,9 +159,9 @@ absl::Status FeedHub::Subscribe(std::shared_ptr<EventStream> stream, FeedFilter 
   }
   absl::Status status;
   if (live_from - after_seq > kFeedBackfillRowsMax) {
-    status = absl::OutOfRangeError(
-        StrCat("resuming after seq ", after_seq, " would replay ", live_from - after_seq,
-               " rows, more than ", kFeedBackfillRowsMax, ": page GET /v1/events instead"));
+    status = absl::OutOfRangeError(StrCat("resuming after seq ", after_seq, " would replay ",
+                                          live_from - after_seq, " rows, more than ",
+                                          kFeedBackfillRowsMax, ": page GET /v1/events instead"));
   } else if (after_seq < live_from) {
     // The rows missed, with the same chain checks as the live ones; the live rows meanwhile wait
     // in `held`.

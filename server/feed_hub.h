@@ -3,8 +3,8 @@
 // One thread follows the log (feed/feed.h's RunFeed: in position order, every row checked against
 // the chain) on a connection of its own and hands each row, encoded once, to every client whose
 // filter it matches. A client that resumes (Last-Event-ID, or ?from=) is first sent the rows it
-// missed, read on the caller's thread with the same RunFeed, while the hub buffers the live rows for
-// it; positions already sent are never sent again, so a resume has neither a gap nor a repeat.
+// missed, read on the caller's thread with the same RunFeed, while the hub buffers the live rows
+// for it; positions already sent are never sent again, so a resume has neither a gap nor a repeat.
 //
 // Every client has a bounded buffer: one that falls behind by more than its limit is sent an error
 // event saying why and disconnected, so a slow reader can never grow the server's memory. A comment

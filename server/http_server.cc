@@ -213,8 +213,12 @@ class Session : public std::enable_shared_from_this<Session> {
     Request req = parser_->release();
     ctx_.request_id = RequestIdOf(req);
     ctx_.remote = remote_;
-    ctx_.open_stream = [self = shared_from_this(), method = std::string(req.method_string()),
-                        target = std::string(req.target())](Response head, size_t buffer_max) {
+    // A weak pointer: the context lives in the session, and a strong one would keep it for ever.
+    ctx_.open_stream = [weak = weak_from_this(), method = std::string(req.method_string()),
+                        target = std::string(req.target())](
+                           Response head, size_t buffer_max) -> std::shared_ptr<EventStream> {
+      std::shared_ptr<Session> self = weak.lock();
+      if (!self) return nullptr;
       return self->OpenStream(std::move(head), buffer_max, method, target);
     };
     const std::string method(req.method_string());

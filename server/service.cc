@@ -412,6 +412,7 @@ void Api::OpenFeed(const Request& req, const Target& t, const RequestContext& ct
   head.set("X-Accel-Buffering", "no");  // Proxies must not hold events back.
   AddCors(std::string(req[http::field::origin]), &head);
   std::shared_ptr<EventStream> stream = ctx.open_stream(std::move(head), feed_->buffer_bytes());
+  if (stream == nullptr) return;  // The connection is gone already.
   (void)feed_->Subscribe(std::move(stream), std::move(filter), after);
 }
 

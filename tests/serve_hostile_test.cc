@@ -265,6 +265,15 @@ BOOST_AUTO_TEST_CASE(a_thousand_idle_connections_do_not_stop_a_real_client) {
   BOOST_TEST(c.Post("/v1/events", StreamLines(1, 3)[0]).status == 201);
   BOOST_TEST(c.Get("/metrics").body.find("ledger_http_connections 1001") != std::string::npos);
   for (int fd : idle) close(fd);
+  for (int i = 0; i < 20; ++i) HttpClient(serve.port()).Get("/v1/head");  // Used, then closed.
+  // Every closed connection is released (a session that kept itself alive would count for ever,
+  // and after connections-max of them the service would refuse everyone).
+  bool released = false;
+  for (int i = 0; i < 100 && !released; ++i) {
+    released = c.Get("/metrics").body.find("ledger_http_connections 1\n") != std::string::npos;
+    if (!released) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST(released);
   BOOST_TEST(serve.Terminate() == 0);
 }
 
