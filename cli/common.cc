@@ -194,4 +194,18 @@ std::string UsdtText(int64_t micros) {
   return absl::StrFormat("%s%d.%06d", sign, magnitude / kMicrosPerUsdt, magnitude % kMicrosPerUsdt);
 }
 
+void ReportSnapshotSkipped(std::string_view why) {
+  std::cerr << "ledger: fold snapshot not used (" << why
+            << "); folding the whole log instead, which is slower but as correct. `ledger "
+               "fold-snapshot --full` saves a new one; `ledger verify` checks the log\n";
+}
+
+void SaveSnapshotOrWarn(Appender& appender) {
+  absl::StatusOr<int64_t> saved = appender.SaveSnapshot();
+  if (!saved.ok()) {
+    std::cerr << "ledger: warning: could not save a fold snapshot: " << saved.status().message()
+              << "\n";
+  }
+}
+
 }  // namespace ledger::cli

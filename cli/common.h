@@ -72,6 +72,12 @@ std::string RejectionJson(int64_t line, const Rejection& rejection, std::string_
 // null where a field does not apply (docs/cli.md).
 std::string LineResultText(const LineResult& result);
 
+// On stderr: why the fold snapshot was not used (AppendOptions::on_snapshot_skipped).
+void ReportSnapshotSkipped(std::string_view why);
+// Saves a fold snapshot; a failure is a warning on stderr, never the command's failure (the log
+// is committed; the next start folds a little more).
+void SaveSnapshotOrWarn(Appender& appender);
+
 // Projector options from --snapshot-interval and --snapshot-retention; nullopt after a message.
 std::optional<ProjectorOptions> ProjectorFlags(const Args& args);
 

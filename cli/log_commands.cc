@@ -1,5 +1,6 @@
 // `ledger db`, `migrate`, `append`, `digest` and `generate`: the embedded cluster, the schema,
 // writing the log, its head, and sample input.
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -140,9 +141,12 @@ int RunAppend(const Args& args) {
     if (absl::Status s = inline_projection.Init(store->get()); !s.ok()) return Fail(s);
     options.observer = &inline_projection;
   }
+  options.use_snapshot = !args.Has("no-snapshot");
+  options.on_snapshot_skipped = ReportSnapshotSkipped;
   Appender appender(store->get(), std::move(options));
   AppendSummary summary;
   absl::Status status = appender.Run(in, &summary);
+  if (status.ok() && appender.SnapshotDue() && !args.Has("inline")) SaveSnapshotOrWarn(appender);
   PrintAppendSummary(summary);
   for (std::ofstream* file : {&rejects, &results}) {
     if (file->is_open()) file->flush();
@@ -159,6 +163,33 @@ int RunAppend(const Args& args) {
   if (rejects.is_open() && !rejects) return Fail(absl::DataLossError("writing --rejects failed"));
   if (results.is_open() && !results) return Fail(absl::DataLossError("writing --results failed"));
   return summary.rejected > 0 ? kExitRejected : kExitOk;
+}
+
+int RunFoldSnapshot(const Args& args) {
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  AppendOptions options;
+  options.use_snapshot = !args.Has("full");
+  options.on_snapshot_skipped = ReportSnapshotSkipped;
+  const auto start = std::chrono::steady_clock::now();
+  Appender appender(store->get(), std::move(options));
+  if (absl::Status s = appender.CatchUp(); !s.ok()) return Fail(s);
+  const int64_t started_from = appender.snapshot_seq();
+  absl::StatusOr<int64_t> bytes = appender.SaveSnapshot();
+  if (!bytes.ok()) return Fail(bytes.status());
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  std::cout << boost::json::serialize(
+                   boost::json::object{{"seq", appender.head_seq()},
+                                       {"hash", ToHex(appender.head_hash())},
+                                       {"saved", *bytes > 0},
+                                       {"bytes", *bytes},
+                                       {"foldedFrom", started_from},
+                                       {"identities", appender.identity_filter().size()},
+                                       {"ms", ms}})
+            << "\n";
+  return kExitOk;
 }
 
 int RunDigest(const Args& args) {
@@ -184,8 +215,16 @@ int RunGenerate(const Args& args) {
   options.burst_every = count("burst-every", options.burst_every);
   options.id_prefix = args.Flag("id-prefix");
   std::ios::sync_with_stdio(false);
-  GenerateStream(options, std::cout);
+  int64_t events = 0;
+  GenerateStream(options, std::cout, &events);
   std::cout.flush();
+  if (events < options.events) {
+    std::cerr << "ledger generate: stopped after " << events << " of " << options.events
+              << " events: " << options.markets << " markets and " << options.wallets
+              << " wallets hold no more (ten bets per wallet per market); give more --markets or "
+                 "--wallets\n";
+    return kExitError;
+  }
   return std::cout ? kExitOk : kExitError;
 }
 
@@ -207,16 +246,25 @@ std::vector<Command> LogCommands() {
        RunMigrate},
       {"append",
        "append [FILE|-] [--rejects FILE] [--results FILE] [--batch-size N] [--inline] [--retries "
-       "N]",
+       "N]\n"
+       "           [--no-snapshot]",
        "validate and append JSON Lines events; prints a JSON summary; --results writes each "
        "line's\n"
        "status, seq and hash; --inline also updates the projections in the same transactions;\n"
-       "rides out outages up to --retries times",
+       "rides out outages up to --retries times; starts from the newest fold snapshot unless\n"
+       "--no-snapshot, and saves one after folding 100000 events past it",
        {kDbFlag, OutputFile("rejects"), OutputFile("results"),
         Integer("batch-size", "N", 1, kBatchEventsMax), Switch("inline"), kSnapshotIntervalFlag,
-        retries},
+        retries, Switch("no-snapshot")},
        1,
        RunAppend},
+      {"fold-snapshot",
+       "fold-snapshot [--full]",
+       "fold the log and save the fold as a snapshot that append and serve start from (not\n"
+       "PoolSnapshot); --full folds from position 0 instead of the newest snapshot",
+       {kDbFlag, Switch("full")},
+       0,
+       RunFoldSnapshot},
       {"digest",
        "digest",
        "print the log head {seq, hash} for safekeeping outside the database",

@@ -50,6 +50,7 @@ int RunServe(const Args& args) {
   options.queue_events_max =
       static_cast<size_t>(args.Integer("queue-events-max", server::kQueueEventsMaxDefault));
   options.project = !args.Has("no-projections");
+  options.use_snapshot = !args.Has("no-snapshot");
   options.feed_buffer_bytes =
       static_cast<size_t>(args.Integer("feed-buffer-bytes", server::kFeedBufferBytesDefault));
   options.feed_heartbeat_ms =
@@ -71,11 +72,14 @@ int RunServe(const Args& args) {
 std::vector<Command> ServeCommands() {
   return {
       {"serve",
-       "serve [--listen HOST:PORT] [--tokens FILE] [--cors-origin ORIGIN] [--no-projections]",
+       "serve [--listen HOST:PORT] [--tokens FILE] [--cors-origin ORIGIN] [--no-projections]\n"
+       "           [--no-snapshot]",
        "the online ledger: HTTP/1.1 API (docs/api.md) with group commit, reads from the fold,\n"
-       "the projections kept current; SIGTERM answers what is queued and exits 0",
+       "the projections kept current; starts from the newest fold snapshot unless --no-snapshot;\n"
+       "SIGTERM answers what is queued, saves a fold snapshot when due and exits 0",
        {kDbFlag, Text("listen", "HOST:PORT"), InputFile("tokens"), Text("cors-origin", "ORIGIN"),
-        Switch("no-projections"), Integer("body-bytes-max", "BYTES", 1024, 64 << 20),
+        Switch("no-projections"), Switch("no-snapshot"),
+        Integer("body-bytes-max", "BYTES", 1024, 64 << 20),
         Integer("request-events-max", "N", 1, static_cast<int64_t>(server::kGroupCommitEventsMax)),
         Integer("queue-events-max", "N", 1, 1000000), Integer("connections-max", "N", 1, 100000),
         Integer("header-timeout-ms", "MS", 100, 600000),

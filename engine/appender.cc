@@ -19,15 +19,53 @@ Appender::Appender(pg::Database* store, AppendOptions options)
 }
 
 absl::Status Appender::CatchUp() {
+  if (!snapshot_tried_) {
+    snapshot_tried_ = true;
+    if (options_.use_snapshot && options_.observer == nullptr && sequencer_.head_seq() == 0) {
+      LEDGER_RETURN_IF_ERROR(LoadSnapshot());
+    }
+  }
   return store_->log().Stream(sequencer_.head_seq(), [this](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(sequencer_.Replay(row));
     return options_.observer ? options_.observer->OnRow(row) : absl::OkStatus();
   });
 }
 
+absl::Status Appender::LoadSnapshot() {
+  absl::StatusOr<std::optional<pg::StoredSnapshot>> stored = store_->snapshots().Latest();
+  absl::Status status = stored.status();
+  if (stored.ok() && *stored) {
+    status = DecodeFoldSnapshot((*stored)->bytes, (*stored)->seq, (*stored)->hash, &sequencer_);
+    if (status.ok()) {
+      snapshot_seq_ = sequencer_.head_seq();
+      return absl::OkStatus();
+    }
+    sequencer_ = Sequencer();
+  }
+  if (status.ok()) return status;  // No snapshot yet.
+  // An outage is an outage (retried); anything else only costs the full fold.
+  if (IsTransient(status) || absl::IsUnknown(status)) return status;
+  if (options_.on_snapshot_skipped)
+    options_.on_snapshot_skipped(
+        std::string_view(status.message().data(), status.message().size()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Appender::SaveSnapshot() {
+  LEDGER_ASSIGN_OR_RETURN(const int64_t newest, store_->snapshots().LatestSeq());
+  if (sequencer_.head_seq() == 0 || newest == sequencer_.head_seq()) return int64_t{0};
+  const std::string bytes = EncodeFoldSnapshot(sequencer_);
+  LEDGER_RETURN_IF_ERROR(store_->snapshots().Save(sequencer_.head_seq(), sequencer_.head_hash(),
+                                                  kFoldSnapshotFormat, bytes));
+  snapshot_seq_ = sequencer_.head_seq();
+  return static_cast<int64_t>(bytes.size());
+}
+
 absl::Status Appender::Restart() {
   LEDGER_RETURN_IF_ERROR(store_->Reconnect());
   sequencer_ = Sequencer();
+  snapshot_tried_ = false;
+  snapshot_seq_ = 0;
   if (options_.observer) LEDGER_RETURN_IF_ERROR(options_.observer->Reset(store_));
   return CatchUp();
 }
@@ -92,10 +130,21 @@ absl::Status Appender::AppendBatch(const std::vector<InputLine>& lines, AppendSu
   // (`ledger serve`). A stored head row altered meanwhile is still caught, by Write.
   if (store_->log().batch_head_seq() != sequencer_.head_seq()) LEDGER_RETURN_IF_ERROR(CatchUp());
   batch_base_seq_ = sequencer_.head_seq();
+  std::vector<DecodeResult> decoded;
+  decoded.reserve(lines.size());
+  for (const InputLine& line : lines) {
+    decoded.push_back(line.too_long
+                          ? DecodeResult(Rejection{ErrorCode::kLineTooLong,
+                                                   StrCat("line is ", line.length,
+                                                          " bytes, the limit is ", kLineBytesMax)})
+                          : DecodeEventLine(line.text, now));
+  }
+  LEDGER_RETURN_IF_ERROR(LookUpIdentities(decoded));
   BatchOutcome batch;
   batch.want_results = results != nullptr;
-  for (const InputLine& line : lines) {
-    LEDGER_ASSIGN_OR_RETURN(LineResult result, OfferLine(line, now, &batch));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    LEDGER_ASSIGN_OR_RETURN(LineResult result,
+                            OfferLine(lines[i], std::move(decoded[i]), now, &batch));
     if (batch.want_results) batch.results.push_back(std::move(result));
   }
   LEDGER_CHECK(batch.lines() == lines.size(), "a batch of ", lines.size(), " lines came to ",
@@ -111,15 +160,25 @@ absl::Status Appender::AppendBatch(const std::vector<InputLine>& lines, AppendSu
   return absl::OkStatus();
 }
 
-absl::StatusOr<LineResult> Appender::OfferLine(const InputLine& line, TimeMicros now,
-                                               BatchOutcome* out) {
+absl::Status Appender::LookUpIdentities(const std::vector<DecodeResult>& decoded) {
+  sequencer_.BeginBatch();
+  std::vector<std::string> keys;
+  keys.reserve(decoded.size());
+  for (const DecodeResult& d : decoded) {
+    if (const Event* event = std::get_if<Event>(&d))
+      keys.push_back(LedgerState::IdentityKey(*event));
+  }
+  const std::vector<std::string> unresolved = sequencer_.Unresolved(keys);
+  if (unresolved.empty()) return absl::OkStatus();
+  LEDGER_ASSIGN_OR_RETURN(std::vector<LoggedEvent> found, store_->log().FindIdentities(unresolved));
+  for (const LoggedEvent& row : found) sequencer_.Resolve(row);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LineResult> Appender::OfferLine(const InputLine& line, DecodeResult decoded,
+                                               TimeMicros now, BatchOutcome* out) {
   LineResult result;
   result.line = line.number;
-  DecodeResult decoded =
-      line.too_long ? DecodeResult(Rejection{
-                          ErrorCode::kLineTooLong,
-                          StrCat("line is ", line.length, " bytes, the limit is ", kLineBytesMax)})
-                    : DecodeEventLine(line.text, now);
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     result.rejection = *rejection;
     out->rejections.push_back({line.number, std::move(*rejection), line.text});

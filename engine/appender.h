@@ -16,6 +16,8 @@
 #include "absl/status/status.h"
 #include "boost/json.hpp"
 #include "engine/error_codes.h"
+#include "engine/event_codec.h"
+#include "engine/fold_snapshot.h"
 #include "engine/pg/database.h"
 #include "engine/retry.h"
 #include "engine/sequencer.h"
@@ -84,6 +86,12 @@ struct AppendOptions {
   // Run gives up (0: none), and who is told about each.
   int retries_max = kOutageRetriesMax;
   RetryObserver on_retry;
+  // Start the fold from the newest fold snapshot (engine/fold_snapshot.h) instead of position 0.
+  // Ignored with an observer, which must see every row.
+  bool use_snapshot = true;
+  // Told why a fold snapshot was not used (damaged, or not of this log), and the fold began at
+  // position 0 instead. Never an error: the full fold is always right, only slower.
+  std::function<void(std::string_view why)> on_snapshot_skipped;
 };
 
 struct AppendSummary {
@@ -131,6 +139,17 @@ class Appender {
   // The last position folded into state().
   int64_t head_seq() const { return sequencer_.head_seq(); }
   const Sha256& head_hash() const { return sequencer_.head_hash(); }
+  // The position of the fold snapshot the fold started from (0: it started at position 0).
+  int64_t snapshot_seq() const { return snapshot_seq_; }
+  // The fold's identity filter and bytes it holds (/metrics, benches).
+  const IdentityFilter& identity_filter() const { return sequencer_.identity_filter(); }
+
+  // Saves the fold at its head as a fold snapshot, unless the newest snapshot is already there;
+  // returns the bytes saved (0: none). Outside a batch.
+  absl::StatusOr<int64_t> SaveSnapshot();
+  // Whether the fold has come at least kFoldSnapshotTailEvents past its snapshot: the moment to
+  // save a new one.
+  bool SnapshotDue() const { return head_seq() - snapshot_seq_ >= kFoldSnapshotTailEvents; }
 
  private:
   struct LineRejection {
@@ -156,12 +175,17 @@ class Appender {
   absl::Status WithRetry(const std::function<absl::Status()>& step, AppendSummary* summary);
   // After an outage: a new connection, and the state folded again from the committed log.
   absl::Status Restart();
+  // Loads the newest usable fold snapshot into the new sequencer, if there is one.
+  absl::Status LoadSnapshot();
+  // Looks up, in the log, the batch's identities that the sequencer's filter cannot rule out.
+  absl::Status LookUpIdentities(const std::vector<DecodeResult>& decoded);
   // `results`, when not null, gets every line's result.
   absl::Status AppendBatch(const std::vector<InputLine>& lines, AppendSummary* summary,
                            std::vector<LineResult>* results);
   // Decodes and offers one line of the batch (under the lock), adding it to `out`; returns what
   // became of it. Fails only on a database error.
-  absl::StatusOr<LineResult> OfferLine(const InputLine& line, TimeMicros now, BatchOutcome* out);
+  absl::StatusOr<LineResult> OfferLine(const InputLine& line, DecodeResult decoded, TimeMicros now,
+                                       BatchOutcome* out);
   // The hashes of the results that name a position but not yet its hash (events re-sent), read from
   // the batch's own rows or, in one query, from the log.
   absl::Status ResolveHashes(BatchOutcome* batch);
@@ -178,6 +202,9 @@ class Appender {
   // that batch's own.
   int64_t batch_base_seq_ = 0;
   int64_t redo_base_seq_ = -1;
+  // Whether this sequencer has looked for a snapshot yet, and the one it started from.
+  bool snapshot_tried_ = false;
+  int64_t snapshot_seq_ = 0;
 };
 
 }  // namespace ledger

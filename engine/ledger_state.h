@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
+#include "engine/byte_codec.h"
 #include "engine/chunked_store.h"
 #include "engine/error_codes.h"
 #include "engine/event.h"
@@ -201,7 +202,18 @@ class LedgerState {
   std::optional<std::string> TxHashOf(const BetState& bet) const;
   std::optional<std::string> RefundTxHashOf(const BetState& bet) const;
 
+  // The fold as bytes, for a snapshot (engine/fold_snapshot.h), and back. Deterministic: two states
+  // folded from the same log save the same bytes. What can be derived (the indexes, the seed's
+  // UNIQUE set, the confirmed counts) is not saved but rebuilt by Load.
+  void Save(ByteWriter& out) const;
+  // Loads what Save wrote. REQUIRES: this state is new. False when the bytes are malformed (a
+  // value out of range, an index past its table, an id twice, truncation): discard the state then.
+  bool Load(ByteReader& in);
+
  private:
+  bool LoadMarketsAndWallets(ByteReader& in);
+  bool LoadBets(ByteReader& in);
+  bool LoadFlags(ByteReader& in);
   std::optional<Rejection> ValidateMarketAction(const Event& event) const;
   std::optional<Rejection> ValidatePlaced(const Event& event, const MarketState* market,
                                           std::optional<uint32_t> wallet) const;

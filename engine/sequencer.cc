@@ -34,9 +34,43 @@ Sequencer::IdentityDigest Sequencer::KeyDigest(std::string_view identity_key) {
 
 void Sequencer::Record(const IdentityDigest& key, const LoggedEvent& row) {
   LEDGER_CHECK(row.seq == head_seq_ + 1, "position ", row.seq, " recorded after ", head_seq_);
-  identities_[key] = IdentityEntry{row.seq, Truncate(PayloadFingerprint(row.event))};
+  filter_.Insert(FilterKey(key));
   head_seq_ = row.seq;
   head_hash_ = row.hash;
+}
+
+void Sequencer::BeginBatch() { batch_.clear(); }
+
+std::vector<std::string> Sequencer::Unresolved(const std::vector<std::string>& keys) {
+  std::vector<std::string> out;
+  for (const std::string& key : keys) {
+    const IdentityDigest digest = KeyDigest(key);
+    const bool maybe = filter_.MayContain(FilterKey(digest));
+    if (batch_.try_emplace(digest, IdentityEntry{}).second && maybe) out.push_back(key);
+  }
+  return out;
+}
+
+void Sequencer::Resolve(const LoggedEvent& row) {
+  batch_[KeyDigest(row.identity_key)] =
+      IdentityEntry{row.seq, Truncate(PayloadFingerprint(row.event))};
+}
+
+void Sequencer::Save(ByteWriter& out) const {
+  out.I64(head_seq_);
+  out.Bytes(head_hash_.data(), head_hash_.size());
+  filter_.Save(out);
+  state_.Save(out);
+}
+
+bool Sequencer::Load(ByteReader& in) {
+  if (head_seq_ != 0) return false;
+  const int64_t seq = in.I64();
+  const std::string_view hash = in.Bytes(head_hash_.size());
+  if (!in.ok() || seq < 0 || !filter_.Load(in) || !state_.Load(in)) return false;
+  head_seq_ = seq;
+  std::memcpy(head_hash_.data(), hash.data(), head_hash_.size());
+  return true;
 }
 
 absl::Status Sequencer::Replay(const LoggedEvent& row) {
@@ -54,7 +88,10 @@ Sequencer::Offered Sequencer::Offer(Event event, TimeMicros recorded_at) {
   Offered out;
   const std::string key = state_.IdentityKey(event);
   const IdentityDigest key_digest = KeyDigest(key);
-  if (auto it = identities_.find(key_digest); it != identities_.end()) {
+  auto it = batch_.find(key_digest);
+  LEDGER_CHECK(it != batch_.end() || !filter_.MayContain(FilterKey(key_digest)), "identity ", key,
+               " offered without being looked up in the log");
+  if (it != batch_.end() && it->second.seq != 0) {
     out.existing_seq = it->second.seq;
     out.outcome = it->second.fingerprint == Truncate(PayloadFingerprint(event))
                       ? Outcome::kDuplicate
@@ -78,6 +115,7 @@ Sequencer::Offered Sequencer::Offer(Event event, TimeMicros recorded_at) {
   row.hash = ChainHash(row.prev_hash, row);
   state_.Apply(row.event);
   Record(key_digest, row);
+  batch_[key_digest] = IdentityEntry{row.seq, Truncate(PayloadFingerprint(row.event))};
   out.outcome = Outcome::kAccepted;
   return out;
 }

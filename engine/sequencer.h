@@ -1,21 +1,29 @@
 // Sequencer: turns validated events into log rows: position, identity, stream version, hash chain.
 //
-// It owns the in-memory view an appender needs: the fold (LedgerState), the idempotency index and
-// the chain head. It does no I/O: the appender feeds it the rows other writers committed (Replay)
-// and offers it new events (Offer), then writes the rows it returns. Not thread-safe.
+// It owns the in-memory view an appender needs: the fold (LedgerState), a filter of the log's
+// idempotency identities (engine/identity_filter.h) and the chain head. It does no I/O: the
+// appender feeds it the rows other writers committed (Replay), asks which identities of a batch
+// must be looked up in the log (Unresolved), hands it the rows it found (Resolve), offers it the
+// batch's events (Offer), then writes the rows it returns:
 //
-// REQUIRES: rows are replayed and offered strictly in position order, with no gap.
+//   sequencer.BeginBatch();
+//   for (const std::string& key : sequencer.Unresolved(keys)) ...look up, Resolve(row)...
+//   for (Event& e : events) Offered o = sequencer.Offer(std::move(e), now);
+//
+// Not thread-safe. REQUIRES: rows are replayed and offered strictly in position order, no gap.
 #ifndef LEDGER_ENGINE_SEQUENCER_H_
 #define LEDGER_ENGINE_SEQUENCER_H_
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "engine/error_codes.h"
 #include "engine/event.h"
 #include "engine/hash_chain.h"
+#include "engine/identity_filter.h"
 #include "engine/ledger_state.h"
 
 namespace ledger {
@@ -35,22 +43,45 @@ class Sequencer {
     LoggedEvent row;
   };
 
+  // `filter_keys_first`: the identity filter's first layer (engine/identity_filter.h); tests make
+  // it tiny so that most lookups are false positives.
+  explicit Sequencer(uint64_t filter_keys_first = kIdentityFilterKeysFirst)
+      : filter_(filter_keys_first) {}
+
   // Folds a row that is already in the log. A broken-chain error (engine/chain_guard.h) when it
   // does not continue the chain, kDataLoss when it breaks a rule: the log was altered.
   absl::Status Replay(const LoggedEvent& row);
 
+  // Starts a batch: forgets the identities the last one accepted and looked up.
+  void BeginBatch();
+  // The identity keys among `keys` that the log may already hold and that this batch has neither
+  // accepted nor looked up: the caller looks each up in the log and calls Resolve with the row it
+  // finds (a key not found is new). Every key passed is settled for the batch: the filter's answer
+  // is taken now, since the batch's own accepted events make it say "maybe" to more keys later.
+  std::vector<std::string> Unresolved(const std::vector<std::string>& keys);
+  // A stored row found for a key that Unresolved returned.
+  void Resolve(const LoggedEvent& row);
+
   // Validates `event` against everything replayed and accepted so far and, when accepted, assigns
   // the next position and hash and applies it. `recorded_at` is the server time of the append.
+  // REQUIRES: the event's identity key was passed to Unresolved in this batch (or the filter rules
+  // it out); a LEDGER_CHECK failure otherwise, since a duplicate could pass unseen.
   Offered Offer(Event event, TimeMicros recorded_at);
 
+  // The fold, the identity filter and the head as bytes (engine/fold_snapshot.h), and back.
+  void Save(ByteWriter& out) const;
+  // REQUIRES: this sequencer is new. False when the bytes are malformed: discard it then.
+  bool Load(ByteReader& in);
+
+  const IdentityFilter& identity_filter() const { return filter_; }
   int64_t head_seq() const { return head_seq_; }
   const Sha256& head_hash() const { return head_hash_; }
   const LedgerState& state() const { return state_; }
 
  private:
-  // The identity index keeps 128-bit digests, not the keys and payloads themselves: 40 bytes an
-  // event instead of ~130 (a 10M-event log: ~0.5 GB instead of ~1.3 GB). Truncated SHA-256, so two
-  // different keys (or payloads) agreeing is beyond reach even for input crafted to collide.
+  // Identities are kept as 128-bit digests, not the keys and payloads themselves. Truncated
+  // SHA-256, so two different keys (or payloads) agreeing is beyond reach even for input crafted to
+  // collide.
   struct IdentityDigest {
     uint64_t hi = 0;
     uint64_t lo = 0;
@@ -67,10 +98,16 @@ class Sequencer {
   static IdentityDigest Truncate(const Sha256& digest);
   static IdentityDigest KeyDigest(std::string_view identity_key);
 
+  static IdentityFilter::Key FilterKey(const IdentityDigest& d) { return {d.hi, d.lo}; }
+
+  // Moves the head to `row` and adds its identity to the filter.
   void Record(const IdentityDigest& key, const LoggedEvent& row);
 
   LedgerState state_;
-  FoldMap<IdentityDigest, IdentityEntry> identities_;
+  IdentityFilter filter_;
+  // This batch's identities: accepted by it, or settled by Unresolved (with the row found, or
+  // seq 0: not in the log).
+  absl::flat_hash_map<IdentityDigest, IdentityEntry> batch_;
   int64_t head_seq_ = 0;
   Sha256 head_hash_ = kGenesisHash;
 };

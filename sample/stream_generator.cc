@@ -39,12 +39,19 @@ class Generator {
   Generator(const StreamOptions& options, std::ostream& out)
       : options_(options), out_(out), rng_(options.seed) {}
 
+  int64_t events() const { return emitted_; }
+
   int64_t Run() {
     for (int32_t m = 0; m < options_.markets && emitted_ < options_.events; ++m) CreateMarket(m);
     // The last third of the markets close and resolve at the end of the stream.
     const int64_t settling = 2 * (options_.markets / 3);
     burst_limit_ = options_.events - settling;
-    while (emitted_ < options_.events - settling) Step();
+    // Every (market, wallet) pair can hold ten bets; once all are full and every bet has run its
+    // course, no step can emit anything more: stop short rather than spin.
+    const size_t pairs = markets_.size() * static_cast<size_t>(options_.wallets);
+    while (emitted_ < options_.events - settling && !(open_.empty() && full_pairs_ == pairs)) {
+      Step();
+    }
     for (size_t m = markets_.size() - static_cast<size_t>(settling / 2); m < markets_.size(); ++m) {
       Settle(markets_[m]);
     }
@@ -125,7 +132,7 @@ class Generator {
     const std::string wallet = Wallet(wallet_index);
     int& count = bets_per_wallet_[StrCat(market, "|", wallet_index)];
     if (count >= 10) return false;  // The seed's limit: ten bets per wallet per market.
-    ++count;
+    if (++count == 10) ++full_pairs_;
     Event e;
     e.action = Action::kPlaced;
     e.bet_id = options_.id_prefix + absl::StrFormat("bet-%08d", next_bet_++);
@@ -266,12 +273,16 @@ class Generator {
   std::vector<GenBet> open_;
   std::vector<std::string> flagged_wallets_;
   absl::flat_hash_map<std::string, int> bets_per_wallet_;
+  size_t full_pairs_ = 0;  // (market, wallet) pairs with their ten bets.
 };
 
 }  // namespace
 
-int64_t GenerateStream(const StreamOptions& options, std::ostream& out) {
-  return Generator(options, out).Run();
+int64_t GenerateStream(const StreamOptions& options, std::ostream& out, int64_t* events) {
+  Generator generator(options, out);
+  const int64_t lines = generator.Run();
+  if (events != nullptr) *events = generator.events();
+  return lines;
 }
 
 }  // namespace ledger

@@ -18,7 +18,7 @@ END
 $roles$;
 
 REVOKE ALL ON "BetHistory", "Market", "Bet", "FlaggedWallet", "PoolSnapshot", projection_checkpoint,
-    projection_retention, feed_position, schema_migrations
+    projection_retention, feed_position, schema_migrations, fold_snapshot, fold_snapshot_part
   FROM ledger_writer, ledger_projector, ledger_auditor;
 REVOKE CREATE ON SCHEMA public FROM ledger_writer, ledger_auditor;
 GRANT USAGE ON SCHEMA public TO ledger_writer, ledger_projector, ledger_auditor;
@@ -26,6 +26,9 @@ GRANT USAGE ON SCHEMA public TO ledger_writer, ledger_projector, ledger_auditor;
 -- Writer (`append`, `rules run`, `markets close-expired`): reads the log to validate against it and
 -- appends; nothing else. No UPDATE, DELETE or TRUNCATE on the log, no write to any projection.
 GRANT SELECT, INSERT ON "BetHistory" TO ledger_writer;
+-- Fold snapshots (schema/006): the writer starts from them, saves one after a long fold and prunes
+-- the old ones.
+GRANT SELECT, INSERT, DELETE ON fold_snapshot, fold_snapshot_part TO ledger_writer;
 
 -- Projector (`project`, `rebuild`, `feed --consumer`, `publish`): reads the log; writes the four
 -- projections, their checkpoints and retention horizon, and feed positions. A rebuild creates,
@@ -40,5 +43,5 @@ GRANT CREATE ON SCHEMA public TO ledger_projector;
 -- Auditor (`verify`, `replay`, `audit`, `reconcile`, `feed` without a consumer, reports): reads
 -- everything, writes nothing.
 GRANT SELECT ON "BetHistory", "Market", "Bet", "FlaggedWallet", "PoolSnapshot", projection_checkpoint,
-    projection_retention, feed_position, schema_migrations
+    projection_retention, feed_position, schema_migrations, fold_snapshot, fold_snapshot_part
   TO ledger_auditor;

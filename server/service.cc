@@ -633,6 +633,7 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   WriterOptions writer_options;
   writer_options.conn = options.conn;
   writer_options.queue_events_max = options.queue_events_max;
+  writer_options.use_snapshot = options.use_snapshot;
   LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Start(writer_options));
   ReaderPool readers;
   LEDGER_RETURN_IF_ERROR(readers.Open(options.conn, kReaderConnections));
@@ -665,6 +666,7 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   std::cout << json::serialize(json::object{{"ready", true},
                                             {"listen", StrCat(options.host, ":", http.port())},
                                             {"headSeq", writer->head_seq()},
+                                            {"foldedFrom", writer->started_from_seq()},
                                             {"startMs", start_ms}})
             << std::endl;
   std::vector<std::thread> threads;

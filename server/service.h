@@ -47,7 +47,8 @@ struct ServiceOptions {
   size_t request_events_max = kRequestEventsMaxDefault;
   size_t queue_events_max = kQueueEventsMaxDefault;
   int io_threads = kIoThreadsDefault;
-  bool project = true;  // Keep the four projections current in-process.
+  bool project = true;       // Keep the four projections current in-process.
+  bool use_snapshot = true;  // Start from the newest fold snapshot (engine/fold_snapshot.h).
   size_t feed_buffer_bytes = kFeedBufferBytesDefault;
   int feed_heartbeat_ms = kFeedHeartbeatMsDefault;
 };

@@ -18,10 +18,17 @@ absl::StatusOr<std::unique_ptr<Writer>> Writer::Start(WriterOptions options) {
   LEDGER_ASSIGN_OR_RETURN(writer->db_, pg::Database::Open(writer->options_.conn));
   AppendOptions append;
   append.retries_max = kBatchRetriesMax;
+  append.use_snapshot = writer->options_.use_snapshot;
+  append.on_snapshot_skipped = [](std::string_view why) {
+    std::cerr << "ledger serve: fold snapshot not used (" << why
+              << "); folding the whole log instead\n";
+  };
   writer->appender_ = std::make_unique<Appender>(writer->db_.get(), std::move(append));
   LEDGER_RETURN_IF_ERROR(writer->appender_->CatchUp());
-  writer->head_seq_ = writer->appender_->head_seq();
+  writer->started_from_seq_ = writer->appender_->snapshot_seq();
   writer->ready_ = true;
+  writer->MaybeSaveSnapshot(kFoldSnapshotTailEvents);  // A long fold now is not repeated next time.
+  writer->head_seq_ = writer->appender_->head_seq();
   writer->thread_ = std::thread([w = writer.get()] { w->Loop(); });
   return writer;
 }
@@ -47,7 +54,26 @@ void Writer::Stop() {
     stopping_ = true;
     queue_cv_.notify_one();
   }
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    MaybeSaveSnapshot(kFoldSnapshotTailEvents);
+  }
+}
+
+void Writer::MaybeSaveSnapshot(int64_t every) {
+  if (!ready_ || appender_->head_seq() - appender_->snapshot_seq() < every) return;
+  const auto started = std::chrono::steady_clock::now();
+  absl::StatusOr<int64_t> bytes = appender_->SaveSnapshot();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  if (!bytes.ok()) {
+    std::cerr << "ledger serve: warning: could not save a fold snapshot: " << bytes.status()
+              << "\n";
+    return;
+  }
+  std::cerr << "ledger serve: fold snapshot saved at seq " << appender_->head_seq() << " ("
+            << *bytes << " bytes, " << ms << " ms)\n";
 }
 
 size_t Writer::queued_events() const {
@@ -76,6 +102,7 @@ void Writer::Loop() {
     if (batch.empty()) return;  // Stopping, and everything queued is answered.
     AppendAndAnswer(batch);
     if (!ready_) Recover();
+    MaybeSaveSnapshot(kServeSnapshotEveryEvents);
   }
 }
 

@@ -51,9 +51,15 @@ inline constexpr int kBatchRetriesMax = 2;
 // While the database is away, the writer tries to re-derive its state this often.
 inline constexpr int kRecoverIntervalMs = 1000;
 
+// While serving, a fold snapshot is saved each time the fold has come this far past the last one
+// (engine/fold_snapshot.h): at 10M events the write pauses the writer for about a second, so not
+// often; on stopping, kFoldSnapshotTailEvents is enough.
+inline constexpr int64_t kServeSnapshotEveryEvents = 1000000;
+
 struct WriterOptions {
   std::string conn;
   size_t queue_events_max = kQueueEventsMaxDefault;
+  bool use_snapshot = true;  // Start from the newest fold snapshot.
 };
 
 struct WriteOutcome {
@@ -98,6 +104,8 @@ class Writer {
 
   bool ready() const { return ready_.load(); }
   int64_t head_seq() const { return head_seq_.load(); }
+  // The fold snapshot the start folded from (0: it folded the whole log).
+  int64_t started_from_seq() const { return started_from_seq_; }
   size_t queued_events() const;
   const WriterMetrics& metrics() const { return metrics_; }
 
@@ -115,10 +123,14 @@ class Writer {
   void AppendAndAnswer(std::vector<Pending>& batch);
   void Recover();
   void Count(const std::vector<LineResult>& results);
+  // Saves a fold snapshot when the fold has come `every` events past the last one. On the writer
+  // thread, or after it has stopped; a failure is only logged.
+  void MaybeSaveSnapshot(int64_t every);
 
   WriterOptions options_;
   std::unique_ptr<pg::Database> db_;
   std::unique_ptr<Appender> appender_;
+  int64_t started_from_seq_ = 0;
   mutable std::shared_mutex state_mu_;  // Exclusive from offering a batch to its COMMIT.
 
   mutable std::mutex queue_mu_;

@@ -90,8 +90,8 @@ ServeProcess::ServeProcess(const std::string& conn, const TempDir& dir,
   while (std::chrono::steady_clock::now() < until) {
     const std::string out = ReadFile(out_path);
     if (out.find('\n') != std::string::npos) {
-      boost::json::object ready = boost::json::parse(out.substr(0, out.find('\n'))).as_object();
-      const std::string listen(ready.at("listen").as_string());
+      ready_ = boost::json::parse(out.substr(0, out.find('\n'))).as_object();
+      const std::string listen(ready_.at("listen").as_string());
       port_ = std::stoi(listen.substr(listen.rfind(':') + 1));
       return;
     }

@@ -32,6 +32,8 @@ class ServeProcess {
   ServeProcess& operator=(const ServeProcess&) = delete;
 
   int port() const { return port_; }
+  // The line it printed when ready ({"ready", "listen", "headSeq", "foldedFrom", "startMs"}).
+  const boost::json::object& ready() const { return ready_; }
   pid_t pid() const { return pid_; }
   // SIGTERM and wait; the exit code.
   int Terminate();
@@ -42,6 +44,7 @@ class ServeProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  boost::json::object ready_;
   std::string err_path_;
 };
 

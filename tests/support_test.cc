@@ -1,5 +1,6 @@
 // Specification of the small helpers: bounded line reading, password masking, timestamps, and the
 // promise that docs/error-codes.md lists every stable error code.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "engine/retry.h"
 #include "engine/time_format.h"
 #include "engine/utf8.h"
+#include "sample/stream_generator.h"
 
 namespace ledger {
 
@@ -134,6 +136,34 @@ BOOST_AUTO_TEST_CASE(backoff_doubles_to_its_cap_and_stops_after_its_attempts) {
   BOOST_TEST(!backoff.Wait(cause, observe, &stop));  // A stop request is not waited out.
   BOOST_TEST(IsTransient(absl::UnknownError("commit outcome unknown")));
   BOOST_TEST(!IsTransient(absl::FailedPreconditionError("read-only")));
+}
+
+// One market and three wallets hold thirty bets (ten per wallet per market): a stream asked for
+// more stops once they have all run their course, instead of looping for ever.
+BOOST_AUTO_TEST_CASE(generator_stops_short_when_its_markets_and_wallets_are_full) {
+  StreamOptions options;
+  options.markets = 1;
+  options.wallets = 3;
+  options.events = 5000;
+  std::ostringstream out;
+  int64_t events = 0;
+  const int64_t lines = GenerateStream(options, out, &events);
+  BOOST_TEST(events < options.events);
+  BOOST_TEST(events > 30);  // Thirty placements and what became of them.
+  BOOST_TEST(lines == events);
+  const std::string text = out.str();
+  BOOST_TEST(std::count(text.begin(), text.end(), '\n') == lines);
+  const std::string placed = "\"action\":\"PLACED\"";
+  size_t placements = 0;
+  for (size_t at = text.find(placed); at != std::string::npos; at = text.find(placed, at + 1)) {
+    ++placements;
+  }
+  BOOST_TEST(placements == 30u);
+  options.markets = 13;
+  options.wallets = 2000;
+  std::ostringstream roomy;
+  GenerateStream(options, roomy, &events);
+  BOOST_TEST(events == options.events);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -97,6 +97,13 @@ std::string GeneratedStream(int64_t events, uint64_t seed, int32_t bad_every,
   return out.str();
 }
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 std::string DumpProjections(const std::string& conn) {
   std::string out;
   for (const char* table : {"Market", "Bet", "FlaggedWallet", "PoolSnapshot"}) {

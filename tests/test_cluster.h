@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/pg/database.h"
 #include "engine/pg/embedded_db.h"
@@ -41,6 +42,8 @@ std::unique_ptr<pg::SqlSession> OpenSql(const std::string& conn);
 // a bad line every `bad_every` and a repeated line every `duplicate_every` (0: none).
 std::string GeneratedStream(int64_t events, uint64_t seed, int32_t bad_every = 0,
                             int32_t duplicate_every = 0);
+// `text` cut into its lines (without their newlines).
+std::vector<std::string> Lines(const std::string& text);
 
 // Every row of Market, Bet, FlaggedWallet and PoolSnapshot as text, in a fixed order: equal dumps
 // mean identical tables.

@@ -12,7 +12,8 @@ Database::Database(std::unique_ptr<Connection> conn)
     : conn_(std::move(conn)),
       log_(conn_.get()),
       projections_(conn_.get()),
-      feed_positions_(conn_.get()) {}
+      feed_positions_(conn_.get()),
+      snapshots_(conn_.get()) {}
 
 Database::~Database() { Abort(); }
 

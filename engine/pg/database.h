@@ -4,6 +4,7 @@
 //   projections()     Bet, Market, FlaggedWallet, PoolSnapshot, their checkpoints, retention and
 //                     the rebuild's shadow swap (projection_store.h)
 //   feed_positions()  where durable feed consumers and publishers resume (feed_position_store.h)
+//   snapshots()       fold snapshots the appender starts from (snapshot_store.h)
 // They share the transaction, so an inline projection commits with the log rows it projects:
 //
 //   ASSIGN_OR_RETURN(TimeMicros now, db->log().BeginAppend());
@@ -25,6 +26,7 @@
 #include "engine/pg/log_store.h"
 #include "engine/pg/migrations.h"
 #include "engine/pg/projection_store.h"
+#include "engine/pg/snapshot_store.h"
 
 namespace ledger::pg {
 
@@ -60,6 +62,7 @@ class Database {
   LogStore& log() { return log_; }
   ProjectionStore& projections() { return projections_; }
   FeedPositionStore& feed_positions() { return feed_positions_; }
+  SnapshotStore& snapshots() { return snapshots_; }
 
  private:
   explicit Database(std::unique_ptr<Connection> conn);
@@ -68,6 +71,7 @@ class Database {
   LogStore log_;
   ProjectionStore projections_;
   FeedPositionStore feed_positions_;
+  SnapshotStore snapshots_;
 };
 
 // Rolls the open transaction back when it goes out of scope, unless Commit() was called: the one

@@ -187,6 +187,37 @@ absl::StatusOr<absl::flat_hash_map<int64_t, Sha256>> LogStore::Hashes(
   }
 }
 
+absl::StatusOr<std::vector<LoggedEvent>> LogStore::FindIdentities(
+    const std::vector<std::string>& keys) {
+  // A text[] literal: each key double-quoted, its backslashes and quotes escaped.
+  std::string array = "{";
+  for (const std::string& key : keys) {
+    if (array.size() > 1) array += ',';
+    array += '"';
+    for (char c : key) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
+    }
+    array += '"';
+  }
+  array += "}";
+  const std::string query = StrCat("SELECT ", LogSelectList(),
+                                   " FROM \"BetHistory\" WHERE \"identityKey\" = ANY($1::text[])");
+  std::vector<LoggedEvent> out;
+  try {
+    LEDGER_RETURN_IF_ERROR(conn_->InReadTransaction([&](pqxx::transaction_base& tx) {
+      for (const pqxx::row& row : tx.exec_params(query, array)) {
+        LEDGER_ASSIGN_OR_RETURN(LoggedEvent found, ParseLogRow(ResultFields(row)));
+        out.push_back(std::move(found));
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  } catch (const std::exception& e) {
+    return conn_->Error(e, "look up identities in the log");
+  }
+}
+
 absl::StatusOr<std::pair<int64_t, Sha256>> LogStore::Head() {
   try {
     pqxx::read_transaction tx(*conn_->conn);

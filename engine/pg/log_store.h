@@ -69,6 +69,10 @@ class LogStore {
   // one; a position with no row is absent from the result.
   absl::StatusOr<absl::flat_hash_map<int64_t, Sha256>> Hashes(const std::vector<int64_t>& seqs);
 
+  // The rows whose identity keys are among `keys` (one query on the UNIQUE index), inside the
+  // open transaction when there is one; a key with no row has none in the result.
+  absl::StatusOr<std::vector<LoggedEvent>> FindIdentities(const std::vector<std::string>& keys);
+
   // The last position and its hash (0 and the genesis hash for an empty log).
   absl::StatusOr<std::pair<int64_t, Sha256>> Head();
 

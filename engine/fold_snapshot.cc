@@ -1,0 +1,42 @@
+#include "engine/fold_snapshot.h"
+
+#include "engine/byte_codec.h"
+#include "engine/str_cat.h"
+
+namespace ledger {
+namespace {
+
+constexpr std::string_view kMagic("DHFOLD\0\0", 8);
+
+}  // namespace
+
+std::string EncodeFoldSnapshot(const Sequencer& sequencer) {
+  ByteWriter out;
+  out.Bytes(kMagic.data(), kMagic.size());
+  out.U32(kFoldSnapshotFormat);
+  sequencer.Save(out);
+  return out.Take();
+}
+
+absl::Status DecodeFoldSnapshot(std::string_view bytes, int64_t seq, const Sha256& hash,
+                                Sequencer* out) {
+  ByteReader in(bytes);
+  if (in.Bytes(kMagic.size()) != kMagic) {
+    return absl::DataLossError("not a fold snapshot (its first bytes are not DHFOLD)");
+  }
+  if (const uint32_t format = in.U32(); format != kFoldSnapshotFormat) {
+    return absl::DataLossError(
+        StrCat("fold snapshot format ", format, ", this binary reads ", kFoldSnapshotFormat));
+  }
+  if (!out->Load(in)) return absl::DataLossError("fold snapshot malformed or truncated");
+  if (in.remaining() != 0) {
+    return absl::DataLossError(StrCat("fold snapshot has ", in.remaining(), " bytes past its end"));
+  }
+  if (out->head_seq() != seq || out->head_hash() != hash) {
+    return absl::FailedPreconditionError(StrCat("fold snapshot holds seq ", out->head_seq(),
+                                                " but was stored as seq ", seq, " with another hash"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ledger

@@ -1,0 +1,55 @@
+// SnapshotStore: fold snapshots (schema/006, tables fold_snapshot and fold_snapshot_part; the bytes
+// are engine/fold_snapshot.h's). One of the stores of a Database (database.h). Not thread-safe.
+#ifndef LEDGER_ENGINE_PG_SNAPSHOT_STORE_H_
+#define LEDGER_ENGINE_PG_SNAPSHOT_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/event.h"
+
+namespace ledger::pg {
+
+struct Connection;
+
+// Bytes a part row holds: small enough that the row stays below PostgreSQL's TOAST threshold
+// (about 2 kB), so that reading a snapshot back is a sequential read of rows (snapshot_store.cc).
+inline constexpr size_t kSnapshotPartBytes = 1900;
+// Parts read by one query: about 8 MB, so that the client holds little beside the snapshot.
+inline constexpr int64_t kSnapshotReadParts = 4096;
+// Snapshots kept: the newest, and the one before it in case the newest turns out unusable.
+inline constexpr int kSnapshotsKept = 2;
+
+struct StoredSnapshot {
+  int64_t seq = 0;
+  Sha256 hash{};
+  int format = 0;
+  std::string bytes;
+};
+
+class SnapshotStore {
+ public:
+  // REQUIRES: `conn` outlives this store (the Database owns both).
+  explicit SnapshotStore(Connection* conn) : conn_(conn) {}
+
+  // The newest snapshot, checked: nullopt when there is none; kDataLoss when its bytes are not
+  // those it was stored with (length or SHA-256 checksum), kFailedPrecondition when the log's row
+  // at its position is gone or no longer has the hash it was made from. Outside a transaction.
+  absl::StatusOr<std::optional<StoredSnapshot>> Latest();
+  // The newest snapshot's position, 0 when there is none.
+  absl::StatusOr<int64_t> LatestSeq();
+  // Stores a snapshot in its own transaction (replacing one at the same position) and deletes all
+  // but the newest kSnapshotsKept. Outside a transaction.
+  absl::Status Save(int64_t seq, const Sha256& hash, int format, std::string_view bytes);
+
+ private:
+  Connection* conn_;
+};
+
+}  // namespace ledger::pg
+
+#endif  // LEDGER_ENGINE_PG_SNAPSHOT_STORE_H_

@@ -1,0 +1,155 @@
+// Fold snapshots on a real PostgreSQL: an appender that starts from a snapshot answers every line
+// and writes every row as one that folded the whole log; a snapshot that is damaged or no longer
+// matches the log is not used (the appender says why and folds in full); the newest two are kept.
+#include <boost/test/unit_test.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/appender.h"
+#include "engine/fold_snapshot.h"
+#include "engine/pg/database.h"
+#include "engine/str_cat.h"
+#include "tests/ledger_process.h"
+#include "tests/test_cluster.h"
+
+namespace ledger {
+namespace {
+
+using testing::FreshDatabase;
+using testing::GeneratedStream;
+using testing::OpenStore;
+using testing::Scalar;
+
+struct Run {
+  std::vector<std::string> results;  // "line status seq code", hashes aside (see below).
+  std::vector<std::string> skipped;  // Why a snapshot was not used.
+  int64_t snapshot_seq = 0;
+  AppendSummary summary;
+};
+
+// Appends `input`; a result line leaves out the hash, which covers recordedAt and so differs
+// between two databases that append the same stream.
+Run Append(const std::string& conn, const std::string& input, bool use_snapshot,
+           bool save_snapshot = false) {
+  std::unique_ptr<pg::Database> db = OpenStore(conn);
+  Run run;
+  AppendOptions options;
+  options.use_snapshot = use_snapshot;
+  options.batch_events = 300;
+  options.on_result = [&run](const LineResult& r) {
+    run.results.push_back(StrCat(r.line, " ", LineStatusName(r.status), " ", r.seq.value_or(0), " ",
+                                 r.rejection ? ErrorCodeName(r.rejection->code) : "-"));
+  };
+  options.on_snapshot_skipped = [&run](std::string_view why) { run.skipped.emplace_back(why); };
+  Appender appender(db.get(), options);
+  std::istringstream in(input);
+  BOOST_REQUIRE(appender.Run(in, &run.summary).ok());
+  run.snapshot_seq = appender.snapshot_seq();
+  if (save_snapshot) BOOST_REQUIRE(appender.SaveSnapshot().ok());
+  return run;
+}
+
+// Every row's position, identity, stream position and payload: what two logs of the same input
+// share (hashes and recordedAt aside).
+std::string LogContent(const std::string& conn) {
+  return Scalar(conn,
+                "SELECT md5(string_agg(concat_ws('|', seq, \"identityKey\", \"streamId\", "
+                "\"streamVersion\", \"betId\", \"marketId\", wallet, action, \"clawbackAmount\"), "
+                "',' ORDER BY seq)) FROM \"BetHistory\"");
+}
+
+// The first half of a generated stream, and the second half with every 7th line of the first
+// re-sent inside it (duplicates of rows from before the snapshot).
+std::pair<std::string, std::string> Halves(int64_t events) {
+  const std::vector<std::string> lines =
+      testing::Lines(GeneratedStream(events, 11, /*bad_every=*/53, /*duplicate_every=*/29));
+  std::string first;
+  std::string second;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    (i < lines.size() / 2 ? first : second) += lines[i] + "\n";
+    if (i >= lines.size() / 2 && i % 5 == 0) second += lines[i - lines.size() / 2] + "\n";
+  }
+  return {first, second};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fold_snapshot_pg)
+
+BOOST_AUTO_TEST_CASE(an_append_from_a_snapshot_answers_and_writes_as_a_full_fold_does) {
+  const auto [first, second] = Halves(6000);
+  const std::string with = FreshDatabase();
+  const std::string without = FreshDatabase();
+  Append(with, first, /*use_snapshot=*/false, /*save_snapshot=*/true);
+  Append(without, first, /*use_snapshot=*/false);
+  const int64_t snapshot_seq = std::stoll(Scalar(with, "SELECT max(seq) FROM fold_snapshot"));
+  BOOST_TEST(snapshot_seq == std::stoll(Scalar(with, "SELECT max(seq) FROM \"BetHistory\"")));
+
+  const Run from_snapshot = Append(with, second, /*use_snapshot=*/true);
+  const Run full = Append(without, second, /*use_snapshot=*/false);
+  BOOST_TEST(from_snapshot.snapshot_seq == snapshot_seq);
+  BOOST_TEST(from_snapshot.skipped.empty());
+  BOOST_TEST(full.snapshot_seq == 0);
+  BOOST_TEST(from_snapshot.results == full.results, boost::test_tools::per_element());
+  // The re-sent lines from before the snapshot were found in the log, not taken for new events.
+  int old_duplicates = 0;
+  for (const std::string& r : from_snapshot.results) {
+    std::istringstream fields(r);
+    std::string line, status;
+    int64_t seq = 0;
+    fields >> line >> status >> seq;
+    if (status == "duplicate" && seq <= snapshot_seq) ++old_duplicates;
+  }
+  BOOST_TEST(old_duplicates > 100);
+  BOOST_TEST(from_snapshot.summary.accepted > 1000);
+  BOOST_TEST(LogContent(with) == LogContent(without));
+  testing::VerifyChain(with, std::stoll(Scalar(with, "SELECT count(*) FROM \"BetHistory\"")));
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_or_mismatched_snapshot_is_not_used_and_the_whole_log_is_folded) {
+  const auto [first, second] = Halves(2000);
+  const std::string conn = FreshDatabase();
+  Append(conn, first, /*use_snapshot=*/false, /*save_snapshot=*/true);
+  const std::string head = Scalar(conn, "SELECT max(seq) FROM \"BetHistory\"");
+
+  // One byte of the stored bytes changed: the checksum catches it.
+  Scalar(conn,
+         "UPDATE fold_snapshot_part SET data = set_byte(data, 100, (get_byte(data, 100) + 1) % 256)"
+         " WHERE part = 0 RETURNING 1");
+  Run damaged = Append(conn, "", /*use_snapshot=*/true);
+  BOOST_TEST(damaged.snapshot_seq == 0);
+  BOOST_REQUIRE(damaged.skipped.size() == 1u);
+  BOOST_TEST(damaged.skipped[0].find("checksum") != std::string::npos, damaged.skipped[0]);
+
+  // A good snapshot again, then the hash it was made from no longer the log's (as after restoring
+  // the snapshot tables of another database).
+  Scalar(conn, "DELETE FROM fold_snapshot RETURNING 1");
+  Append(conn, "", /*use_snapshot=*/false, /*save_snapshot=*/true);
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM fold_snapshot") == "1");
+  Scalar(conn, "UPDATE fold_snapshot SET hash = repeat('ab', 32) RETURNING 1");
+  Run mismatched = Append(conn, second, /*use_snapshot=*/true);
+  BOOST_TEST(mismatched.snapshot_seq == 0);
+  BOOST_REQUIRE(mismatched.skipped.size() == 1u);
+  BOOST_TEST(mismatched.skipped[0].find("has hash") != std::string::npos, mismatched.skipped[0]);
+  BOOST_TEST(mismatched.summary.accepted > 100);  // The full fold appends as ever.
+  testing::VerifyChain(conn, std::stoll(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"")));
+}
+
+BOOST_AUTO_TEST_CASE(the_newest_two_snapshots_are_kept) {
+  const std::string conn = FreshDatabase();
+  const std::vector<std::string> lines = testing::Lines(GeneratedStream(900, 5));
+  for (size_t part = 0; part < 3; ++part) {
+    std::string input;
+    for (size_t i = part * 300; i < (part + 1) * 300; ++i) input += lines[i] + "\n";
+    Append(conn, input, /*use_snapshot=*/true, /*save_snapshot=*/true);
+  }
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM fold_snapshot") == "2");
+  BOOST_TEST(Scalar(conn, "SELECT count(DISTINCT seq) FROM fold_snapshot_part") == "2");
+  BOOST_TEST(Scalar(conn, "SELECT max(seq) FROM fold_snapshot") ==
+             Scalar(conn, "SELECT max(seq) FROM \"BetHistory\""));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger

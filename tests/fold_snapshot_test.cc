@@ -1,0 +1,223 @@
+// Specification of fold snapshots and the identity filter: a sequencer loaded from a snapshot is
+// the sequencer that was saved (same bytes, same verdicts and rows on what follows), the filter
+// never forgets an identity, and damaged or foreign bytes are refused, never half-loaded.
+#include "engine/fold_snapshot.h"
+
+#include <boost/test/unit_test.hpp>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "engine/event_codec.h"
+#include "engine/hash_chain.h"
+#include "engine/identity_filter.h"
+#include "tests/test_cluster.h"
+
+namespace ledger {
+namespace {
+
+constexpr TimeMicros kNow = 1771232400000000;
+
+IdentityFilter::Key KeyOf(uint64_t n) {
+  const Sha256 d = Sha256Of(std::to_string(n));
+  IdentityFilter::Key key;
+  std::memcpy(&key.hi, d.data(), 8);
+  std::memcpy(&key.lo, d.data() + 8, 8);
+  return key;
+}
+
+std::vector<std::string> StreamLines(int64_t events) {
+  return testing::Lines(testing::GeneratedStream(events, 7, /*bad_every=*/97,
+                                                 /*duplicate_every=*/31));
+}
+
+// A log held in memory: what the appender asks PostgreSQL for, by identity.
+struct MemoryLog {
+  absl::flat_hash_map<std::string, LoggedEvent> by_identity;
+  int64_t lookups = 0;  // Identities looked up (the filter could not rule them out).
+  int64_t found = 0;
+};
+
+// Offers `lines` to `s` in batches of `batch` the way the appender does (identities the filter
+// cannot rule out are looked up in `log`); returns one verdict a line ("accepted <seq> <hash>",
+// "duplicate <seq>", "conflict <seq>", "rejected <code>", "undecodable").
+std::vector<std::string> OfferAll(Sequencer& s, MemoryLog& log,
+                                  const std::vector<std::string>& lines, size_t batch) {
+  std::vector<std::string> verdicts;
+  for (size_t start = 0; start < lines.size(); start += batch) {
+    s.BeginBatch();
+    std::vector<Event> events;
+    std::vector<std::string> keys;
+    const size_t end = std::min(lines.size(), start + batch);
+    for (size_t i = start; i < end; ++i) {
+      DecodeResult d = DecodeEventLine(lines[i], kNow);
+      if (const Event* e = std::get_if<Event>(&d)) keys.push_back(LedgerState::IdentityKey(*e));
+    }
+    for (const std::string& key : s.Unresolved(keys)) {
+      ++log.lookups;
+      if (auto it = log.by_identity.find(key); it != log.by_identity.end()) {
+        ++log.found;
+        s.Resolve(it->second);
+      }
+    }
+    for (size_t i = start; i < end; ++i) {
+      DecodeResult d = DecodeEventLine(lines[i], kNow);
+      if (!std::holds_alternative<Event>(d)) {
+        verdicts.push_back("undecodable");
+        continue;
+      }
+      Sequencer::Offered o = s.Offer(std::get<Event>(std::move(d)), kNow);
+      switch (o.outcome) {
+        case Sequencer::Outcome::kAccepted:
+          verdicts.push_back("accepted " + std::to_string(o.row.seq) + " " + ToHex(o.row.hash));
+          log.by_identity[o.row.identity_key] = o.row;
+          break;
+        case Sequencer::Outcome::kDuplicate:
+          verdicts.push_back("duplicate " + std::to_string(o.existing_seq));
+          break;
+        case Sequencer::Outcome::kConflict:
+          verdicts.push_back("conflict " + std::to_string(o.existing_seq));
+          break;
+        case Sequencer::Outcome::kRejected:
+          verdicts.push_back(std::string("rejected ") +
+                             std::string(ErrorCodeName(o.rejection->code)));
+          break;
+      }
+    }
+  }
+  return verdicts;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(identity_filter)
+
+BOOST_AUTO_TEST_CASE(never_forgets_and_rarely_imagines_as_it_grows_past_its_first_layer) {
+  constexpr uint64_t kInserted = 3 * kIdentityFilterKeysFirst;  // Three layers.
+  IdentityFilter filter;
+  for (uint64_t n = 0; n < kInserted; ++n) filter.Insert(KeyOf(n));
+  BOOST_TEST(filter.size() == kInserted);
+  uint64_t forgotten = 0;
+  for (uint64_t n = 0; n < kInserted; ++n) forgotten += filter.MayContain(KeyOf(n)) ? 0 : 1;
+  BOOST_TEST(forgotten == 0u);
+  constexpr uint64_t kProbed = 1000000;
+  uint64_t imagined = 0;
+  for (uint64_t n = kInserted; n < kInserted + kProbed; ++n) {
+    imagined += filter.MayContain(KeyOf(n)) ? 1 : 0;
+  }
+  // Three layers at about 1 in 500 each: well under 1%.
+  BOOST_TEST(imagined < kProbed / 100, imagined << " false positives in " << kProbed);
+  // About 2 bytes a key (16 bits, layers rounded up to powers of two).
+  BOOST_TEST(filter.memory_bytes() <= 4 * kInserted);
+}
+
+BOOST_AUTO_TEST_CASE(saved_and_loaded_answers_the_same_and_truncation_is_refused) {
+  IdentityFilter filter;
+  for (uint64_t n = 0; n < 5000; ++n) filter.Insert(KeyOf(n));
+  ByteWriter out;
+  filter.Save(out);
+  IdentityFilter loaded;
+  ByteReader in(out.bytes());
+  BOOST_REQUIRE(loaded.Load(in));
+  BOOST_TEST(in.remaining() == 0u);
+  for (uint64_t n = 0; n < 20000; ++n) {
+    BOOST_TEST_REQUIRE(loaded.MayContain(KeyOf(n)) == filter.MayContain(KeyOf(n)));
+  }
+  IdentityFilter cut;
+  ByteReader short_in(std::string_view(out.bytes()).substr(0, out.bytes().size() - 1));
+  BOOST_TEST(!cut.Load(short_in));
+  BOOST_TEST(cut.size() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(fold_snapshot)
+
+BOOST_AUTO_TEST_CASE(a_loaded_sequencer_is_the_saved_one_and_continues_identically) {
+  const std::vector<std::string> lines = StreamLines(6000);
+  const size_t cut = lines.size() / 2;
+  const std::vector<std::string> before(lines.begin(), lines.begin() + cut);
+  const std::vector<std::string> after(lines.begin() + cut, lines.end());
+
+  Sequencer original;
+  MemoryLog log;
+  OfferAll(original, log, before, 200);
+  const std::string bytes = EncodeFoldSnapshot(original);
+  Sequencer loaded;
+  BOOST_REQUIRE(DecodeFoldSnapshot(bytes, original.head_seq(), original.head_hash(), &loaded).ok());
+  BOOST_TEST(loaded.head_seq() == original.head_seq());
+  BOOST_TEST(EncodeFoldSnapshot(loaded) == bytes);  // Nothing lost, nothing reordered.
+
+  // The rest of the stream, re-sent lines of the first half included, gets the same verdicts and
+  // the same rows (positions and hashes) from both.
+  MemoryLog log_copy = log;
+  const std::vector<std::string> from_original = OfferAll(original, log, after, 200);
+  const std::vector<std::string> from_loaded = OfferAll(loaded, log_copy, after, 200);
+  BOOST_TEST(from_loaded == from_original, boost::test_tools::per_element());
+  int duplicates = 0;
+  for (const std::string& v : from_loaded) duplicates += v.rfind("duplicate", 0) == 0 ? 1 : 0;
+  BOOST_TEST(duplicates > 10);
+  BOOST_TEST(EncodeFoldSnapshot(loaded) == EncodeFoldSnapshot(original));
+  const MarketState* a = original.state().FindMarket("market-0001");
+  const MarketState* b = loaded.state().FindMarket("market-0001");
+  BOOST_REQUIRE(a != nullptr);
+  BOOST_REQUIRE(b != nullptr);
+  BOOST_TEST(a->confirmed_bets == b->confirmed_bets);  // Derived on load, not stored.
+  BOOST_TEST(a->confirmed_wallets == b->confirmed_wallets);
+  BOOST_TEST(a->confirmed_bets > 0);
+}
+
+// A filter whose first layer holds 16 keys has many layers, each adding its false positives, and
+// says "maybe" to more keys as a batch's own events fill it: each must be looked up (or the
+// sequencer stops), and none may change a verdict.
+BOOST_AUTO_TEST_CASE(a_filter_that_often_says_maybe_changes_no_verdict) {
+  std::vector<std::string> lines = StreamLines(6000);
+  for (size_t i = 0, n = lines.size(); i < n; i += 10) lines.push_back(lines[i]);  // Re-sent.
+  Sequencer normal;
+  Sequencer tiny(/*filter_keys_first=*/16);
+  MemoryLog normal_log;
+  MemoryLog tiny_log;
+  const std::vector<std::string> expected = OfferAll(normal, normal_log, lines, 250);
+  BOOST_TEST(OfferAll(tiny, tiny_log, lines, 250) == expected, boost::test_tools::per_element());
+  BOOST_TEST(tiny_log.lookups > normal_log.lookups + 30,
+             tiny_log.lookups << " lookups against " << normal_log.lookups);
+  BOOST_TEST(tiny_log.found == normal_log.found);  // The same re-sent events, found in the log.
+  BOOST_TEST(normal_log.found > 400);
+  // Its many layers survive a snapshot.
+  Sequencer loaded;
+  BOOST_REQUIRE(
+      DecodeFoldSnapshot(EncodeFoldSnapshot(tiny), tiny.head_seq(), tiny.head_hash(), &loaded)
+          .ok());
+  BOOST_TEST(loaded.identity_filter().size() == tiny.identity_filter().size());
+  BOOST_TEST(EncodeFoldSnapshot(loaded) == EncodeFoldSnapshot(tiny));
+}
+
+BOOST_AUTO_TEST_CASE(damaged_foreign_or_misplaced_bytes_are_refused) {
+  Sequencer original;
+  MemoryLog log;
+  OfferAll(original, log, StreamLines(800), 100);
+  const std::string bytes = EncodeFoldSnapshot(original);
+  const int64_t seq = original.head_seq();
+  const Sha256 hash = original.head_hash();
+  for (size_t size = 0; size < bytes.size(); size += 1 + bytes.size() / 300) {
+    Sequencer s;
+    BOOST_TEST_REQUIRE(absl::IsDataLoss(DecodeFoldSnapshot(bytes.substr(0, size), seq, hash, &s)),
+                       "a snapshot cut to " << size << " bytes was accepted");
+  }
+  Sequencer longer;
+  BOOST_TEST(absl::IsDataLoss(DecodeFoldSnapshot(bytes + "x", seq, hash, &longer)));
+  std::string other_format = bytes;
+  other_format[8] = static_cast<char>(kFoldSnapshotFormat + 1);
+  Sequencer s1;
+  BOOST_TEST(absl::IsDataLoss(DecodeFoldSnapshot(other_format, seq, hash, &s1)));
+  Sequencer s2;
+  BOOST_TEST(absl::IsFailedPrecondition(DecodeFoldSnapshot(bytes, seq - 1, hash, &s2)));
+  Sequencer s3;
+  BOOST_TEST(absl::IsFailedPrecondition(DecodeFoldSnapshot(bytes, seq, kGenesisHash, &s3)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace ledger
