@@ -32,22 +32,25 @@ absl::Status Appender::CatchUp() {
 }
 
 absl::Status Appender::LoadSnapshot() {
-  absl::StatusOr<std::optional<pg::StoredSnapshot>> stored = store_->snapshots().Latest();
-  absl::Status status = stored.status();
-  if (stored.ok() && *stored) {
-    status = DecodeFoldSnapshot((*stored)->bytes, (*stored)->seq, (*stored)->hash, &sequencer_);
-    if (status.ok()) {
-      snapshot_seq_ = sequencer_.head_seq();
-      return absl::OkStatus();
-    }
-    sequencer_ = Sequencer();
+  absl::StatusOr<bool> loaded = store_->snapshots().LoadLatest(
+      [this](int64_t seq, const Sha256& hash, int format, ByteReader& in) {
+        if (format != static_cast<int>(kFoldSnapshotFormat)) {
+          return absl::DataLossError(
+              StrCat("fold snapshot format ", format, ", this binary reads ", kFoldSnapshotFormat));
+        }
+        return DecodeFoldSnapshot(in, seq, hash, &sequencer_);
+      });
+  if (loaded.ok()) {
+    snapshot_seq_ = sequencer_.head_seq();
+    return absl::OkStatus();  // Loaded, or there is none yet.
   }
-  if (status.ok()) return status;  // No snapshot yet.
+  sequencer_ = Sequencer();
   // An outage is an outage (retried); anything else only costs the full fold.
-  if (IsTransient(status) || absl::IsUnknown(status)) return status;
-  if (options_.on_snapshot_skipped)
-    options_.on_snapshot_skipped(
-        std::string_view(status.message().data(), status.message().size()));
+  if (IsTransient(loaded.status()) || absl::IsUnknown(loaded.status())) return loaded.status();
+  if (options_.on_snapshot_skipped) {
+    const absl::string_view why = loaded.status().message();
+    options_.on_snapshot_skipped(std::string_view(why.data(), why.size()));
+  }
   return absl::OkStatus();
 }
 
@@ -142,10 +145,18 @@ absl::Status Appender::AppendBatch(const std::vector<InputLine>& lines, AppendSu
   LEDGER_RETURN_IF_ERROR(LookUpIdentities(decoded));
   BatchOutcome batch;
   batch.want_results = results != nullptr;
-  for (size_t i = 0; i < lines.size(); ++i) {
+  for (size_t i = 0; i < lines.size();) {
+    size_t end = i + 1;
+    if (lines[i].group != 0) {
+      while (end < lines.size() && lines[end].group == lines[i].group) ++end;
+      LEDGER_RETURN_IF_ERROR(OfferGroup(lines, decoded, i, end, now, &batch));
+      i = end;
+      continue;
+    }
     LEDGER_ASSIGN_OR_RETURN(LineResult result,
                             OfferLine(lines[i], std::move(decoded[i]), now, &batch));
     if (batch.want_results) batch.results.push_back(std::move(result));
+    i = end;
   }
   LEDGER_CHECK(batch.lines() == lines.size(), "a batch of ", lines.size(), " lines came to ",
                batch.lines(), " outcomes");
@@ -216,6 +227,52 @@ absl::StatusOr<LineResult> Appender::OfferLine(const InputLine& line, DecodeResu
       break;
   }
   return result;
+}
+
+absl::Status Appender::OfferGroup(const std::vector<InputLine>& lines,
+                                  std::vector<DecodeResult>& decoded, size_t begin, size_t end,
+                                  TimeMicros now, BatchOutcome* out) {
+  // What the batch held before the group, to put back if one of its lines is rejected.
+  const size_t rows = out->rows.size();
+  const size_t rejections = out->rejections.size();
+  const int64_t duplicates = out->duplicates;
+  const int64_t recovered = out->recovered;
+  std::vector<LineResult> results;
+  sequencer_.BeginGroup();
+  std::optional<size_t> failed;
+  for (size_t i = begin; i < end && !failed; ++i) {
+    LEDGER_ASSIGN_OR_RETURN(LineResult result,
+                            OfferLine(lines[i], std::move(decoded[i]), now, out));
+    if (result.status == LineResult::Status::kRejected) failed = i;
+    results.push_back(std::move(result));
+  }
+  if (!failed) {
+    sequencer_.EndGroup();
+  } else {
+    sequencer_.UndoGroup();
+    const Rejection first = *results.back().rejection;
+    out->rows.resize(rows);
+    out->rejections.resize(rejections);
+    out->duplicates = duplicates;
+    out->recovered = recovered;
+    results.resize(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      LineResult& r = results[i - begin];
+      r = LineResult();
+      r.line = lines[i].number;
+      r.rejection = i == *failed ? first
+                                 : Rejection{ErrorCode::kAtomicRequestRejected,
+                                             StrCat("not applied: line ", lines[*failed].number,
+                                                    " of the same all-or-nothing request was "
+                                                    "rejected (",
+                                                    ErrorCodeName(first.code), ")")};
+      out->rejections.push_back({lines[i].number, *r.rejection, lines[i].text});
+    }
+  }
+  if (out->want_results) {
+    for (LineResult& r : results) out->results.push_back(std::move(r));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Appender::ResolveHashes(BatchOutcome* batch) {

@@ -52,6 +52,9 @@ struct InputLine {
   std::string text;
   bool too_long = false;  // Cut by the reader: `text` is empty, `length` what it was.
   size_t length = 0;
+  // Consecutive lines with the same nonzero group are accepted together or not at all: when one is
+  // rejected, the others are rejected ATOMIC_REQUEST_REJECTED (`?atomic=true`). 0: on its own.
+  int64_t group = 0;
 };
 
 // What became of one input line: `append --results`, and the answer a service gives each event.
@@ -186,6 +189,9 @@ class Appender {
   // became of it. Fails only on a database error.
   absl::StatusOr<LineResult> OfferLine(const InputLine& line, DecodeResult decoded, TimeMicros now,
                                        BatchOutcome* out);
+  // Offers lines [begin, end) of one group, all or nothing, adding their results to `out`.
+  absl::Status OfferGroup(const std::vector<InputLine>& lines, std::vector<DecodeResult>& decoded,
+                          size_t begin, size_t end, TimeMicros now, BatchOutcome* out);
   // The hashes of the results that name a position but not yet its hash (events re-sent), read from
   // the batch's own rows or, in one query, from the log.
   absl::Status ResolveHashes(BatchOutcome* batch);

@@ -1,7 +1,9 @@
 // ByteWriter and ByteReader: the fixed little-endian binary layout of a fold snapshot
 // (engine/fold_snapshot.h). The reader never reads past its input: every read reports whether
 // the bytes were there, and the first short read leaves the reader failed, so a decoder checks
-// ok() once at the end instead of after every field.
+// ok() once at the end instead of after every field. A reader may also pull its input in pieces
+// (a snapshot read part by part, never all of it in memory at once); a view it returns is then
+// valid only until its next read.
 //
 //   ByteWriter w;
 //   w.U32(7);
@@ -15,6 +17,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -49,7 +52,11 @@ class ByteWriter {
 
 class ByteReader {
  public:
+  // Reads `in`, which must outlive the reader.
   explicit ByteReader(std::string_view in) : in_(in) {}
+  // Reads what `refill` appends to the string it is given, piece by piece, as reads need it;
+  // `refill` returns false once there is nothing more (or it failed: it says why itself).
+  explicit ByteReader(std::function<bool(std::string*)> refill) : refill_(std::move(refill)) {}
 
   uint8_t U8() { return Fixed<uint8_t>(); }
   uint32_t U32() { return Fixed<uint32_t>(); }
@@ -58,6 +65,7 @@ class ByteReader {
   int64_t I64() { return static_cast<int64_t>(Fixed<uint64_t>()); }
   // `size` bytes, or an empty view (and failed) when fewer are left.
   std::string_view Bytes(size_t size) {
+    if (ok_ && size > in_.size() - pos_) Pull(size);
     if (!ok_ || size > in_.size() - pos_) {
       ok_ = false;
       return {};
@@ -72,9 +80,33 @@ class ByteReader {
   bool ok() const { return ok_; }
   // Marks the input bad (a decoder found a value out of range).
   void Fail() { ok_ = false; }
+  // Whether every byte of the input has been read (pulling, to know).
+  bool AtEnd() {
+    Pull(1);
+    return pos_ == in_.size();
+  }
   size_t remaining() const { return in_.size() - pos_; }
+  // Reads and drops everything left, failed or not.
+  void Drain() {
+    while (refill_) {
+      buffer_.clear();
+      if (!refill_(&buffer_)) refill_ = nullptr;
+    }
+    buffer_.clear();
+    in_ = buffer_;
+    pos_ = 0;
+  }
 
  private:
+  // Refills until `size` bytes are buffered past pos_ or the source is spent.
+  void Pull(size_t size) {
+    while (refill_ && in_.size() - pos_ < size) {
+      buffer_.erase(0, pos_);  // What was read is not needed again.
+      pos_ = 0;
+      if (!refill_(&buffer_)) refill_ = nullptr;
+      in_ = buffer_;
+    }
+  }
   template <typename T>
   T Fixed() {
     std::string_view b = Bytes(sizeof(T));
@@ -86,6 +118,8 @@ class ByteReader {
   std::string_view in_;
   size_t pos_ = 0;
   bool ok_ = true;
+  std::function<bool(std::string*)> refill_;
+  std::string buffer_;  // Pulled input, when reading from `refill_`.
 };
 
 }  // namespace ledger

@@ -57,7 +57,8 @@ namespace ledger {
   X(kAlreadyRefunded, "ALREADY_REFUNDED")              \
   X(kWalletNotFlagged, "WALLET_NOT_FLAGGED")           \
   X(kPoolOverflow, "POOL_OVERFLOW")                    \
-  X(kIdentityConflict, "IDENTITY_CONFLICT")
+  X(kIdentityConflict, "IDENTITY_CONFLICT")            \
+  X(kAtomicRequestRejected, "ATOMIC_REQUEST_REJECTED")
 
 enum class ErrorCode : uint8_t {
 #define LEDGER_ERROR_ENUM(name, text) name,

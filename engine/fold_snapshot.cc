@@ -21,6 +21,10 @@ std::string EncodeFoldSnapshot(const Sequencer& sequencer) {
 absl::Status DecodeFoldSnapshot(std::string_view bytes, int64_t seq, const Sha256& hash,
                                 Sequencer* out) {
   ByteReader in(bytes);
+  return DecodeFoldSnapshot(in, seq, hash, out);
+}
+
+absl::Status DecodeFoldSnapshot(ByteReader& in, int64_t seq, const Sha256& hash, Sequencer* out) {
   if (in.Bytes(kMagic.size()) != kMagic) {
     return absl::DataLossError("not a fold snapshot (its first bytes are not DHFOLD)");
   }
@@ -29,12 +33,11 @@ absl::Status DecodeFoldSnapshot(std::string_view bytes, int64_t seq, const Sha25
         StrCat("fold snapshot format ", format, ", this binary reads ", kFoldSnapshotFormat));
   }
   if (!out->Load(in)) return absl::DataLossError("fold snapshot malformed or truncated");
-  if (in.remaining() != 0) {
-    return absl::DataLossError(StrCat("fold snapshot has ", in.remaining(), " bytes past its end"));
-  }
+  if (!in.AtEnd()) return absl::DataLossError("fold snapshot has bytes past its end");
   if (out->head_seq() != seq || out->head_hash() != hash) {
     return absl::FailedPreconditionError(StrCat("fold snapshot holds seq ", out->head_seq(),
-                                                " but was stored as seq ", seq, " with another hash"));
+                                                " but was stored as seq ", seq,
+                                                " with another hash"));
   }
   return absl::OkStatus();
 }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "engine/byte_codec.h"
 #include "engine/sequencer.h"
 
 namespace ledger {
@@ -30,6 +31,8 @@ std::string EncodeFoldSnapshot(const Sequencer& sequencer);
 // and hash they were stored under. REQUIRES: *out is new; discard it on an error.
 absl::Status DecodeFoldSnapshot(std::string_view bytes, int64_t seq, const Sha256& hash,
                                 Sequencer* out);
+// The same, reading the bytes from `in` as they come (pg::SnapshotStore::LoadLatest).
+absl::Status DecodeFoldSnapshot(ByteReader& in, int64_t seq, const Sha256& hash, Sequencer* out);
 
 }  // namespace ledger
 

@@ -132,6 +132,23 @@ std::string CanonicalEncoding(const LoggedEvent& row) {
 
 Sha256 Sha256Of(std::string_view bytes) { return ThreadHasher().Sum(bytes, {}); }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256Stream::Update(std::string_view bytes) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
+}
+
+Sha256 Sha256Stream::Finish() {
+  Sha256 out{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out.data(), &length);
+  return out;
+}
+
 Sha256 ChainHash(const Sha256& prev, const LoggedEvent& row) {
   std::string& buffer = ThreadBuffer();
   AppendCanonicalRow(row, &buffer);

@@ -66,6 +66,21 @@ LinkFaults CheckLink(int64_t prev_seq, const Sha256& prev_hash, const LoggedEven
 Sha256 PayloadFingerprint(const Event& event);
 
 Sha256 Sha256Of(std::string_view bytes);
+
+// SHA-256 of bytes that arrive in pieces (a fold snapshot read part by part).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view bytes);
+  // The digest of everything given; the stream is spent.
+  Sha256 Finish();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX, kept out of this header.
+};
 std::string ToHex(const Sha256& hash);
 std::optional<Sha256> FromHex(std::string_view hex);
 

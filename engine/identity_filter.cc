@@ -1,5 +1,6 @@
 #include "engine/identity_filter.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace ledger {
@@ -37,8 +38,7 @@ bool IdentityFilter::Test(const Layer& layer, Key key, bool set, std::vector<uin
 
 void IdentityFilter::Insert(Key key) {
   if (layers_.empty() || layers_.back().count >= layers_.back().capacity) {
-    layers_.push_back(
-        MakeLayer(layers_.empty() ? keys_first_ : 2 * layers_.back().capacity));
+    layers_.push_back(MakeLayer(layers_.empty() ? keys_first_ : 2 * layers_.back().capacity));
   }
   Layer& layer = layers_.back();
   Test(layer, key, /*set=*/true, &layer.words);
@@ -87,12 +87,16 @@ bool IdentityFilter::Load(ByteReader& in) {
     const uint64_t capacity = i == 0 ? layer.capacity : 2 * layers.back().capacity;
     if (!in.ok() || layer.capacity != capacity || capacity < 1 ||
         (i == 0 && capacity > kIdentityFilterKeysFirstMax) || layer.blocks != BlocksFor(capacity) ||
-        layer.count > layer.capacity ||
-        in.remaining() / sizeof(uint64_t) < layer.blocks * kBlockWords) {
+        layer.count > layer.capacity) {
       return false;
     }
-    layer.words.resize(layer.blocks * kBlockWords);
-    for (uint64_t& w : layer.words) w = in.U64();
+    // Grown as the words arrive, so that a malformed size costs no more memory than the input.
+    const uint64_t words = layer.blocks * kBlockWords;
+    layer.words.reserve(std::min<uint64_t>(words, uint64_t{1} << 20));
+    for (uint64_t w = 0; w < words; ++w) {
+      layer.words.push_back(in.U64());
+      if (!in.ok()) return false;
+    }
     layers.push_back(std::move(layer));
   }
   if (!in.ok()) return false;

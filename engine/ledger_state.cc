@@ -230,9 +230,66 @@ void LedgerState::Derive(Event* e) const {
   }
 }
 
+void LedgerState::BeginUndoable() {
+  LEDGER_CHECK(!journaling_, "an undoable group inside another");
+  journaling_ = true;
+  journal_.clear();
+}
+
+void LedgerState::Undo() {
+  LEDGER_CHECK(journaling_, "Undo outside an undoable group");
+  for (auto it = journal_.rbegin(); it != journal_.rend(); ++it) (*it)();
+  journal_.clear();
+  journaling_ = false;
+}
+
+void LedgerState::KeepChanges() {
+  journal_.clear();
+  journaling_ = false;
+}
+
+void LedgerState::JournalBetAction(BetState& bet) {
+  if (!journaling_) return;
+  const std::string wallet(WalletOf(bet));
+  const uint64_t pair = (uint64_t{bet.market} << 32) | bet.wallet;
+  auto flag = wallets_.find(wallet);
+  auto confirmed = confirmed_by_wallet_.find(pair);
+  auto refund = refund_tx_hashes_.find(&bet);
+  Journal([this, &bet, old_bet = bet, old_market = markets_[bet.market], wallet,
+           old_flag = flag == wallets_.end() ? std::nullopt : std::optional(flag->second), pair,
+           old_confirmed = confirmed == confirmed_by_wallet_.end()
+                               ? std::nullopt
+                               : std::optional(confirmed->second),
+           old_refund =
+               refund == refund_tx_hashes_.end() ? std::nullopt : std::optional(refund->second)] {
+    markets_[old_bet.market] = old_market;
+    bet = old_bet;
+    if (old_flag) {
+      wallets_[wallet] = *old_flag;
+    } else {
+      wallets_.erase(wallet);
+    }
+    if (old_confirmed) {
+      confirmed_by_wallet_[pair] = *old_confirmed;
+    } else {
+      confirmed_by_wallet_.erase(pair);
+    }
+    if (old_refund) {
+      refund_tx_hashes_[&bet] = *old_refund;
+    } else {
+      refund_tx_hashes_.erase(&bet);
+    }
+  });
+}
+
 void LedgerState::Apply(const Event& e) {
   switch (e.action) {
     case Action::kMarketCreated: {
+      Journal([this, id = *e.market_id] {
+        market_index_.erase(id);
+        market_ids_.pop_back();
+        markets_.pop_back();
+      });
       market_index_[*e.market_id] = static_cast<uint32_t>(markets_.size());
       market_ids_.push_back(*e.market_id);
       MarketState& m = markets_.emplace_back();
@@ -247,7 +304,9 @@ void LedgerState::Apply(const Event& e) {
     }
     case Action::kMarketClosed:
     case Action::kMarketResolved: {
-      MarketState& m = markets_[market_index_.at(*e.market_id)];
+      const uint32_t index = market_index_.at(*e.market_id);
+      MarketState& m = markets_[index];
+      Journal([this, index, old = m] { markets_[index] = old; });
       m.status =
           e.action == Action::kMarketClosed ? MarketStatus::kClosed : MarketStatus::kResolved;
       if (e.winner) m.winner = e.winner;
@@ -256,22 +315,39 @@ void LedgerState::Apply(const Event& e) {
       return;
     }
     case Action::kPlaced: {
+      const size_t wallets_before = wallets_by_index_.size();
       const uint32_t wallet = InternWallet(*e.wallet);
+      if (wallets_by_index_.size() > wallets_before) {
+        Journal([this] {
+          wallet_index_.erase(wallets_by_index_.back());
+          wallets_by_index_.pop_back();  // Its arena bytes stay: the arena only grows.
+        });
+      }
       const uint32_t index = AddBet(arena_->Intern(*e.bet_id));
       bets_.insert(index);
       BetState& bet = (*bet_store_)[index].bet;
       FillPlaced(e, market_index_.at(*e.market_id), wallet, bet);
+      Journal([this, index] {
+        const BetState& b = (*bet_store_)[index].bet;
+        bet_numbers_.erase({b.market, b.wallet, b.bet_number});
+        bets_.erase(index);
+        bet_store_->pop_back();
+      });
       return;
     }
     case Action::kWalletUnflagged: {
       WalletFlagState& w = wallets_.at(*e.wallet);
+      Journal([this, wallet = *e.wallet, old = w] { wallets_[wallet] = old; });
       w.active = false;
       w.unflagged_at = e.created_at;
       ++w.stream_version;
       return;
     }
-    default:
-      ApplyBetAction(e, (*bet_store_)[*bets_.find(AbslView(*e.bet_id))].bet);
+    default: {
+      BetState& bet = (*bet_store_)[*bets_.find(AbslView(*e.bet_id))].bet;
+      JournalBetAction(bet);
+      ApplyBetAction(e, bet);
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 #ifndef LEDGER_ENGINE_LEDGER_STATE_H_
 #define LEDGER_ENGINE_LEDGER_STATE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -202,6 +203,13 @@ class LedgerState {
   std::optional<std::string> TxHashOf(const BetState& bet) const;
   std::optional<std::string> RefundTxHashOf(const BetState& bet) const;
 
+  // All-or-nothing groups of events (`ledger serve`'s ?atomic=true). After BeginUndoable, every
+  // Apply records how to reverse what it changed; Undo reverses all of it, newest first, and
+  // KeepChanges forgets the record. One group at a time; recording costs nothing outside one.
+  void BeginUndoable();
+  void Undo();
+  void KeepChanges();
+
   // The fold as bytes, for a snapshot (engine/fold_snapshot.h), and back. Deterministic: two states
   // folded from the same log save the same bytes. What can be derived (the indexes, the seed's
   // UNIQUE set, the confirmed counts) is not saved but rebuilt by Load.
@@ -211,6 +219,12 @@ class LedgerState {
   bool Load(ByteReader& in);
 
  private:
+  // Records `undo` when inside an undoable group.
+  void Journal(std::function<void()> undo) {
+    if (journaling_) journal_.push_back(std::move(undo));
+  }
+  // Journals how to restore everything a bet action on `bet` may change.
+  void JournalBetAction(BetState& bet);
   bool LoadMarketsAndWallets(ByteReader& in);
   bool LoadBets(ByteReader& in);
   bool LoadFlags(ByteReader& in);
@@ -250,6 +264,8 @@ class LedgerState {
   // CONFIRMED bets per (market << 32 | wallet), for MarketState::confirmed_wallets; a pair leaves
   // when its count drops to zero.
   FoldMap<uint64_t, int32_t> confirmed_by_wallet_;
+  bool journaling_ = false;
+  std::vector<std::function<void()>> journal_;
 };
 
 // Names of the identity-payload fields in which `a` and `b` differ (createdAt and derived fields

@@ -141,7 +141,8 @@ bool LedgerState::LoadBets(ByteReader& in) {
     b.bet_number = in.I32();
     b.stream_version = in.I32();
     BetStatus status;
-    if (!ToEnum(in.U8(), Choice::kNo, &b.choice) || !ToEnum(in.U8(), BetStatus::kClawedBack, &status)) {
+    if (!ToEnum(in.U8(), Choice::kNo, &b.choice) ||
+        !ToEnum(in.U8(), BetStatus::kClawedBack, &status)) {
       return false;
     }
     const uint8_t flags = in.U8();

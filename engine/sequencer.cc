@@ -56,6 +56,28 @@ void Sequencer::Resolve(const LoggedEvent& row) {
       IdentityEntry{row.seq, Truncate(PayloadFingerprint(row.event))};
 }
 
+void Sequencer::BeginGroup() {
+  LEDGER_CHECK(!group_, "a group inside another");
+  group_ = Group{head_seq_, head_hash_, {}};
+  state_.BeginUndoable();
+}
+
+void Sequencer::UndoGroup() {
+  LEDGER_CHECK(group_, "UndoGroup outside a group");
+  state_.Undo();
+  head_seq_ = group_->head_seq;
+  head_hash_ = group_->head_hash;
+  // Looked up before the group and not in the log: new again, should a later line bring them.
+  for (const IdentityDigest& key : group_->accepted) batch_[key] = IdentityEntry{};
+  group_.reset();
+}
+
+void Sequencer::EndGroup() {
+  LEDGER_CHECK(group_, "EndGroup outside a group");
+  state_.KeepChanges();
+  group_.reset();
+}
+
 void Sequencer::Save(ByteWriter& out) const {
   out.I64(head_seq_);
   out.Bytes(head_hash_.data(), head_hash_.size());
@@ -66,10 +88,13 @@ void Sequencer::Save(ByteWriter& out) const {
 bool Sequencer::Load(ByteReader& in) {
   if (head_seq_ != 0) return false;
   const int64_t seq = in.I64();
-  const std::string_view hash = in.Bytes(head_hash_.size());
-  if (!in.ok() || seq < 0 || !filter_.Load(in) || !state_.Load(in)) return false;
+  Sha256 hash{};
+  const std::string_view hash_bytes = in.Bytes(hash.size());
+  if (!in.ok() || seq < 0) return false;
+  std::memcpy(hash.data(), hash_bytes.data(), hash.size());  // The view ends at the next read.
+  if (!filter_.Load(in) || !state_.Load(in)) return false;
   head_seq_ = seq;
-  std::memcpy(head_hash_.data(), hash.data(), head_hash_.size());
+  head_hash_ = hash;
   return true;
 }
 
@@ -116,6 +141,7 @@ Sequencer::Offered Sequencer::Offer(Event event, TimeMicros recorded_at) {
   state_.Apply(row.event);
   Record(key_digest, row);
   batch_[key_digest] = IdentityEntry{row.seq, Truncate(PayloadFingerprint(row.event))};
+  if (group_) group_->accepted.push_back(key_digest);
   out.outcome = Outcome::kAccepted;
   return out;
 }

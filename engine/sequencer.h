@@ -68,6 +68,14 @@ class Sequencer {
   // it out); a LEDGER_CHECK failure otherwise, since a duplicate could pass unseen.
   Offered Offer(Event event, TimeMicros recorded_at);
 
+  // All-or-nothing groups (`?atomic=true`): events offered after BeginGroup are taken back by
+  // UndoGroup (state, head and this batch's identities as before BeginGroup) or kept by EndGroup.
+  // The identity filter keeps the undone events' keys: it may say "maybe" where the answer is no,
+  // never the reverse.
+  void BeginGroup();
+  void UndoGroup();
+  void EndGroup();
+
   // The fold, the identity filter and the head as bytes (engine/fold_snapshot.h), and back.
   void Save(ByteWriter& out) const;
   // REQUIRES: this sequencer is new. False when the bytes are malformed: discard it then.
@@ -108,6 +116,13 @@ class Sequencer {
   // This batch's identities: accepted by it, or settled by Unresolved (with the row found, or
   // seq 0: not in the log).
   absl::flat_hash_map<IdentityDigest, IdentityEntry> batch_;
+  // While in a group: the head before it, and the identities it accepted.
+  struct Group {
+    int64_t head_seq = 0;
+    Sha256 head_hash{};
+    std::vector<IdentityDigest> accepted;
+  };
+  std::optional<Group> group_;
   int64_t head_seq_ = 0;
   Sha256 head_hash_ = kGenesisHash;
 };

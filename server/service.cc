@@ -217,7 +217,9 @@ Status SingleStatus(const LineResult& r) {
   }
 }
 
-Response PostResponse(const WriteOutcome& out, bool single) {
+// `atomic`: the request was all or nothing. When one of its events was rejected, none was applied:
+// the status is that event's, as for a single event (409, 422 or 400), and "applied" is false.
+Response PostResponse(const WriteOutcome& out, bool single, bool atomic) {
   if (!out.status.ok()) {
     return Unavailable("NOT_COMMITTED",
                        "the batch holding this request was not committed (the database is "
@@ -225,9 +227,20 @@ Response PostResponse(const WriteOutcome& out, bool single) {
                        "then answered duplicate");
   }
   json::array results;
-  for (const LineResult& r : out.results) results.push_back(LineResultJson(r));
-  const Status status = single ? SingleStatus(out.results.front()) : Status::ok;
-  return JsonResponse(status, json::serialize(json::object{{"results", std::move(results)}}));
+  const LineResult* first_rejected = nullptr;
+  for (const LineResult& r : out.results) {
+    results.push_back(LineResultJson(r));
+    if (r.rejection && r.rejection->code != ErrorCode::kAtomicRequestRejected && !first_rejected) {
+      first_rejected = &r;
+    }
+  }
+  Status status = single ? SingleStatus(out.results.front()) : Status::ok;
+  json::object body{{"results", std::move(results)}};
+  if (atomic) {
+    body["applied"] = first_rejected == nullptr;
+    if (first_rejected != nullptr) status = SingleStatus(*first_rejected);
+  }
+  return JsonResponse(status, json::serialize(body));
 }
 
 class Api {
@@ -342,10 +355,13 @@ std::optional<Response> Api::Authorize(const Request& req, const Target& t) cons
 }
 
 void Api::PostEvents(const Request& req, const Target& t, Reply reply) {
-  if (t.Param("atomic").value_or("false") != "false") {
-    return reply(JsonError(Status::not_implemented, "NOT_IMPLEMENTED",
-                           "atomic=true is not supported yet: post the events without it"));
+  const std::string atomic_param = t.Param("atomic").value_or("false");
+  if (atomic_param != "false" && atomic_param != "true") {
+    return reply(JsonError(
+        Status::bad_request, "BAD_PARAMETER",
+        StrCat("atomic must be true or false, not \"", atomic_param.substr(0, 40), "\"")));
   }
+  const bool atomic = atomic_param == "true";
   const std::string_view type(req[http::field::content_type]);
   auto parsed = ParseEventBody(type, req.body(), options_.request_events_max);
   if (auto* error = std::get_if<BodyError>(&parsed)) {
@@ -356,9 +372,12 @@ void Api::PostEvents(const Request& req, const Target& t, Reply reply) {
   EventBody& body = std::get<EventBody>(parsed);
   if (body.events.empty()) return reply(Ok(json::object{{"results", json::array()}}));
   const bool single = body.single;
+  if (atomic) {
+    for (InputLine& line : body.events) line.group = 1;
+  }
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
-  switch (writer_->Submit(std::move(body.events), [shared_reply, single](WriteOutcome out) {
-    (*shared_reply)(PostResponse(out, single));
+  switch (writer_->Submit(std::move(body.events), [shared_reply, single, atomic](WriteOutcome out) {
+    (*shared_reply)(PostResponse(out, single, atomic));
   })) {
     case Admission::kQueued:
       return;

@@ -108,11 +108,13 @@ void Writer::Loop() {
 
 void Writer::AppendAndAnswer(std::vector<Pending>& batch) {
   // The batch's lines renumbered 1..n for the appender; each result gets its request's number back.
+  // A request's lines marked as a group (?atomic=true) form one group of their own.
   std::vector<InputLine> lines;
-  for (Pending& p : batch) {
-    for (InputLine& line : p.lines) {
+  for (size_t request = 0; request < batch.size(); ++request) {
+    for (InputLine& line : batch[request].lines) {
       lines.push_back(InputLine{static_cast<int64_t>(lines.size()) + 1, std::move(line.text),
-                                line.too_long, line.length});
+                                line.too_long, line.length,
+                                line.group != 0 ? static_cast<int64_t>(request) + 1 : 0});
     }
   }
   const auto started = std::chrono::steady_clock::now();

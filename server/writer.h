@@ -89,7 +89,8 @@ class Writer {
   ~Writer();
 
   // Queues a request; `done` is called once, on the writer thread, after its batch committed (or
-  // failed). Not queued (and `done` not called) unless kQueued.
+  // failed). Not queued (and `done` not called) unless kQueued. Lines with a nonzero `group` are
+  // applied all together or not at all (InputLine::group), as one group per request.
   Admission Submit(std::vector<InputLine> lines, WriteDone done);
 
   // Stops taking requests, appends and answers everything already queued, and joins the thread.

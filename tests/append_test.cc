@@ -14,6 +14,7 @@
 #include "engine/pg/log_row.h"
 #include "engine/pg/sql_session.h"
 #include "engine/sequencer.h"
+#include "engine/str_cat.h"
 #include "sample/stream_generator.h"
 #include "tests/test_cluster.h"
 
@@ -387,6 +388,53 @@ BOOST_AUTO_TEST_CASE(a_batch_that_does_not_continue_the_stored_head_is_refused) 
   BOOST_TEST(replay.message().find("the log's hash chain is broken at seq 2: ALTERED_ROW") !=
                  std::string::npos,
              replay.ToString());
+}
+
+// Groups inside one batch (what `ledger serve` makes of ?atomic=true requests sharing a commit):
+// a group with a rejected line leaves nothing, the lines around it are appended as ever, and the
+// positions stay gap-free.
+BOOST_AUTO_TEST_CASE(a_group_with_a_rejected_line_is_taken_back_whole_inside_its_batch) {
+  const std::string conn = FreshDatabase();
+  std::unique_ptr<pg::Database> store = OpenStore(conn);
+  Appender appender(store.get(), AppendOptions{});
+  auto line = [](int64_t number, std::string text, int64_t group) {
+    InputLine l;
+    l.number = number;
+    l.text = std::move(text);
+    l.group = group;
+    return l;
+  };
+  const std::vector<InputLine> lines = {
+      line(1, kMarket, 0),
+      line(2, Place("b1", 5, 1), 7),
+      line(3, R"({"action":"CONFIRMED","betId":"b1"})", 7),
+      line(4, Place("b2", 5, 1), 7),  // BET_NUMBER_TAKEN: the group's two others go too.
+      line(5, Place("b3", 5, 2), 0),
+      line(6, Place("b1", 5, 3), 8),  // b1 is free again.
+      line(7, R"({"action":"CONFIRMED","betId":"b1"})", 8),
+  };
+  std::vector<LineResult> results;
+  AppendSummary summary;
+  BOOST_REQUIRE(appender.AppendLines(lines, &results, &summary).ok());
+  std::vector<std::string> got;
+  for (const LineResult& r : results) {
+    got.push_back(StrCat(LineStatusName(r.status), " ", r.seq.value_or(0), " ",
+                         r.rejection ? ErrorCodeName(r.rejection->code) : ""));
+  }
+  const std::vector<std::string> expected = {"accepted 1 ",
+                                             "rejected 0 ATOMIC_REQUEST_REJECTED",
+                                             "rejected 0 ATOMIC_REQUEST_REJECTED",
+                                             "rejected 0 BET_NUMBER_TAKEN",
+                                             "accepted 2 ",
+                                             "accepted 3 ",
+                                             "accepted 4 "};
+  BOOST_TEST(got == expected, boost::test_tools::per_element());
+  BOOST_TEST(summary.accepted == 4);
+  BOOST_TEST(summary.rejected == 3);
+  BOOST_TEST(VerifyChain(store.get()) == 4);
+  BOOST_TEST(
+      Scalar(conn, "SELECT string_agg(\"identityKey\", ' ' ORDER BY seq) FROM \"BetHistory\"") ==
+      "market:m1:MARKET_CREATED bet:b3:PLACED bet:b1:PLACED bet:b1:CONFIRMED");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -116,7 +116,7 @@ BOOST_AUTO_TEST_CASE(every_route_answers_with_its_status_and_result_kind) {
   BOOST_TEST(malformed.status == 400);
   BOOST_TEST(Only(malformed).at("code").as_string() == "MALFORMED_JSON");
   BOOST_TEST(c.Post("/v1/events", kMarket, "text/plain").status == 415);
-  BOOST_TEST(c.Post("/v1/events?atomic=true", kMarket).status == 501);
+  BOOST_TEST(c.Post("/v1/events?atomic=yes", kMarket).status == 400);
 
   // An array: one result per element, in order, whatever each one's fate.
   HttpReply batch =
@@ -178,6 +178,58 @@ BOOST_AUTO_TEST_CASE(every_route_answers_with_its_status_and_result_kind) {
   BOOST_TEST(serve.Terminate() == 0);
   // The access log: one JSON line per request, with its id.
   BOOST_TEST(serve.Stderr().find("\"requestId\":\"req-42\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_atomic_request_is_applied_whole_or_not_at_all) {
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  ServeProcess serve(conn, dir, {"--no-projections"});
+  HttpClient c(serve.port());
+  BOOST_REQUIRE(c.Post("/v1/events", kMarket).status == 201);
+  auto rows = [&conn] { return Scalar(conn, "SELECT count(*) FROM \"BetHistory\""); };
+  auto results = [](const HttpReply& r) { return r.Json().as_object().at("results").as_array(); };
+
+  // A placement, its confirmation, and a bet on a market that does not exist: nothing applied, the
+  // third event named, the status its own.
+  HttpReply refused = c.Post("/v1/events?atomic=true",
+                             absl::StrCat("[", Placed("b1", kWalletA, 1), ",", Confirmed("b1"), ",",
+                                          Placed("b2", kWalletA, 2, 5000000, "nowhere"), "]"));
+  BOOST_TEST(refused.status == 422, refused.body);
+  BOOST_TEST(!refused.Json().as_object().at("applied").as_bool());
+  BOOST_TEST(results(refused)[0].at("code").as_string() == "ATOMIC_REQUEST_REJECTED");
+  BOOST_TEST(results(refused)[1].at("code").as_string() == "ATOMIC_REQUEST_REJECTED");
+  BOOST_TEST(results(refused)[2].at("code").as_string() == "MARKET_NOT_FOUND");
+  BOOST_TEST(std::string(results(refused)[0].at("message").as_string()).find("line 3") !=
+             std::string::npos);
+  BOOST_TEST(rows() == "1");
+  BOOST_TEST(c.Get("/v1/bets/b1").status == 404);  // Not even in the service's own fold.
+
+  // Without the bad event, both are applied at consecutive positions; sent again, duplicates.
+  const std::string good = absl::StrCat("[", Placed("b1", kWalletA, 1), ",", Confirmed("b1"), "]");
+  HttpReply applied = c.Post("/v1/events?atomic=true", good);
+  BOOST_TEST(applied.status == 200, applied.body);
+  BOOST_TEST(applied.Json().as_object().at("applied").as_bool());
+  BOOST_TEST(results(applied)[0].at("seq").as_int64() == 2);
+  BOOST_TEST(results(applied)[1].at("seq").as_int64() == 3);
+  HttpReply again = c.Post("/v1/events?atomic=true", good);
+  BOOST_TEST(again.status == 200);
+  BOOST_TEST(again.Json().as_object().at("applied").as_bool());
+  BOOST_TEST(results(again)[1].at("status").as_string() == "duplicate");
+
+  // A conflicting identity inside: 409, and the new bet before it is not applied either.
+  HttpReply conflict = c.Post(
+      "/v1/events?atomic=true",
+      absl::StrCat("[", Placed("b4", kWalletB, 1), ",", Placed("b1", kWalletA, 1, 7000000), "]"));
+  BOOST_TEST(conflict.status == 409, conflict.body);
+  BOOST_TEST(results(conflict)[0].at("code").as_string() == "ATOMIC_REQUEST_REJECTED");
+  BOOST_TEST(rows() == "3");
+  BOOST_TEST(c.Get("/v1/bets/b4").status == 404);
+  // b4 was taken back whole: placed now on its own, it gets the next position.
+  HttpReply b4 = c.Post("/v1/events", Placed("b4", kWalletB, 1));
+  BOOST_TEST(b4.status == 201);
+  BOOST_TEST(Only(b4).at("seq").as_int64() == 4);
+  BOOST_TEST(serve.Terminate() == 0);
+  testing::VerifyChain(conn, 4);
 }
 
 BOOST_AUTO_TEST_CASE(posting_a_stream_gives_the_verdicts_and_tables_of_ledger_append) {

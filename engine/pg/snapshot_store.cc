@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <vector>
 
+#include "engine/byte_codec.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/connection.h"
 #include "engine/status_macros.h"
@@ -62,7 +63,8 @@ void PutBigEndian(uint64_t v, int bytes, std::string* out) {
 
 // COPY fold_snapshot_part FROM STDIN in binary: (seq, part, data) rows of kSnapshotPartBytes.
 absl::Status CopyParts(PGconn* conn, int64_t seq, std::string_view bytes) {
-  RawResult start(PQexec(conn, "COPY fold_snapshot_part (seq, part, data) FROM STDIN (FORMAT binary)"));
+  RawResult start(
+      PQexec(conn, "COPY fold_snapshot_part (seq, part, data) FROM STDIN (FORMAT binary)"));
   if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return Failure(conn, "COPY parts");
   std::string buf("PGCOPY\n\377\r\n\0", 11);
   PutBigEndian(0, 4, &buf);  // Flags.
@@ -99,35 +101,36 @@ absl::Status CopyParts(PGconn* conn, int64_t seq, std::string_view bytes) {
   return absl::OkStatus();
 }
 
-// Appends the parts of snapshot `seq` (`seq_text`) to `out`, in order, a few MB a query.
-absl::Status ReadParts(PGconn* conn, const std::string& seq_text, int64_t parts, std::string* out) {
-  for (int64_t first = 0; first < parts; first += kSnapshotReadParts) {
-    LEDGER_ASSIGN_OR_RETURN(
-        RawResult r,
-        Exec(conn,
-             "SELECT part, data FROM fold_snapshot_part WHERE seq = $1 AND part >= $2 "
-             "ORDER BY part LIMIT $3",
-             {seq_text, std::to_string(first), std::to_string(kSnapshotReadParts)},
-             /*binary=*/true));
-    for (int row = 0; row < PQntuples(r.get()); ++row) {
-      if (PQgetlength(r.get(), row, 0) != 4) return absl::DataLossError("a part number not int4");
-      const auto* p = reinterpret_cast<const uint8_t*>(PQgetvalue(r.get(), row, 0));
-      const int64_t part = (int64_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
-      if (part != first + row) {
-        return absl::DataLossError(
-            StrCat("the fold snapshot at seq ", seq_text, " has no part ", first + row));
-      }
-      out->append(PQgetvalue(r.get(), row, 1), static_cast<size_t>(PQgetlength(r.get(), row, 1)));
+// Appends the next parts of snapshot `seq_text`, from `*next`, a few MB (one query) at a time;
+// false when there are none left.
+absl::StatusOr<bool> ReadParts(PGconn* conn, const std::string& seq_text, int64_t* next,
+                               std::string* out) {
+  LEDGER_ASSIGN_OR_RETURN(
+      RawResult r, Exec(conn,
+                        "SELECT part, data FROM fold_snapshot_part WHERE seq = $1 AND part >= $2 "
+                        "ORDER BY part LIMIT $3",
+                        {seq_text, std::to_string(*next), std::to_string(kSnapshotReadParts)},
+                        /*binary=*/true));
+  for (int row = 0; row < PQntuples(r.get()); ++row) {
+    if (PQgetlength(r.get(), row, 0) != 4) return absl::DataLossError("a part number not int4");
+    const auto* p = reinterpret_cast<const uint8_t*>(PQgetvalue(r.get(), row, 0));
+    const int64_t part = (int64_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+    if (part != *next) {
+      return absl::DataLossError(
+          StrCat("the fold snapshot at seq ", seq_text, " has no part ", *next));
     }
-    if (PQntuples(r.get()) == 0) break;
+    out->append(PQgetvalue(r.get(), row, 1), static_cast<size_t>(PQgetlength(r.get(), row, 1)));
+    ++*next;
   }
-  return absl::OkStatus();
+  return PQntuples(r.get()) > 0;
 }
 
 }  // namespace
 
-// One REPEATABLE READ transaction, so that the parts are those of the row checked.
-absl::StatusOr<std::optional<StoredSnapshot>> SnapshotStore::Latest() {
+// One REPEATABLE READ transaction, so that the parts are those of the row checked. The bytes are
+// checked (length, SHA-256) as they pass to the decoder; when the decoder fails, the rest is read
+// too, so that damage is reported as damage rather than as whatever the decoder tripped on.
+absl::StatusOr<bool> SnapshotStore::LoadLatest(const SnapshotDecoder& decode) {
   LEDGER_RETURN_IF_ERROR(conn_->Require(false, "reading a fold snapshot"));
   LEDGER_ASSIGN_OR_RETURN(RawConn conn, Connect(*conn_));
   LEDGER_RETURN_IF_ERROR(
@@ -135,36 +138,48 @@ absl::StatusOr<std::optional<StoredSnapshot>> SnapshotStore::Latest() {
   LEDGER_ASSIGN_OR_RETURN(
       RawResult head,
       Exec(conn.get(),
-           "SELECT s.seq, s.hash, s.format, s.bytes, s.checksum, h.hash, "
-           "(SELECT count(*) FROM fold_snapshot_part p WHERE p.seq = s.seq) FROM fold_snapshot s "
+           "SELECT s.seq, s.hash, s.format, s.bytes, s.checksum, h.hash FROM fold_snapshot s "
            "LEFT JOIN \"BetHistory\" h ON h.seq = s.seq ORDER BY s.seq DESC LIMIT 1",
            {}));
-  if (PQntuples(head.get()) == 0) return std::optional<StoredSnapshot>();
+  if (PQntuples(head.get()) == 0) return false;
   auto text = [&head](int column) { return std::string(PQgetvalue(head.get(), 0, column)); };
-  StoredSnapshot out;
-  out.seq = std::stoll(text(0));
+  const std::string seq_text = text(0);
+  const int64_t seq = std::stoll(seq_text);
   const std::string hash = text(1);
-  out.hash = FromHex(hash).value_or(Sha256{});
-  out.format = std::stoi(text(2));
-  const size_t bytes = std::stoull(text(3));
   if (PQgetisnull(head.get(), 0, 5)) {
     return absl::FailedPreconditionError(
-        StrCat("the log has no row at seq ", out.seq, ", where the fold snapshot was made"));
+        StrCat("the log has no row at seq ", seq, ", where the fold snapshot was made"));
   }
   if (text(5) != hash) {
-    return absl::FailedPreconditionError(StrCat("the log's row at seq ", out.seq, " has hash ",
-                                                text(5), ", not ", hash,
+    return absl::FailedPreconditionError(StrCat("the log's row at seq ", seq, " has hash ", text(5),
+                                                ", not ", hash,
                                                 " as when the fold snapshot was made"));
   }
-  out.bytes.reserve(bytes);
-  LEDGER_RETURN_IF_ERROR(ReadParts(conn.get(), text(0), std::stoll(text(6)), &out.bytes));
-  const std::string checksum = ToHex(Sha256Of(out.bytes));
-  if (out.bytes.size() != bytes || checksum != text(4)) {
-    return absl::DataLossError(StrCat("the fold snapshot at seq ", out.seq, " has ",
-                                      out.bytes.size(), " bytes with checksum ", checksum,
-                                      "; it was stored with ", bytes, " bytes and ", text(4)));
+  Sha256Stream checksum;
+  size_t bytes = 0;
+  int64_t next_part = 0;
+  absl::Status read = absl::OkStatus();
+  // Parts are read as the decoder needs them. (Reading them on a thread of their own, ahead of the
+  // decoder, bought nothing on 2 cores: the server sending them needs the other one.)
+  ByteReader in([&](std::string* out) {
+    const size_t before = out->size();
+    absl::StatusOr<bool> more = ReadParts(conn.get(), seq_text, &next_part, out);
+    if (!more.ok()) read = more.status();
+    checksum.Update(std::string_view(*out).substr(before));
+    bytes += out->size() - before;
+    return more.ok() && *more;
+  });
+  absl::Status decoded = decode(seq, FromHex(hash).value_or(Sha256{}), std::stoi(text(2)), in);
+  if (!decoded.ok()) in.Drain();  // Read the rest: is it damage?
+  LEDGER_RETURN_IF_ERROR(read);
+  const std::string sum = ToHex(checksum.Finish());
+  if (bytes != std::stoull(text(3)) || sum != text(4)) {
+    return absl::DataLossError(StrCat("the fold snapshot at seq ", seq, " has ", bytes,
+                                      " bytes with checksum ", sum, "; it was stored with ",
+                                      text(3), " bytes and ", text(4)));
   }
-  return std::optional<StoredSnapshot>(std::move(out));
+  LEDGER_RETURN_IF_ERROR(decoded);
+  return true;
 }
 
 absl::StatusOr<int64_t> SnapshotStore::LatestSeq() {
@@ -186,13 +201,12 @@ absl::Status SnapshotStore::Save(int64_t seq, const Sha256& hash, int format,
   LEDGER_RETURN_IF_ERROR(Exec(conn.get(), "BEGIN", {}).status());
   LEDGER_RETURN_IF_ERROR(
       Exec(conn.get(), "DELETE FROM fold_snapshot WHERE seq = $1", {seq_text}).status());
-  LEDGER_RETURN_IF_ERROR(
-      Exec(conn.get(),
-           "INSERT INTO fold_snapshot (seq, hash, format, bytes, checksum) "
-           "VALUES ($1, $2, $3, $4, $5)",
-           {seq_text, ToHex(hash), std::to_string(format), std::to_string(bytes.size()),
-            ToHex(Sha256Of(bytes))})
-          .status());
+  LEDGER_RETURN_IF_ERROR(Exec(conn.get(),
+                              "INSERT INTO fold_snapshot (seq, hash, format, bytes, checksum) "
+                              "VALUES ($1, $2, $3, $4, $5)",
+                              {seq_text, ToHex(hash), std::to_string(format),
+                               std::to_string(bytes.size()), ToHex(Sha256Of(bytes))})
+                             .status());
   LEDGER_RETURN_IF_ERROR(CopyParts(conn.get(), seq, bytes));
   LEDGER_RETURN_IF_ERROR(Exec(conn.get(),
                               "DELETE FROM fold_snapshot WHERE seq NOT IN "

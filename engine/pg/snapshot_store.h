@@ -4,12 +4,14 @@
 #define LEDGER_ENGINE_PG_SNAPSHOT_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/byte_codec.h"
 #include "engine/event.h"
 
 namespace ledger::pg {
@@ -24,22 +26,23 @@ inline constexpr int64_t kSnapshotReadParts = 4096;
 // Snapshots kept: the newest, and the one before it in case the newest turns out unusable.
 inline constexpr int kSnapshotsKept = 2;
 
-struct StoredSnapshot {
-  int64_t seq = 0;
-  Sha256 hash{};
-  int format = 0;
-  std::string bytes;
-};
+// Reads a snapshot's bytes from `in` as they arrive, given the position, hash and format it was
+// stored with.
+using SnapshotDecoder =
+    std::function<absl::Status(int64_t seq, const Sha256& hash, int format, ByteReader& in)>;
 
 class SnapshotStore {
  public:
   // REQUIRES: `conn` outlives this store (the Database owns both).
   explicit SnapshotStore(Connection* conn) : conn_(conn) {}
 
-  // The newest snapshot, checked: nullopt when there is none; kDataLoss when its bytes are not
-  // those it was stored with (length or SHA-256 checksum), kFailedPrecondition when the log's row
-  // at its position is gone or no longer has the hash it was made from. Outside a transaction.
-  absl::StatusOr<std::optional<StoredSnapshot>> Latest();
+  // Hands the newest snapshot to `decode`, its bytes read part by part as the decoder needs them
+  // (never all in memory at once). False when there is none. kFailedPrecondition when the log's
+  // row at its position is gone or no longer has the hash it was made from; kDataLoss when its
+  // bytes are not those it was stored with (length or SHA-256 checksum, known only once all are
+  // read: discard what `decode` built on any error); else `decode`'s own error. Outside a
+  // transaction.
+  absl::StatusOr<bool> LoadLatest(const SnapshotDecoder& decode);
   // The newest snapshot's position, 0 when there is none.
   absl::StatusOr<int64_t> LatestSeq();
   // Stores a snapshot in its own transaction (replacing one at the same position) and deletes all
