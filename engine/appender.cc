@@ -56,7 +56,11 @@ absl::Status Appender::LoadSnapshot() {
 
 absl::StatusOr<int64_t> Appender::SaveSnapshot() {
   LEDGER_ASSIGN_OR_RETURN(const int64_t newest, store_->snapshots().LatestSeq());
-  if (sequencer_.head_seq() == 0 || newest == sequencer_.head_seq()) return int64_t{0};
+  if (sequencer_.head_seq() == 0) return int64_t{0};
+  if (newest == sequencer_.head_seq()) {
+    snapshot_seq_ = newest;  // Already saved (by another process, or before a --no-snapshot fold).
+    return int64_t{0};
+  }
   const std::string bytes = EncodeFoldSnapshot(sequencer_);
   LEDGER_RETURN_IF_ERROR(store_->snapshots().Save(sequencer_.head_seq(), sequencer_.head_hash(),
                                                   kFoldSnapshotFormat, bytes));

@@ -147,8 +147,8 @@ class Appender {
   // The fold's identity filter and bytes it holds (/metrics, benches).
   const IdentityFilter& identity_filter() const { return sequencer_.identity_filter(); }
 
-  // Saves the fold at its head as a fold snapshot, unless the newest snapshot is already there;
-  // returns the bytes saved (0: none). Outside a batch.
+  // Saves the fold at its head as a fold snapshot, unless the newest snapshot is already there
+  // (then snapshot_seq() becomes the head); returns the bytes saved (0: none). Outside a batch.
   absl::StatusOr<int64_t> SaveSnapshot();
   // Whether the fold has come at least kFoldSnapshotTailEvents past its snapshot: the moment to
   // save a new one.

@@ -1,5 +1,6 @@
 #include "server/writer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -61,7 +62,11 @@ void Writer::Stop() {
 }
 
 void Writer::MaybeSaveSnapshot(int64_t every) {
-  if (!ready_ || appender_->head_seq() - appender_->snapshot_seq() < every) return;
+  // From the last attempt too: a save that fails (no privilege on fold_snapshot, say) is tried
+  // again `every` events later, not after every batch.
+  const int64_t since = std::max(appender_->snapshot_seq(), snapshot_attempt_seq_);
+  if (!ready_ || appender_->head_seq() - since < every) return;
+  snapshot_attempt_seq_ = appender_->head_seq();
   const auto started = std::chrono::steady_clock::now();
   absl::StatusOr<int64_t> bytes = appender_->SaveSnapshot();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -72,6 +77,7 @@ void Writer::MaybeSaveSnapshot(int64_t every) {
               << "\n";
     return;
   }
+  if (*bytes == 0) return;  // The newest snapshot is at the head already.
   std::cerr << "ledger serve: fold snapshot saved at seq " << appender_->head_seq() << " ("
             << *bytes << " bytes, " << ms << " ms)\n";
 }

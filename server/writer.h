@@ -132,6 +132,7 @@ class Writer {
   std::unique_ptr<pg::Database> db_;
   std::unique_ptr<Appender> appender_;
   int64_t started_from_seq_ = 0;
+  int64_t snapshot_attempt_seq_ = 0;    // The head at the last MaybeSaveSnapshot that tried.
   mutable std::shared_mutex state_mu_;  // Exclusive from offering a batch to its COMMIT.
 
   mutable std::mutex queue_mu_;
