@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "bench/percentile.h"
 #include "boost/json.hpp"
 #include "engine/appender.h"
 #include "engine/pg/database.h"
@@ -53,14 +54,6 @@ struct Options {
 };
 
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-// p-th percentile (0..100) of `values`, nearest rank.
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t rank = static_cast<size_t>(p / 100.0 * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(rank, values.size() - 1)];
-}
 
 // Starts `ledger --db URL feed --follow --from FROM` with its stdout on a pipe; returns the pid.
 pid_t StartFollower(const Options& o, int64_t from, int* read_fd) {

@@ -37,6 +37,13 @@ int RunServe(const Args& args) {
     options.tokens = *std::move(tokens);
   }
   options.cors_origin = args.Flag("cors-origin");
+  if (args.Has("tls-cert") != args.Has("tls-key")) {
+    std::cerr << "ledger serve: --tls-cert and --tls-key go together (PEM files: the certificate "
+                 "chain and its private key)\n";
+    return kExitError;
+  }
+  options.tls_cert_file = args.Flag("tls-cert");
+  options.tls_key_file = args.Flag("tls-key");
   options.http.body_bytes_max =
       static_cast<size_t>(args.Integer("body-bytes-max", server::kBodyBytesMaxDefault));
   options.http.connections_max =
@@ -72,14 +79,14 @@ int RunServe(const Args& args) {
 std::vector<Command> ServeCommands() {
   return {
       {"serve",
-       "serve [--listen HOST:PORT] [--tokens FILE] [--cors-origin ORIGIN] [--no-projections]\n"
-       "           [--no-snapshot]",
+       "serve [--listen HOST:PORT] [--tokens FILE] [--tls-cert FILE --tls-key FILE]\n"
+       "           [--cors-origin ORIGIN] [--no-projections] [--no-snapshot]",
        "the online ledger: HTTP/1.1 API (docs/api.md) with group commit, reads from the fold,\n"
        "the projections kept current; starts from the newest fold snapshot unless --no-snapshot;\n"
        "SIGTERM answers what is queued, saves a fold snapshot when due and exits 0",
-       {kDbFlag, Text("listen", "HOST:PORT"), InputFile("tokens"), Text("cors-origin", "ORIGIN"),
-        Switch("no-projections"), Switch("no-snapshot"),
-        Integer("body-bytes-max", "BYTES", 1024, 64 << 20),
+       {kDbFlag, Text("listen", "HOST:PORT"), InputFile("tokens"), InputFile("tls-cert"),
+        InputFile("tls-key"), Text("cors-origin", "ORIGIN"), Switch("no-projections"),
+        Switch("no-snapshot"), Integer("body-bytes-max", "BYTES", 1024, 64 << 20),
         Integer("request-events-max", "N", 1, static_cast<int64_t>(server::kGroupCommitEventsMax)),
         Integer("queue-events-max", "N", 1, 1000000), Integer("connections-max", "N", 1, 100000),
         Integer("header-timeout-ms", "MS", 100, 600000),

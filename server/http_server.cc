@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "boost/beast/ssl.hpp"
 #include "boost/json.hpp"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
@@ -22,6 +23,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // A client's X-Request-Id is kept when it is at most this long and plain printable ASCII; anything
 // else is replaced, so the access log never carries a client's control characters.
@@ -66,13 +68,16 @@ void AccessLog(const RequestContext& ctx, std::string_view method, std::string_v
   std::cerr << text << std::flush;  // One write per line: lines from many threads do not mix.
 }
 
+template <class Stream>
 class Session;
 
 // The EventStream of a session that answered with a stream: a queue of chunks written in order on
 // the session's strand. Holds the session until the stream is closed and drained.
-class SessionStream : public EventStream, public std::enable_shared_from_this<SessionStream> {
+template <class Stream>
+class SessionStream : public EventStream,
+                      public std::enable_shared_from_this<SessionStream<Stream>> {
  public:
-  SessionStream(std::shared_ptr<Session> session, size_t buffer_bytes_max)
+  SessionStream(std::shared_ptr<Session<Stream>> session, size_t buffer_bytes_max)
       : session_(std::move(session)), buffer_bytes_max_(buffer_bytes_max) {}
 
   bool Push(std::string bytes) override {
@@ -111,11 +116,11 @@ class SessionStream : public EventStream, public std::enable_shared_from_this<Se
   }
 
  private:
-  friend class Session;
+  friend class Session<Stream>;
   void Enqueue(std::string bytes);  // REQUIRES: mu_ held.
   void WriteNext();                 // On the session's strand.
 
-  std::shared_ptr<Session> session_;
+  std::shared_ptr<Session<Stream>> session_;
   const size_t buffer_bytes_max_;
   mutable std::mutex mu_;
   std::deque<std::string> queue_;
@@ -124,36 +129,56 @@ class SessionStream : public EventStream, public std::enable_shared_from_this<Se
   bool writing_ = false;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// Stream is beast::tcp_stream (plain HTTP) or TlsStream (HTTPS: a TLS handshake first, under the
+// header timeout; a connection that does not speak TLS is closed without a word).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, const HttpLimits& limits, const Handler& handler,
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  Session(Stream stream, const HttpLimits& limits, const Handler& handler,
           std::shared_ptr<std::atomic<int64_t>> connections,
           std::shared_ptr<std::atomic<int64_t>> in_flight,
           std::shared_ptr<std::atomic<bool>> stopping)
-      : stream_(std::move(socket)),
+      : stream_(std::move(stream)),
         limits_(limits),
         handler_(handler),
         connections_(std::move(connections)),
         in_flight_(std::move(in_flight)),
         stopping_(std::move(stopping)) {
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = Lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = StrCat(ep.address().to_string(), ":", ep.port());
   }
   ~Session() { connections_->fetch_sub(1); }
 
   void Start() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = Self()] { self->Handshake(false); });
   }
 
   // Answers 503 and closes: the connection limit is reached.
   void Refuse() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::WriteRefusal, shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = Self()] { self->Handshake(true); });
   }
 
  private:
+  std::shared_ptr<Session> Self() { return this->shared_from_this(); }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // Then reads the first request, or answers `refuse`'s 503.
+  void Handshake(bool refuse) {
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = Self(), refuse](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                refuse ? self->WriteRefusal() : self->ReadHeader();
+                              });
+    } else {
+      refuse ? WriteRefusal() : ReadHeader();
+    }
+  }
+
   void WriteRefusal() {
     ctx_.request_id = NewRequestId();
     ctx_.remote = remote_;
@@ -169,24 +194,25 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(limits_.header_bytes_max));
     parser_->body_limit(limits_.body_bytes_max);
-    stream_.expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
+    Lowest().expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
     http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+                            beast::bind_front_handler(&Session::OnHeader, Self()));
   }
 
   void OnHeader(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec);
     started_ = std::chrono::steady_clock::now();
-    stream_.expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
+    Lowest().expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+                     beast::bind_front_handler(&Session::OnBody, Self()));
   }
 
   void OnReadError(beast::error_code ec) {
     // A client that went away or stayed silent gets nothing: there is nobody to tell.
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == net::error::operation_aborted ||
-        (parser_ && !parser_->got_some())) {
+    if (ec == http::error::end_of_stream) return Shutdown();
+    if (ec == net::ssl::error::stream_truncated || ec == beast::error::timeout ||
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted || (parser_ && !parser_->got_some())) {
       return Close();
     }
     ctx_.request_id = NewRequestId();
@@ -209,12 +235,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnBody(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec);
-    stream_.expires_never();  // The handler may take a commit's time; the reply sets its own.
+    Lowest().expires_never();  // The handler may take a commit's time; the reply sets its own.
     Request req = parser_->release();
     ctx_.request_id = RequestIdOf(req);
     ctx_.remote = remote_;
     // A weak pointer: the context lives in the session, and a strong one would keep it for ever.
-    ctx_.open_stream = [weak = weak_from_this(), method = std::string(req.method_string()),
+    ctx_.open_stream = [weak = this->weak_from_this(), method = std::string(req.method_string()),
                         target = std::string(req.target())](
                            Response head, size_t buffer_max) -> std::shared_ptr<EventStream> {
       std::shared_ptr<Session> self = weak.lock();
@@ -226,7 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const size_t request_bytes = req.body().size();
     const bool keep_alive = req.keep_alive() && !stopping_->load();
     in_flight_->fetch_add(1);
-    auto self = shared_from_this();
+    auto self = Self();
     handler_(std::move(req), ctx_,
              [self, method, target, request_bytes, keep_alive](Response res) mutable {
                net::post(self->stream_.get_executor(), [self, res = std::move(res), method, target,
@@ -248,9 +274,10 @@ class Session : public std::enable_shared_from_this<Session> {
     AccessLog(ctx_, method, target, res.result_int(), method == "-" ? 0 : ms, request_bytes,
               res.body().size());
     auto sp = std::make_shared<Response>(std::move(res));
-    stream_.expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
-    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
-      if (ec || !sp->keep_alive()) return self->Close();
+    Lowest().expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
+    http::async_write(stream_, *sp, [self = Self(), sp](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      if (!sp->keep_alive()) return self->Shutdown();
       self->ReadHeader();
     });
   }
@@ -267,19 +294,19 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     text += "\r\n";
     AccessLog(ctx_, method, target, head.result_int(), 0, 0, 0);
-    auto stream = std::make_shared<SessionStream>(shared_from_this(), buffer_max);
+    auto stream = std::make_shared<SessionStream<Stream>>(Self(), buffer_max);
     stream->Start(std::move(text));
-    net::post(stream_.get_executor(), [self = shared_from_this(), stream] {
-      self->stream_.expires_never();
+    net::post(stream_.get_executor(), [self = Self(), stream] {
+      self->Lowest().expires_never();
       self->WatchPeer(stream);
     });
     return stream;
   }
 
   // Reads (and drops) whatever the client sends on a stream, to learn when it goes away.
-  void WatchPeer(std::shared_ptr<SessionStream> stream) {
+  void WatchPeer(std::shared_ptr<SessionStream<Stream>> stream) {
     stream_.async_read_some(net::buffer(peer_bytes_),
-                            [self = shared_from_this(), stream](beast::error_code ec, size_t) {
+                            [self = Self(), stream](beast::error_code ec, size_t) {
                               if (ec) {
                                 stream->Abandon();
                                 return self->Close();
@@ -288,13 +315,24 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+  // The end of a conversation in good order: over TLS a close_notify first (so the client can tell
+  // an end from a cut), under the header timeout.
+  void Shutdown() {
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
+      stream_.async_shutdown([self = Self()](beast::error_code) { self->Close(); });
+    } else {
+      Close();
+    }
   }
 
-  beast::tcp_stream stream_;
+  void Close() {
+    beast::error_code ec;
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().close();
+  }
+
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpLimits& limits_;
@@ -307,19 +345,22 @@ class Session : public std::enable_shared_from_this<Session> {
   char peer_bytes_[512];
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
-  friend class SessionStream;
+  friend class SessionStream<Stream>;
 };
 
-void SessionStream::Enqueue(std::string bytes) {
+template <class Stream>
+void SessionStream<Stream>::Enqueue(std::string bytes) {
   if (!session_) return;
   pending_ += bytes.size();
   queue_.push_back(std::move(bytes));
   if (writing_) return;
   writing_ = true;
-  net::post(session_->stream_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
+  net::post(session_->stream_.get_executor(),
+            [self = this->shared_from_this()] { self->WriteNext(); });
 }
 
-void SessionStream::WriteNext() {
+template <class Stream>
+void SessionStream<Stream>::WriteNext() {
   std::unique_lock<std::mutex> lock(mu_);
   if (queue_.empty()) {
     writing_ = false;
@@ -332,7 +373,7 @@ void SessionStream::WriteNext() {
   const std::string* front = &queue_.front();
   lock.unlock();
   net::async_write(session_->stream_, net::buffer(*front),
-                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                   [self = this->shared_from_this()](beast::error_code ec, size_t) {
                      {
                        std::lock_guard<std::mutex> lock(self->mu_);
                        if (ec || self->queue_.empty()) {
@@ -349,6 +390,16 @@ void SessionStream::WriteNext() {
                      }
                      self->WriteNext();
                    });
+}
+
+// Starts `session`, or has it refuse when `open` connections are past the limit.
+template <class SessionPtr>
+void StartSession(const SessionPtr& session, int64_t open, int64_t connections_max) {
+  if (open > connections_max) {
+    session->Refuse();
+  } else {
+    session->Start();
+  }
 }
 
 }  // namespace
@@ -368,8 +419,39 @@ Response JsonResponse(http::status status, std::string body) {
   return res;
 }
 
-HttpServer::HttpServer(net::io_context& io, HttpLimits limits, Handler handler)
-    : io_(io), limits_(limits), handler_(std::move(handler)), acceptor_(net::make_strand(io)) {}
+absl::StatusOr<std::shared_ptr<net::ssl::context>> LoadTls(const std::string& cert_file,
+                                                           const std::string& key_file) {
+  auto tls = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  // TLS 1.2 and 1.3 only; the older versions have known breaks and no client of ours needs them.
+  tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                   net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+  beast::error_code ec;
+  tls->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot load the TLS certificate chain (PEM) from ", cert_file, ": ", ec.message()));
+  }
+  tls->use_private_key_file(key_file, net::ssl::context::pem, ec);
+  if (ec) {
+    // The key's bytes never appear in a message: only the file's name.
+    return absl::InvalidArgumentError(
+        StrCat("cannot load the TLS private key (PEM) from ", key_file, ": ", ec.message()));
+  }
+  if (SSL_CTX_check_private_key(tls->native_handle()) != 1) {
+    return absl::InvalidArgumentError(StrCat("the TLS private key in ", key_file,
+                                             " does not match the certificate in ", cert_file));
+  }
+  return tls;
+}
+
+HttpServer::HttpServer(net::io_context& io, HttpLimits limits, Handler handler,
+                       std::shared_ptr<net::ssl::context> tls)
+    : io_(io),
+      limits_(limits),
+      handler_(std::move(handler)),
+      tls_(std::move(tls)),
+      acceptor_(net::make_strand(io)) {}
 
 HttpServer::~HttpServer() {
   beast::error_code ec;
@@ -408,13 +490,21 @@ void HttpServer::Accept() {
       Accept();  // EMFILE and the like: this connection is lost, the next may not be.
       return;
     }
+    // Small writes go out at once: without this, an SSE frame written while the previous one is
+    // unacknowledged waits for the client's delayed ACK (~40 ms; Nagle's algorithm).
+    beast::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     const int64_t open = connections_->fetch_add(1) + 1;
-    auto session = std::make_shared<Session>(std::move(socket), limits_, handler_, connections_,
-                                             in_flight_, stopping_);
-    if (open > limits_.connections_max) {
-      session->Refuse();
+    if (tls_) {
+      StartSession(
+          std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls_), limits_,
+                                               handler_, connections_, in_flight_, stopping_),
+          open, limits_.connections_max);
     } else {
-      session->Start();
+      StartSession(std::make_shared<Session<beast::tcp_stream>>(
+                       beast::tcp_stream(std::move(socket)), limits_, handler_, connections_,
+                       in_flight_, stopping_),
+                   open, limits_.connections_max);
     }
     Accept();
   });

@@ -19,7 +19,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "boost/asio.hpp"
+#include "boost/asio/ssl/context.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 
@@ -86,10 +88,17 @@ Response JsonError(http::status status, std::string_view code, std::string_view 
 // A 200 (or `status`) response with a JSON body.
 Response JsonResponse(http::status status, std::string body);
 
+// A TLS server context from PEM files: the certificate chain (leaf first) and its private key,
+// TLS 1.2 and 1.3 only. An error names the file, never its contents.
+absl::StatusOr<std::shared_ptr<boost::asio::ssl::context>> LoadTls(const std::string& cert_file,
+                                                                   const std::string& key_file);
+
 class HttpServer {
  public:
-  // `io` must outlive the server.
-  HttpServer(boost::asio::io_context& io, HttpLimits limits, Handler handler);
+  // `io` must outlive the server. With `tls` every connection is HTTPS (a TLS handshake first);
+  // without, plain HTTP.
+  HttpServer(boost::asio::io_context& io, HttpLimits limits, Handler handler,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~HttpServer();
 
   // Binds and starts accepting on host:port (port 0: any; see port()).
@@ -107,6 +116,7 @@ class HttpServer {
   boost::asio::io_context& io_;
   HttpLimits limits_;
   Handler handler_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   // Shared with the sessions, which may outlive a stopped server by a few callbacks.

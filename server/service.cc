@@ -648,6 +648,14 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
         StrCat("without --tokens the service listens only on a loopback address, not ",
                options.host, ": give a tokens file (docs/api.md) to listen there"));
   }
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (!options.tls_cert_file.empty()) {
+    LEDGER_ASSIGN_OR_RETURN(tls, LoadTls(options.tls_cert_file, options.tls_key_file));
+  } else if (!IsLoopback(options.host)) {
+    std::cerr << "ledger serve: warning: listening on " << options.host
+              << " without TLS: bearer tokens cross the network in clear; give --tls-cert and "
+                 "--tls-key, or put a TLS proxy in front\n";
+  }
   const auto started = std::chrono::steady_clock::now();
   WriterOptions writer_options;
   writer_options.conn = options.conn;
@@ -663,9 +671,12 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   }
   boost::asio::io_context io(options.io_threads);
   std::unique_ptr<Api> api;
-  HttpServer http(io, options.http, [&api](Request&& req, const RequestContext& ctx, Reply reply) {
-    api->Handle(std::move(req), ctx, std::move(reply));
-  });
+  HttpServer http(
+      io, options.http,
+      [&api](Request&& req, const RequestContext& ctx, Reply reply) {
+        api->Handle(std::move(req), ctx, std::move(reply));
+      },
+      tls);
   FeedHubOptions feed_options;
   feed_options.conn = options.conn;
   feed_options.buffer_bytes = options.feed_buffer_bytes;
@@ -684,6 +695,7 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
                                .count();
   std::cout << json::serialize(json::object{{"ready", true},
                                             {"listen", StrCat(options.host, ":", http.port())},
+                                            {"tls", tls != nullptr},
                                             {"headSeq", writer->head_seq()},
                                             {"foldedFrom", writer->started_from_seq()},
                                             {"startMs", start_ms}})

@@ -43,6 +43,9 @@ struct ServiceOptions {
   uint16_t port = 8080;
   std::optional<TokenTable> tokens;  // None: open to every caller, so loopback only.
   std::string cors_origin;           // Empty: no CORS headers.
+  // PEM files; both set: HTTPS only (docs/api.md "TLS"); both empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   HttpLimits http;
   size_t request_events_max = kRequestEventsMaxDefault;
   size_t queue_events_max = kQueueEventsMaxDefault;

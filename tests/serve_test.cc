@@ -232,6 +232,76 @@ BOOST_AUTO_TEST_CASE(an_atomic_request_is_applied_whole_or_not_at_all) {
   testing::VerifyChain(conn, 4);
 }
 
+BOOST_AUTO_TEST_CASE(with_tls_flags_the_service_speaks_only_https) {
+  // --tls-cert/--tls-key: a real TLS client (curl, verifying the certificate) places a bet and
+  // reads it back; plain HTTP on the same port is answered with nothing and changes nothing; a bad
+  // pair of files stops the start with an error naming the file and never its contents.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  const std::string cert = dir / "cert.pem", key = dir / "key.pem";
+  testing::ProcessSpec make_cert;
+  make_cert.argv = {"/usr/bin/openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                    "-days",
+                    "2",
+                    "-keyout",
+                    key,
+                    "-out",
+                    cert};
+  BOOST_REQUIRE(testing::Run(make_cert) == 0);
+  ServeProcess serve(conn, dir, {"--no-projections", "--tls-cert", cert, "--tls-key", key});
+  BOOST_TEST(serve.ready().at("tls").as_bool());
+  const std::string url = absl::StrCat("https://127.0.0.1:", serve.port());
+  auto curl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--cacert",    cert, "-o",
+                                     dir / "body",    "-w",  "%{http_code}"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testing::ProcessSpec spec;
+    spec.argv = argv;
+    spec.stdout_path = dir / "code";
+    spec.stderr_path = dir / "curl.err";
+    const int rc = testing::Run(spec);
+    BOOST_TEST(rc == 0, ReadFile(dir / "curl.err"));
+    return std::make_pair(ReadFile(dir / "code"), ReadFile(dir / "body"));
+  };
+  auto [code, body] = curl({"-X", "POST", "-H", "Content-Type: application/json", "--data-binary",
+                            kMarket, url + "/v1/events"});
+  BOOST_TEST(code == "201", body);
+  BOOST_TEST(body.find(R"("status":"accepted")") != std::string::npos, body);
+  std::tie(code, body) = curl({url + "/v1/head"});
+  BOOST_TEST(code == "200");
+  BOOST_TEST(json::parse(body).at("seq").as_int64() == 1, body);
+
+  HttpClient plain(serve.port());
+  BOOST_TEST(plain.Post("/v1/events", Placed("b1", kWalletA, 1)).status == 0);
+  BOOST_TEST(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"") == "1");
+  BOOST_TEST(serve.Terminate() == 0);
+
+  // The certificate given as the key: refused, the file named, no PEM text in the message.
+  testing::ProcessSpec bad;
+  bad.argv = {testing::LedgerBinary(), "--db",       conn, "serve",     "--listen",
+              "127.0.0.1:0",           "--tls-cert", cert, "--tls-key", cert};
+  bad.stderr_path = dir / "bad.err";
+  BOOST_TEST(testing::Run(bad) != 0);
+  const std::string bad_err = ReadFile(dir / "bad.err");
+  BOOST_TEST(bad_err.find("TLS private key") != std::string::npos, bad_err);
+  BOOST_TEST(bad_err.find(cert) != std::string::npos, bad_err);
+  BOOST_TEST(bad_err.find("BEGIN") == std::string::npos, bad_err);
+  bad.argv = {testing::LedgerBinary(), "--db", conn, "serve", "--tls-cert", cert};
+  BOOST_TEST(testing::Run(bad) == 2);
+  BOOST_TEST(ReadFile(dir / "bad.err").find("go together") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(posting_a_stream_gives_the_verdicts_and_tables_of_ledger_append) {
   // Proves the service and `ledger append` are one engine: the generated stream, with its bad and
   // repeated lines, posted one event per request and as JSON Lines batches, gets the same result
