@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "bench/percentile.h"
 #include "absl/strings/str_format.h"
+#include "bench/percentile.h"
 #include "boost/json.hpp"
 
 namespace ledger {
@@ -208,6 +208,32 @@ struct Sample {
   Clock::time_point answered;
 };
 
+// For every accepted sample: its latency, and (waiting up to kFeedDrainMs past `finished` for the
+// last ones) the time from its acknowledgement and from when it was due to its arrival on the
+// feed. Returns the accepted samples the feed never delivered.
+int64_t PairWithFeed(const std::vector<Sample>& samples, const FeedWatch& feed,
+                     Clock::time_point finished, std::vector<double>* latency_us,
+                     std::vector<double>* sse_us, std::vector<double>* due_to_sse_us) {
+  const Clock::time_point drain_until = finished + std::chrono::milliseconds(kFeedDrainMs);
+  int64_t missing = 0;
+  for (const Sample& s : samples) {
+    if (s.seq == 0) continue;
+    latency_us->push_back(s.latency_us);
+    std::optional<Clock::time_point> arrived = feed.Arrival(s.seq);
+    while (!arrived && Clock::now() < drain_until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      arrived = feed.Arrival(s.seq);
+    }
+    if (!arrived) {
+      ++missing;
+      continue;
+    }
+    sse_us->push_back(std::max(0.0, Micros(*arrived - s.answered)));
+    due_to_sse_us->push_back(Micros(*arrived - s.due));
+  }
+  return missing;
+}
+
 int Run(const Options& o) {
   const std::optional<int64_t> head = HeadSeq(o.port);
   if (!head) {
@@ -234,7 +260,9 @@ int Run(const Options& o) {
         Sample& s = samples[static_cast<size_t>(i)];
         s.due = start + interval * i;
         std::this_thread::sleep_until(s.due);
-        const Reply r = fd < 0 ? Reply{} : Exchange(fd, PostRequest(absl::StrFormat("%s-%d", o.prefix, i)), &pending);
+        const Reply r =
+            fd < 0 ? Reply{}
+                   : Exchange(fd, PostRequest(absl::StrFormat("%s-%d", o.prefix, i)), &pending);
         s.answered = Clock::now();
         s.latency_us = Micros(s.answered - s.due);
         boost::system::error_code ec;
@@ -256,25 +284,9 @@ int Run(const Options& o) {
   for (std::thread& t : workers) t.join();
   const Clock::time_point finished = Clock::now();
 
-  // Give the feed time to deliver the last acknowledgements.
-  const Clock::time_point drain_until = finished + std::chrono::milliseconds(kFeedDrainMs);
   std::vector<double> latency_us, sse_us, due_to_sse_us;
-  int64_t missing = 0;
-  for (const Sample& s : samples) {
-    if (s.seq == 0) continue;
-    latency_us.push_back(s.latency_us);
-    std::optional<Clock::time_point> arrived = feed.Arrival(s.seq);
-    while (!arrived && Clock::now() < drain_until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      arrived = feed.Arrival(s.seq);
-    }
-    if (!arrived) {
-      ++missing;
-      continue;
-    }
-    sse_us.push_back(std::max(0.0, Micros(*arrived - s.answered)));
-    due_to_sse_us.push_back(Micros(*arrived - s.due));
-  }
+  const int64_t missing =
+      PairWithFeed(samples, feed, finished, &latency_us, &sse_us, &due_to_sse_us);
   const double elapsed_s = std::chrono::duration<double>(finished - start).count();
   boost::json::object out{
       {"rate", o.rate},
@@ -287,13 +299,13 @@ int Run(const Options& o) {
       {"p99_us", static_cast<int64_t>(Percentile(latency_us, 99))},
       {"p999_us", static_cast<int64_t>(Percentile(latency_us, 99.9))},
       {"max_us", static_cast<int64_t>(Percentile(latency_us, 100))},
-      {"sse",
-       boost::json::object{{"delivered", static_cast<int64_t>(sse_us.size())},
-                           {"missing", missing},
-                           {"p50_us", static_cast<int64_t>(Percentile(sse_us, 50))},
-                           {"p99_us", static_cast<int64_t>(Percentile(sse_us, 99))},
-                           {"max_us", static_cast<int64_t>(Percentile(sse_us, 100))},
-                           {"due_to_sse_p99_us", static_cast<int64_t>(Percentile(due_to_sse_us, 99))}}}};
+      {"sse", boost::json::object{
+                  {"delivered", static_cast<int64_t>(sse_us.size())},
+                  {"missing", missing},
+                  {"p50_us", static_cast<int64_t>(Percentile(sse_us, 50))},
+                  {"p99_us", static_cast<int64_t>(Percentile(sse_us, 99))},
+                  {"max_us", static_cast<int64_t>(Percentile(sse_us, 100))},
+                  {"due_to_sse_p99_us", static_cast<int64_t>(Percentile(due_to_sse_us, 99))}}}};
   std::cout << boost::json::serialize(out) << "\n";
   return errors.load() == 0 && missing == 0 ? 0 : 1;
 }
