@@ -1,5 +1,7 @@
 #include "engine/appender.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -27,6 +29,7 @@ absl::Status Appender::CatchUp() {
   }
   return store_->log().Stream(sequencer_.head_seq(), [this](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(sequencer_.Replay(row));
+    head_recorded_at_ = row.recorded_at;
     return options_.observer ? options_.observer->OnRow(row) : absl::OkStatus();
   });
 }
@@ -73,6 +76,7 @@ absl::Status Appender::Restart() {
   sequencer_ = Sequencer();
   snapshot_tried_ = false;
   snapshot_seq_ = 0;
+  head_recorded_at_.reset();
   if (options_.observer) LEDGER_RETURN_IF_ERROR(options_.observer->Reset(store_));
   return CatchUp();
 }
@@ -129,14 +133,67 @@ absl::Status Appender::AppendLines(const std::vector<InputLine>& lines,
 
 absl::Status Appender::AppendBatch(const std::vector<InputLine>& lines, AppendSummary* summary,
                                    std::vector<LineResult>* results) {
+  if (options_.observer == nullptr && head_recorded_at_ && lines.size() <= pg::kOneTripRowsMax) {
+    LEDGER_ASSIGN_OR_RETURN(const bool done, AppendBatchInOneTrip(lines, summary, results));
+    if (done) return absl::OkStatus();
+    ++one_trip_fallbacks_;  // Another writer moved the head: the long way, which catches up.
+  }
   batch_base_seq_ = sequencer_.head_seq();
   LEDGER_ASSIGN_OR_RETURN(const TimeMicros now, store_->log().BeginAppend());
   pg::TransactionGuard tx(store_);
   // Rows other writers committed since our last batch. When the stored head is our own, there are
-  // none: the catch-up's COPY (four round trips) is skipped, which is most of a small batch's cost
-  // (`ledger serve`). A stored head row altered meanwhile is still caught, by Write.
+  // none: the catch-up's COPY (four round trips) is skipped. A stored head row altered meanwhile is
+  // still caught, by Write.
   if (store_->log().batch_head_seq() != sequencer_.head_seq()) LEDGER_RETURN_IF_ERROR(CatchUp());
   batch_base_seq_ = sequencer_.head_seq();
+  BatchOutcome batch;
+  batch.want_results = results != nullptr;
+  LEDGER_RETURN_IF_ERROR(OfferBatch(lines, now, &batch));
+  if (!batch.rows.empty()) LEDGER_RETURN_IF_ERROR(store_->log().Write(batch.rows));
+  if (batch.want_results) LEDGER_RETURN_IF_ERROR(ResolveHashes(&batch));
+  if (options_.observer) {
+    for (const LoggedEvent& row : batch.rows) LEDGER_RETURN_IF_ERROR(options_.observer->OnRow(row));
+    LEDGER_RETURN_IF_ERROR(options_.observer->BeforeCommit(store_));
+  }
+  LEDGER_RETURN_IF_ERROR(tx.Commit());
+  head_recorded_at_ = now;  // At or after the head's own: a bound for the next batch's clock.
+  Report(batch, summary, results);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Appender::AppendBatchInOneTrip(const std::vector<InputLine>& lines,
+                                                    AppendSummary* summary,
+                                                    std::vector<LineResult>* results) {
+  // Validated against the fold as it is, then written only if the stored head is still its head
+  // (nobody else appended meanwhile), by ledger_append_rows under the lock: the same outcome as
+  // the long way, which would have found nothing to catch up on. The clock is this writer's, never
+  // behind the head's recordedAt. A batch with no rows still asks, so that its rejections were
+  // judged on the current log.
+  batch_base_seq_ = sequencer_.head_seq();
+  const int64_t head_seq = sequencer_.head_seq();
+  const Sha256 head_hash = sequencer_.head_hash();
+  const TimeMicros now = std::max(options_.clock(), *head_recorded_at_);
+  BatchOutcome batch;
+  batch.want_results = results != nullptr;
+  sequencer_.BeginTentative();
+  const absl::Status offered = OfferBatch(lines, now, &batch);
+  const absl::StatusOr<bool> written =
+      offered.ok() ? store_->log().AppendInOneTrip(head_seq, head_hash, batch.rows)
+                   : absl::StatusOr<bool>(offered);
+  if (!written.ok() || !*written) {
+    sequencer_.UndoTentative();
+    return written;
+  }
+  sequencer_.KeepTentative();
+  ++one_trip_batches_;
+  if (!batch.rows.empty()) head_recorded_at_ = now;
+  if (batch.want_results) LEDGER_RETURN_IF_ERROR(ResolveHashes(&batch));
+  Report(batch, summary, results);
+  return true;
+}
+
+absl::Status Appender::OfferBatch(const std::vector<InputLine>& lines, TimeMicros now,
+                                  BatchOutcome* batch) {
   std::vector<DecodeResult> decoded;
   decoded.reserve(lines.size());
   for (const InputLine& line : lines) {
@@ -147,31 +204,21 @@ absl::Status Appender::AppendBatch(const std::vector<InputLine>& lines, AppendSu
                           : DecodeEventLine(line.text, now));
   }
   LEDGER_RETURN_IF_ERROR(LookUpIdentities(decoded));
-  BatchOutcome batch;
-  batch.want_results = results != nullptr;
   for (size_t i = 0; i < lines.size();) {
     size_t end = i + 1;
     if (lines[i].group != 0) {
       while (end < lines.size() && lines[end].group == lines[i].group) ++end;
-      LEDGER_RETURN_IF_ERROR(OfferGroup(lines, decoded, i, end, now, &batch));
+      LEDGER_RETURN_IF_ERROR(OfferGroup(lines, decoded, i, end, now, batch));
       i = end;
       continue;
     }
     LEDGER_ASSIGN_OR_RETURN(LineResult result,
-                            OfferLine(lines[i], std::move(decoded[i]), now, &batch));
-    if (batch.want_results) batch.results.push_back(std::move(result));
+                            OfferLine(lines[i], std::move(decoded[i]), now, batch));
+    if (batch->want_results) batch->results.push_back(std::move(result));
     i = end;
   }
-  LEDGER_CHECK(batch.lines() == lines.size(), "a batch of ", lines.size(), " lines came to ",
-               batch.lines(), " outcomes");
-  if (!batch.rows.empty()) LEDGER_RETURN_IF_ERROR(store_->log().Write(batch.rows));
-  if (batch.want_results) LEDGER_RETURN_IF_ERROR(ResolveHashes(&batch));
-  if (options_.observer) {
-    for (const LoggedEvent& row : batch.rows) LEDGER_RETURN_IF_ERROR(options_.observer->OnRow(row));
-    LEDGER_RETURN_IF_ERROR(options_.observer->BeforeCommit(store_));
-  }
-  LEDGER_RETURN_IF_ERROR(tx.Commit());
-  Report(batch, summary, results);
+  LEDGER_CHECK(batch->lines() == lines.size(), "a batch of ", lines.size(), " lines came to ",
+               batch->lines(), " outcomes");
   return absl::OkStatus();
 }
 

@@ -21,6 +21,7 @@
 #include "engine/pg/database.h"
 #include "engine/retry.h"
 #include "engine/sequencer.h"
+#include "engine/time_format.h"
 
 namespace ledger {
 
@@ -89,6 +90,10 @@ struct AppendOptions {
   // Run gives up (0: none), and who is told about each.
   int retries_max = kOutageRetriesMax;
   RetryObserver on_retry;
+  // The clock for recordedAt of batches written in one round trip (AppendBatchInOneTrip; other
+  // batches take the database server's): never behind the head's recordedAt whatever it says.
+  // Tests set it; by default the system clock.
+  std::function<TimeMicros()> clock = NowMicros;
   // Start the fold from the newest fold snapshot (engine/fold_snapshot.h) instead of position 0.
   // Ignored with an observer, which must see every row.
   bool use_snapshot = true;
@@ -144,6 +149,10 @@ class Appender {
   const Sha256& head_hash() const { return sequencer_.head_hash(); }
   // The position of the fold snapshot the fold started from (0: it started at position 0).
   int64_t snapshot_seq() const { return snapshot_seq_; }
+  // Batches written in one round trip, and those that found another writer had moved the head and
+  // took the long way (/metrics, tests).
+  int64_t one_trip_batches() const { return one_trip_batches_; }
+  int64_t one_trip_fallbacks() const { return one_trip_fallbacks_; }
   // The fold's identity filter and bytes it holds (/metrics, benches).
   const IdentityFilter& identity_filter() const { return sequencer_.identity_filter(); }
 
@@ -182,9 +191,19 @@ class Appender {
   absl::Status LoadSnapshot();
   // Looks up, in the log, the batch's identities that the sequencer's filter cannot rule out.
   absl::Status LookUpIdentities(const std::vector<DecodeResult>& decoded);
-  // `results`, when not null, gets every line's result.
+  // `results`, when not null, gets every line's result. In one round trip when it can
+  // (AppendBatchInOneTrip), else: BEGIN, lock, catch up, offer, COPY, COMMIT.
   absl::Status AppendBatch(const std::vector<InputLine>& lines, AppendSummary* summary,
                            std::vector<LineResult>* results);
+  // The batch validated against the fold as it is and written by one statement that commits it
+  // only if the stored head is still the fold's (LogStore::AppendInOneTrip). False, with the fold
+  // as before, when another writer moved the head: the caller takes the long way.
+  // REQUIRES: no observer; head_recorded_at_ known; lines.size() <= kOneTripRowsMax.
+  absl::StatusOr<bool> AppendBatchInOneTrip(const std::vector<InputLine>& lines,
+                                            AppendSummary* summary,
+                                            std::vector<LineResult>* results);
+  // Decodes, looks up and offers every line of the batch to the sequencer, into `batch`.
+  absl::Status OfferBatch(const std::vector<InputLine>& lines, TimeMicros now, BatchOutcome* batch);
   // Decodes and offers one line of the batch (under the lock), adding it to `out`; returns what
   // became of it. Fails only on a database error.
   absl::StatusOr<LineResult> OfferLine(const InputLine& line, DecodeResult decoded, TimeMicros now,
@@ -211,6 +230,11 @@ class Appender {
   // Whether this sequencer has looked for a snapshot yet, and the one it started from.
   bool snapshot_tried_ = false;
   int64_t snapshot_seq_ = 0;
+  // At or after the recordedAt of the head row (unknown after a snapshot with no rows folded past
+  // it, until the first batch): the fast path's clock never runs behind it.
+  std::optional<TimeMicros> head_recorded_at_;
+  int64_t one_trip_batches_ = 0;
+  int64_t one_trip_fallbacks_ = 0;
 };
 
 }  // namespace ledger

@@ -230,26 +230,29 @@ void LedgerState::Derive(Event* e) const {
   }
 }
 
-void LedgerState::BeginUndoable() {
-  LEDGER_CHECK(!journaling_, "an undoable group inside another");
-  journaling_ = true;
-  journal_.clear();
+size_t LedgerState::BeginUndoable() {
+  ++undo_depth_;
+  return journal_.size();
 }
 
-void LedgerState::Undo() {
-  LEDGER_CHECK(journaling_, "Undo outside an undoable group");
-  for (auto it = journal_.rbegin(); it != journal_.rend(); ++it) (*it)();
-  journal_.clear();
-  journaling_ = false;
+void LedgerState::Undo(size_t mark) {
+  LEDGER_CHECK(undo_depth_ > 0 && mark <= journal_.size(), "Undo(", mark,
+               ") outside an undoable group, or past it");
+  while (journal_.size() > mark) {
+    journal_.back()();
+    journal_.pop_back();
+  }
+  --undo_depth_;
 }
 
-void LedgerState::KeepChanges() {
-  journal_.clear();
-  journaling_ = false;
+void LedgerState::KeepChanges(size_t mark) {
+  LEDGER_CHECK(undo_depth_ > 0 && mark <= journal_.size(), "KeepChanges(", mark,
+               ") outside an undoable group, or past it");
+  if (--undo_depth_ == 0) journal_.clear();
 }
 
 void LedgerState::JournalBetAction(BetState& bet) {
-  if (!journaling_) return;
+  if (undo_depth_ == 0) return;
   const std::string wallet(WalletOf(bet));
   const uint64_t pair = (uint64_t{bet.market} << 32) | bet.wallet;
   auto flag = wallets_.find(wallet);

@@ -203,12 +203,15 @@ class LedgerState {
   std::optional<std::string> TxHashOf(const BetState& bet) const;
   std::optional<std::string> RefundTxHashOf(const BetState& bet) const;
 
-  // All-or-nothing groups of events (`ledger serve`'s ?atomic=true). After BeginUndoable, every
-  // Apply records how to reverse what it changed; Undo reverses all of it, newest first, and
-  // KeepChanges forgets the record. One group at a time; recording costs nothing outside one.
-  void BeginUndoable();
-  void Undo();
-  void KeepChanges();
+  // Changes that may be taken back: an all-or-nothing group of events (`ledger serve`'s
+  // ?atomic=true), or a whole batch written in one round trip (engine/appender.h) that another
+  // writer got ahead of. After BeginUndoable, every Apply records how to reverse what it changed;
+  // Undo(mark) reverses what was applied since BeginUndoable returned `mark`, newest first, and
+  // KeepChanges(mark) keeps it. They nest (a group inside a batch): what an inner KeepChanges kept
+  // the outer Undo still reverses. Recording costs nothing outside them.
+  size_t BeginUndoable();
+  void Undo(size_t mark);
+  void KeepChanges(size_t mark);
 
   // The fold as bytes, for a snapshot (engine/fold_snapshot.h), and back. Deterministic: two states
   // folded from the same log save the same bytes. What can be derived (the indexes, the seed's
@@ -221,7 +224,7 @@ class LedgerState {
  private:
   // Records `undo` when inside an undoable group.
   void Journal(std::function<void()> undo) {
-    if (journaling_) journal_.push_back(std::move(undo));
+    if (undo_depth_ > 0) journal_.push_back(std::move(undo));
   }
   // Journals how to restore everything a bet action on `bet` may change.
   void JournalBetAction(BetState& bet);
@@ -264,7 +267,7 @@ class LedgerState {
   // CONFIRMED bets per (market << 32 | wallet), for MarketState::confirmed_wallets; a pair leaves
   // when its count drops to zero.
   FoldMap<uint64_t, int32_t> confirmed_by_wallet_;
-  bool journaling_ = false;
+  int undo_depth_ = 0;  // BeginUndoable calls not yet ended by Undo or KeepChanges.
   std::vector<std::function<void()>> journal_;
 };
 

@@ -58,13 +58,12 @@ void Sequencer::Resolve(const LoggedEvent& row) {
 
 void Sequencer::BeginGroup() {
   LEDGER_CHECK(!group_, "a group inside another");
-  group_ = Group{head_seq_, head_hash_, {}};
-  state_.BeginUndoable();
+  group_ = Group{head_seq_, head_hash_, state_.BeginUndoable(), {}};
 }
 
 void Sequencer::UndoGroup() {
   LEDGER_CHECK(group_, "UndoGroup outside a group");
-  state_.Undo();
+  state_.Undo(group_->mark);
   head_seq_ = group_->head_seq;
   head_hash_ = group_->head_hash;
   // Looked up before the group and not in the log: new again, should a later line bring them.
@@ -74,8 +73,27 @@ void Sequencer::UndoGroup() {
 
 void Sequencer::EndGroup() {
   LEDGER_CHECK(group_, "EndGroup outside a group");
-  state_.KeepChanges();
+  state_.KeepChanges(group_->mark);
   group_.reset();
+}
+
+void Sequencer::BeginTentative() {
+  LEDGER_CHECK(!tentative_ && !group_, "a tentative batch inside another, or inside a group");
+  tentative_ = Group{head_seq_, head_hash_, state_.BeginUndoable(), {}};
+}
+
+void Sequencer::UndoTentative() {
+  LEDGER_CHECK(tentative_ && !group_, "UndoTentative outside a tentative batch, or in a group");
+  state_.Undo(tentative_->mark);
+  head_seq_ = tentative_->head_seq;
+  head_hash_ = tentative_->head_hash;
+  tentative_.reset();
+}
+
+void Sequencer::KeepTentative() {
+  LEDGER_CHECK(tentative_ && !group_, "KeepTentative outside a tentative batch, or in a group");
+  state_.KeepChanges(tentative_->mark);
+  tentative_.reset();
 }
 
 void Sequencer::Save(ByteWriter& out) const {

@@ -76,6 +76,14 @@ class Sequencer {
   void UndoGroup();
   void EndGroup();
 
+  // A batch written in one round trip (engine/appender.h), found, when it came to be written, to
+  // continue a head another writer had moved: events offered after BeginTentative are taken back by
+  // UndoTentative (state and head as before; the identity filter keeps their keys, as for a group)
+  // or kept by KeepTentative. Groups may be inside one.
+  void BeginTentative();
+  void UndoTentative();
+  void KeepTentative();
+
   // The fold, the identity filter and the head as bytes (engine/fold_snapshot.h), and back.
   void Save(ByteWriter& out) const;
   // REQUIRES: this sequencer is new. False when the bytes are malformed: discard it then.
@@ -116,13 +124,16 @@ class Sequencer {
   // This batch's identities: accepted by it, or settled by Unresolved (with the row found, or
   // seq 0: not in the log).
   absl::flat_hash_map<IdentityDigest, IdentityEntry> batch_;
-  // While in a group: the head before it, and the identities it accepted.
+  // While in a group or a tentative batch: the head before it, the state's undo mark, and (groups)
+  // the identities it accepted.
   struct Group {
     int64_t head_seq = 0;
     Sha256 head_hash{};
+    size_t mark = 0;
     std::vector<IdentityDigest> accepted;
   };
   std::optional<Group> group_;
+  std::optional<Group> tentative_;
   int64_t head_seq_ = 0;
   Sha256 head_hash_ = kGenesisHash;
 };

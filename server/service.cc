@@ -558,6 +558,13 @@ std::string Api::Metrics() const {
   out += w.rejections.Render();
   out += RenderCounter("ledger_batch_failures_total", "Group-commit batches that failed.",
                        w.batch_failures.load());
+  out +=
+      RenderCounter("ledger_one_trip_batches_total",
+                    "Batches written in one round trip (schema/007).", w.one_trip_batches.load());
+  out += RenderCounter("ledger_one_trip_fallbacks_total",
+                       "Batches that found the head moved by another writer and were redone the "
+                       "long way.",
+                       w.one_trip_fallbacks.load());
   const int64_t head = writer_->head_seq();
   out += RenderGauge("ledger_head_seq", "The writer's last committed position.",
                      static_cast<double>(head));

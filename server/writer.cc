@@ -131,6 +131,8 @@ void Writer::AppendAndAnswer(std::vector<Pending>& batch) {
     AppendSummary summary;
     status = appender_->AppendLines(lines, &results, &summary);
     if (status.ok()) head_seq_ = appender_->head_seq();
+    metrics_.one_trip_batches = static_cast<uint64_t>(appender_->one_trip_batches());
+    metrics_.one_trip_fallbacks = static_cast<uint64_t>(appender_->one_trip_fallbacks());
   }
   metrics_.commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

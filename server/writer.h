@@ -80,6 +80,10 @@ struct WriterMetrics {
   LabeledCounter events{"ledger_events_total", "Events answered, by result.", "result"};
   LabeledCounter rejections{"ledger_rejections_total", "Rejected events, by error code.", "code"};
   std::atomic<uint64_t> batch_failures{0};
+  // Batches written in one round trip, and those that found the head moved by another writer and
+  // were redone the long way (Appender::one_trip_batches and one_trip_fallbacks).
+  std::atomic<uint64_t> one_trip_batches{0};
+  std::atomic<uint64_t> one_trip_fallbacks{0};
 };
 
 class Writer {

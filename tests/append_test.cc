@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/appender.h"
+#include "engine/byte_codec.h"
 #include "engine/chain_guard.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/database.h"
@@ -15,6 +16,7 @@
 #include "engine/pg/sql_session.h"
 #include "engine/sequencer.h"
 #include "engine/str_cat.h"
+#include "engine/time_format.h"
 #include "sample/stream_generator.h"
 #include "tests/test_cluster.h"
 
@@ -67,6 +69,37 @@ std::string Place(const std::string& bet, int64_t amount, int number) {
   return R"({"action":"PLACED","betId":")" + bet +
          R"(","marketId":"m1","wallet":"0x1111111111111111111111111111111111111111","choice":"YES","amount":)" +
          std::to_string(amount) + R"(,"betNumber":)" + std::to_string(number) + "}";
+}
+
+InputLine Line(int64_t number, std::string text, int64_t group) {
+  InputLine l;
+  l.number = number;
+  l.text = std::move(text);
+  l.group = group;
+  return l;
+}
+
+// "status seq code" per result, as a test compares them.
+std::vector<std::string> Verdicts(const std::vector<LineResult>& results) {
+  std::vector<std::string> out;
+  for (const LineResult& r : results) {
+    out.push_back(StrCat(LineStatusName(r.status), " ", r.seq.value_or(0), " ",
+                         r.rejection ? ErrorCodeName(r.rejection->code) : ""));
+  }
+  return out;
+}
+
+// Appends `texts` as one batch (AppendLines), each line on its own (group 0).
+std::vector<std::string> AppendBatchOf(Appender& appender, const std::vector<std::string>& texts) {
+  std::vector<InputLine> lines;
+  for (const std::string& text : texts) {
+    lines.push_back(Line(static_cast<int64_t>(lines.size()) + 1, text, 0));
+  }
+  std::vector<LineResult> results;
+  AppendSummary summary;
+  const absl::Status status = appender.AppendLines(lines, &results, &summary);
+  BOOST_REQUIRE_MESSAGE(status.ok(), status.ToString());
+  return Verdicts(results);
 }
 
 }  // namespace
@@ -397,13 +430,7 @@ BOOST_AUTO_TEST_CASE(a_group_with_a_rejected_line_is_taken_back_whole_inside_its
   const std::string conn = FreshDatabase();
   std::unique_ptr<pg::Database> store = OpenStore(conn);
   Appender appender(store.get(), AppendOptions{});
-  auto line = [](int64_t number, std::string text, int64_t group) {
-    InputLine l;
-    l.number = number;
-    l.text = std::move(text);
-    l.group = group;
-    return l;
-  };
+  auto line = Line;
   const std::vector<InputLine> lines = {
       line(1, kMarket, 0),
       line(2, Place("b1", 5, 1), 7),
@@ -416,11 +443,7 @@ BOOST_AUTO_TEST_CASE(a_group_with_a_rejected_line_is_taken_back_whole_inside_its
   std::vector<LineResult> results;
   AppendSummary summary;
   BOOST_REQUIRE(appender.AppendLines(lines, &results, &summary).ok());
-  std::vector<std::string> got;
-  for (const LineResult& r : results) {
-    got.push_back(StrCat(LineStatusName(r.status), " ", r.seq.value_or(0), " ",
-                         r.rejection ? ErrorCodeName(r.rejection->code) : ""));
-  }
+  const std::vector<std::string> got = Verdicts(results);
   const std::vector<std::string> expected = {"accepted 1 ",
                                              "rejected 0 ATOMIC_REQUEST_REJECTED",
                                              "rejected 0 ATOMIC_REQUEST_REJECTED",
@@ -435,6 +458,127 @@ BOOST_AUTO_TEST_CASE(a_group_with_a_rejected_line_is_taken_back_whole_inside_its
   BOOST_TEST(
       Scalar(conn, "SELECT string_agg(\"identityKey\", ' ' ORDER BY seq) FROM \"BetHistory\"") ==
       "market:m1:MARKET_CREATED bet:b3:PLACED bet:b1:PLACED bet:b1:CONFIRMED");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Small batches go in one round trip (LogStore::AppendInOneTrip, schema/007): validated against the
+// fold, then written by one statement that commits them only if nobody else moved the head.
+BOOST_AUTO_TEST_SUITE(one_trip)
+
+// Text fields travel as JSON strings: quotes, backslashes, control characters, SQL, non-ASCII and
+// characters JSON and COPY treat specially come back from the table exactly, and the stored rows
+// hash to the chain the appender computed.
+BOOST_AUTO_TEST_CASE(rows_written_in_one_trip_come_back_field_for_field) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  Appender appender(store.get(), AppendOptions{});
+  BOOST_TEST(AppendBatchOf(appender, {kMarket}) == std::vector<std::string>{"accepted 1 "});
+  BOOST_TEST(appender.one_trip_batches() == 0);  // The first batch learns the head's recordedAt.
+  const std::string question =
+      R"(Q \"quoted\" back\\slash tab\t newline\n cr\r bell\u0007 \u2028 ünï 🎲 '); DROP TABLE x; --)";
+  const std::string market2 =
+      R"({"action":"MARKET_CREATED","marketId":"m2","question":")" + question +
+      R"(","endDate":"2027-01-01T00:00:00Z","contractAddress":"0x0000000000000000000000000000000000000001","gnosisSafeAddress":"0x0000000000000000000000000000000000000002"})";
+  BOOST_TEST(AppendBatchOf(appender, {market2, Place("b1", 5, 1)}) ==
+                 (std::vector<std::string>{"accepted 2 ", "accepted 3 "}),
+             boost::test_tools::per_element());
+  BOOST_TEST(appender.one_trip_batches() == 1);
+  BOOST_TEST(VerifyChain(store.get()) == 3);  // Every stored field re-hashed.
+  BOOST_TEST(Scalar(conn, "SELECT question FROM \"BetHistory\" WHERE seq = 2") ==
+             "Q \"quoted\" back\\slash tab\t newline\n cr\r bell\a \u2028 ünï 🎲 '); DROP "
+             "TABLE x; --");
+}
+
+// Two writers on one database: a one-trip batch built on a head the other writer moved writes
+// nothing, puts the fold back (a kept all-or-nothing group inside it too) and takes the long way,
+// which catches up first. A batch of rejections alone is not believed on a stale fold either.
+BOOST_AUTO_TEST_CASE(a_batch_built_on_a_moved_head_takes_the_long_way) {
+  const std::string conn = FreshDatabase();
+  auto store_a = OpenStore(conn);
+  auto store_b = OpenStore(conn);
+  Appender a(store_a.get(), AppendOptions{});
+  Appender b(store_b.get(), AppendOptions{});
+  BOOST_TEST(AppendBatchOf(a, {kMarket}) == std::vector<std::string>{"accepted 1 "});
+  BOOST_REQUIRE(b.CatchUp().ok());  // b folds seq 1 and knows its recordedAt.
+  BOOST_TEST(AppendBatchOf(a, {Place("b1", 5, 1)}) == std::vector<std::string>{"accepted 2 "});
+  // b has not seen b1: on its own fold the confirmation is BET_NOT_FOUND, and b2's group looks
+  // fine. The head moved, so b takes the long way and judges both on the log as it is.
+  std::vector<LineResult> results;
+  AppendSummary summary;
+  BOOST_REQUIRE(b.AppendLines({Line(1, R"({"action":"CONFIRMED","betId":"b1"})", 0),
+                               Line(2, Place("b2", 5, 2), 9), Line(3, Place("b3", 5, 3), 9)},
+                              &results, &summary)
+                    .ok());
+  BOOST_TEST(
+      Verdicts(results) == (std::vector<std::string>{"accepted 3 ", "accepted 4 ", "accepted 5 "}),
+      boost::test_tools::per_element());
+  BOOST_TEST(b.one_trip_fallbacks() == 1);
+  // A batch with nothing to write is not believed on a stale fold either: a has not seen b3, so on
+  // its fold the confirmation is BET_NOT_FOUND; the log says otherwise.
+  BOOST_TEST(AppendBatchOf(a, {R"({"action":"CONFIRMED","betId":"b3"})"}) ==
+             std::vector<std::string>{"accepted 6 "});
+  BOOST_TEST(a.one_trip_fallbacks() == 1);
+  // Current again, a writes in one trip: a rejection alone (b3 holds number 3), then a row.
+  BOOST_TEST(AppendBatchOf(a, {Place("b4", 5, 3)}) ==
+             std::vector<std::string>{"rejected 0 BET_NUMBER_TAKEN"});
+  BOOST_TEST(AppendBatchOf(a, {Place("b4", 5, 4)}) == std::vector<std::string>{"accepted 7 "});
+  BOOST_TEST(a.one_trip_batches() == 3);
+  BOOST_TEST(a.one_trip_fallbacks() == 1);
+  BOOST_TEST(VerifyChain(store_a.get()) == 7);
+  // Both folds are the log's: a fresh fold of it saves the same bytes.
+  Sequencer fresh;
+  BOOST_REQUIRE(
+      store_a->log().Scan(0, [&](const LoggedEvent& row) { return fresh.Replay(row); }).ok());
+  BOOST_REQUIRE(b.CatchUp().ok());
+  for (const LedgerState* state : {&a.state(), &b.state()}) {
+    ByteWriter got;
+    ByteWriter want;
+    state->Save(got);
+    fresh.state().Save(want);
+    BOOST_TEST((got.bytes() == want.bytes()));
+  }
+}
+
+// recordedAt never runs behind the row before it, whichever clock is off: a one-trip writer whose
+// clock is an hour slow writes the head's time; a slow path (the database's clock) after a writer
+// whose clock was an hour fast writes that writer's time, not its own.
+BOOST_AUTO_TEST_CASE(recorded_at_never_runs_behind_the_head) {
+  const std::string conn = FreshDatabase();
+  auto store = OpenStore(conn);
+  constexpr TimeMicros kHour = 3600LL * 1000000;
+  AppendOptions slow_clock;
+  slow_clock.clock = [] { return NowMicros() - kHour; };
+  Appender slow(store.get(), slow_clock);
+  BOOST_TEST(AppendBatchOf(slow, {kMarket}) == std::vector<std::string>{"accepted 1 "});
+  BOOST_TEST(AppendBatchOf(slow, {Place("b1", 5, 1)}) == std::vector<std::string>{"accepted 2 "});
+  BOOST_TEST(slow.one_trip_batches() == 1);
+  BOOST_TEST(Scalar(conn, "SELECT count(DISTINCT \"recordedAt\") FROM \"BetHistory\"") == "1");
+  auto fast_store = OpenStore(conn);
+  AppendOptions fast_clock;
+  fast_clock.clock = [] { return NowMicros() + kHour; };
+  Appender fast(fast_store.get(), fast_clock);
+  BOOST_REQUIRE(fast.CatchUp().ok());
+  BOOST_TEST(AppendBatchOf(fast, {Place("b2", 5, 2)}) == std::vector<std::string>{"accepted 3 "});
+  BOOST_TEST(fast.one_trip_batches() == 1);
+  // More lines than one trip takes: the long way, on the database's clock.
+  std::vector<std::string> many;
+  for (int i = 0; i <= static_cast<int>(pg::kOneTripRowsMax); ++i) {
+    std::string market = kMarket;
+    many.push_back(market.replace(market.find("\"m1\""), 4, StrCat("\"c", i, "\"")));
+  }
+  const std::vector<std::string> verdicts = AppendBatchOf(slow, many);
+  BOOST_TEST(std::count(verdicts.begin(), verdicts.end(), "accepted 0 ") == 0);
+  BOOST_TEST(verdicts.back() == StrCat("accepted ", 3 + many.size(), " "));
+  BOOST_TEST(slow.one_trip_fallbacks() == 0);
+  BOOST_TEST(Scalar(conn,
+                    "SELECT count(*) FROM (SELECT \"recordedAt\" < lag(\"recordedAt\") OVER "
+                    "(ORDER BY seq) AS behind FROM \"BetHistory\") t WHERE behind") == "0");
+  BOOST_TEST(Scalar(conn,
+                    "SELECT count(*) FROM \"BetHistory\" WHERE \"recordedAt\" > "
+                    "(now() AT TIME ZONE 'UTC') + interval '50 minutes'") ==
+             StrCat(many.size() + 1));
+  BOOST_TEST(VerifyChain(store.get()) == static_cast<int64_t>(3 + many.size()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

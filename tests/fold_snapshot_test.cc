@@ -251,10 +251,14 @@ std::string StateBytes(const Sequencer& s) {
   return out.Take();
 }
 
-// Every window of the generated stream (all nine actions, bad lines, re-sent lines), offered as a
-// group and undone, leaves the fold, the head and the batch's identities exactly as before: the
-// same bytes, and the same rows when the window is then offered on its own.
-BOOST_AUTO_TEST_CASE(an_undone_group_leaves_the_fold_and_head_as_they_were) {
+// How a window of events is offered and then taken back.
+enum class Undo { kGroup, kTentativeBatch };
+
+// Every window of the generated stream (all nine actions, bad lines, re-sent lines), offered and
+// undone (as a group, or as a tentative batch with a kept group inside it), leaves the fold, the
+// head and the batch's identities exactly as before: the same bytes, and the same rows when the
+// window is then offered on its own.
+void UndoEveryWindow(Undo how) {
   const std::vector<std::string> lines = StreamLines(3000);
   constexpr size_t kWindow = 25;
   int undone = 0;
@@ -278,16 +282,21 @@ BOOST_AUTO_TEST_CASE(an_undone_group_leaves_the_fold_and_head_as_they_were) {
         s.Resolve(it->second);
       }
     }
-    s.BeginGroup();
+    if (how == Undo::kGroup) s.BeginGroup();
+    if (how == Undo::kTentativeBatch) s.BeginTentative();
     int accepted = 0;
-    for (const std::string& line : window) {
-      DecodeResult d = DecodeEventLine(line, kNow);
+    for (size_t i = 0; i < window.size(); ++i) {
+      // In a tentative batch, the middle third is a group that is kept.
+      if (how == Undo::kTentativeBatch && i == kWindow / 3) s.BeginGroup();
+      if (how == Undo::kTentativeBatch && i == 2 * kWindow / 3) s.EndGroup();
+      DecodeResult d = DecodeEventLine(window[i], kNow);
       if (!std::holds_alternative<Event>(d)) continue;
       accepted +=
           s.Offer(std::get<Event>(std::move(d)), kNow).outcome == Sequencer::Outcome::kAccepted;
     }
     BOOST_TEST_REQUIRE(accepted > 0);
-    s.UndoGroup();
+    if (how == Undo::kGroup) s.UndoGroup();
+    if (how == Undo::kTentativeBatch) s.UndoTentative();
     ++undone;
     BOOST_TEST_REQUIRE(s.head_seq() == head);
     BOOST_TEST_REQUIRE((s.head_hash() == hash));
@@ -301,6 +310,15 @@ BOOST_AUTO_TEST_CASE(an_undone_group_leaves_the_fold_and_head_as_they_were) {
     BOOST_TEST_REQUIRE(StateBytes(s) == StateBytes(fresh));
   }
   BOOST_TEST(undone >= 30);
+}
+
+BOOST_AUTO_TEST_CASE(an_undone_group_leaves_the_fold_and_head_as_they_were) {
+  UndoEveryWindow(Undo::kGroup);
+}
+
+// What the one-round-trip append does when another writer moved the head (engine/appender.h).
+BOOST_AUTO_TEST_CASE(an_undone_tentative_batch_with_a_kept_group_inside_leaves_the_fold_as_it_was) {
+  UndoEveryWindow(Undo::kTentativeBatch);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

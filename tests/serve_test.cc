@@ -175,6 +175,9 @@ BOOST_AUTO_TEST_CASE(every_route_answers_with_its_status_and_result_kind) {
   BOOST_TEST(metrics.find("ledger_rejections_total{code=\"BET_NOT_FOUND\"} 1") !=
              std::string::npos);
   BOOST_TEST(metrics.find("ledger_head_seq 5") != std::string::npos);
+  // After the first, the batches went in one round trip; nobody else moved the head.
+  BOOST_TEST(metrics.find("ledger_one_trip_batches_total 0") == std::string::npos, metrics);
+  BOOST_TEST(metrics.find("ledger_one_trip_fallbacks_total 0") != std::string::npos, metrics);
   BOOST_TEST(serve.Terminate() == 0);
   // The access log: one JSON line per request, with its id.
   BOOST_TEST(serve.Stderr().find("\"requestId\":\"req-42\"") != std::string::npos);

@@ -10,27 +10,66 @@
 namespace ledger::pg {
 namespace {
 
+// Where encoded fields go: a COPY text line, or the members of a JSON object (a value's text as a
+// JSON string, NULL as null; PostgreSQL's json_populate_recordset reads each with the column type's
+// own input function, as COPY does).
+struct CopySink {
+  std::string* line;
+  void Put(const LogColumn&, const std::optional<std::string_view>& v) { PutCopyField(v, line); }
+};
+struct JsonSink {
+  std::string* out;
+  void Put(const LogColumn& c, const std::optional<std::string_view>& v) {
+    if (out->back() != '{') *out += ',';
+    PutJsonString(c.name, out);
+    *out += ':';
+    if (v) {
+      PutJsonString(*v, out);
+    } else {
+      *out += "null";
+    }
+  }
+};
+
 // Encoding one field: NULL for an empty optional, else the value's text.
-void Encode(const LogColumn& c, int64_t v, std::string* line) {
-  PutCopyField(c.timestamp ? FormatPgTimestamp(v) : StrCat(v), line);
+template <typename Sink>
+void Encode(const LogColumn& c, int64_t v, Sink& s) {
+  s.Put(c, c.timestamp ? FormatPgTimestamp(v) : StrCat(v));
 }
-void Encode(const LogColumn&, int32_t v, std::string* line) { PutCopyField(StrCat(v), line); }
-void Encode(const LogColumn&, const std::string& v, std::string* line) { PutCopyField(v, line); }
-void Encode(const LogColumn&, Action v, std::string* line) { PutCopyField(ActionName(v), line); }
-void Encode(const LogColumn&, Choice v, std::string* line) { PutCopyField(ChoiceName(v), line); }
-void Encode(const LogColumn&, Severity v, std::string* line) {
-  PutCopyField(SeverityName(v), line);
+template <typename Sink>
+void Encode(const LogColumn& c, int32_t v, Sink& s) {
+  s.Put(c, StrCat(v));
 }
-void Encode(const LogColumn&, const Micros& v, std::string* line) {
-  PutCopyField(StrCat(v.value()), line);
+template <typename Sink>
+void Encode(const LogColumn& c, const std::string& v, Sink& s) {
+  s.Put(c, v);
 }
-void Encode(const LogColumn&, const Sha256& v, std::string* line) { PutCopyField(ToHex(v), line); }
-template <typename T>
-void Encode(const LogColumn& c, const std::optional<T>& v, std::string* line) {
+template <typename Sink>
+void Encode(const LogColumn& c, Action v, Sink& s) {
+  s.Put(c, ActionName(v));
+}
+template <typename Sink>
+void Encode(const LogColumn& c, Choice v, Sink& s) {
+  s.Put(c, ChoiceName(v));
+}
+template <typename Sink>
+void Encode(const LogColumn& c, Severity v, Sink& s) {
+  s.Put(c, SeverityName(v));
+}
+template <typename Sink>
+void Encode(const LogColumn& c, const Micros& v, Sink& s) {
+  s.Put(c, StrCat(v.value()));
+}
+template <typename Sink>
+void Encode(const LogColumn& c, const Sha256& v, Sink& s) {
+  s.Put(c, ToHex(v));
+}
+template <typename T, typename Sink>
+void Encode(const LogColumn& c, const std::optional<T>& v, Sink& s) {
   if (v) {
-    Encode(c, *v, line);
+    Encode(c, *v, s);
   } else {
-    PutCopyField(std::nullopt, line);
+    s.Put(c, std::nullopt);
   }
 }
 
@@ -107,9 +146,9 @@ absl::Status DecodeAll(const Fields& fields, Tuple&& out, std::index_sequence<I.
   return status;
 }
 
-template <typename Tuple, size_t... I>
-void EncodeAll(const Tuple& fields, std::string* line, std::index_sequence<I...>) {
-  (Encode(kLogColumns[I], std::get<I>(fields), line), ...);
+template <typename Tuple, typename Sink, size_t... I>
+void EncodeAll(const Tuple& fields, Sink& sink, std::index_sequence<I...>) {
+  (Encode(kLogColumns[I], std::get<I>(fields), sink), ...);
 }
 
 constexpr auto kColumnIndexes = std::make_index_sequence<kLogColumns.size()>();
@@ -143,7 +182,40 @@ absl::StatusOr<LoggedEvent> ParseLogRow(const Fields& fields) {
 
 void EncodeLogRow(const LoggedEvent& row, std::string* line) {
   line->clear();
-  EncodeAll(LogRowFields(row), line, kColumnIndexes);
+  CopySink sink{line};
+  EncodeAll(LogRowFields(row), sink, kColumnIndexes);
+}
+
+void EncodeLogRowsJson(std::span<const LoggedEvent> rows, std::string* out) {
+  out->clear();
+  *out += '[';
+  for (const LoggedEvent& row : rows) {
+    if (out->size() > 1) *out += ',';
+    *out += '{';
+    JsonSink sink{out};
+    EncodeAll(LogRowFields(row), sink, kColumnIndexes);
+    *out += '}';
+  }
+  *out += ']';
+}
+
+void PutJsonString(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  *out += '"';
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      *out += '\\';
+      *out += ch;
+    } else if (c < 0x20) {
+      *out += "\\u00";
+      *out += kHex[c >> 4];
+      *out += kHex[c & 0xf];
+    } else {
+      *out += ch;  // UTF-8 passes through: the event decoder admitted only valid UTF-8.
+    }
+  }
+  *out += '"';
 }
 
 }  // namespace ledger::pg

@@ -9,6 +9,7 @@
 #define LEDGER_ENGINE_PG_LOG_ROW_H_
 
 #include <array>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -85,6 +86,12 @@ absl::StatusOr<LoggedEvent> ParseLogRow(const Fields& fields);
 
 // `row` as one COPY text line (no newline), replacing `line`'s contents.
 void EncodeLogRow(const LoggedEvent& row, std::string* line);
+// `rows` as a JSON array of objects, one member per column (name: the value's text, or null),
+// replacing `out`'s contents: the parameter of ledger_append_rows (schema/007).
+void EncodeLogRowsJson(std::span<const LoggedEvent> rows, std::string* out);
+// `text` as a JSON string (quoted, `"`, `\` and control characters escaped), appended to `out`.
+// REQUIRES: `text` is valid UTF-8.
+void PutJsonString(std::string_view text, std::string* out);
 
 }  // namespace ledger::pg
 

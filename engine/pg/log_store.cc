@@ -236,10 +236,13 @@ absl::StatusOr<TimeMicros> LogStore::BeginAppend() {
     pqxx::work& tx = conn_->Begin();
     tx.exec_params("SELECT pg_advisory_xact_lock($1)", kAppendLockKey);
     // After the lock, so that recordedAt never runs behind a batch committed before this one, and
-    // the head is the one this batch must continue.
+    // the head is the one this batch must continue; and never behind the head's recordedAt even
+    // when this server's clock is (a writer that appended in one trip used its own clock).
     pqxx::result r = tx.exec(
-        "SELECT clock_timestamp() AT TIME ZONE 'UTC', h.seq, h.hash FROM (SELECT 1) one "
-        "LEFT JOIN LATERAL (SELECT seq, hash FROM \"BetHistory\" ORDER BY seq DESC LIMIT 1) h "
+        "SELECT GREATEST(clock_timestamp() AT TIME ZONE 'UTC', h.\"recordedAt\"), h.seq, h.hash "
+        "FROM (SELECT 1) one "
+        "LEFT JOIN LATERAL (SELECT seq, hash, \"recordedAt\" FROM \"BetHistory\" ORDER BY seq DESC "
+        "LIMIT 1) h "
         "ON true");
     std::optional<TimeMicros> now = ParsePgTimestamp(r[0][0].c_str());
     if (!now) return absl::InternalError(StrCat("bad server time ", r[0][0].c_str()));
@@ -290,6 +293,42 @@ absl::Status LogStore::Write(std::span<const LoggedEvent> rows) {
     return absl::OkStatus();
   } catch (const std::exception& e) {
     return conn_->Error(e, "write log rows");
+  }
+}
+
+absl::StatusOr<bool> LogStore::AppendInOneTrip(int64_t head_seq, const Sha256& head_hash,
+                                               std::span<const LoggedEvent> rows) {
+  LEDGER_RETURN_IF_ERROR(conn_->Require(false, "AppendInOneTrip"));
+  LEDGER_CHECK(rows.size() <= kOneTripRowsMax, "a one-trip append of ", rows.size(), " rows");
+  int64_t seq = head_seq;
+  Sha256 hash = head_hash;
+  for (const LoggedEvent& row : rows) {
+    LEDGER_CHECK(CheckLink(seq, hash, row).ok(), "the row at seq ", row.seq,
+                 " does not continue seq ", seq);
+    seq = row.seq;
+    hash = row.hash;
+  }
+  std::string json;
+  EncodeLogRowsJson(rows, &json);
+  const std::string expected_hash = ToHex(head_hash);
+  try {
+    pqxx::nontransaction tx(*conn_->conn);
+    pqxx::result r =
+        tx.exec_params("SELECT ledger_append_rows($1, $2, $3, $4::json, $5)", kAppendLockKey,
+                       head_seq, expected_hash, json, std::string(kAppendChannel));
+    const std::string_view verdict = r[0][0].c_str();
+    if (verdict == "ok") return true;
+    if (verdict == "moved") return false;
+    if (verdict.starts_with("altered ")) {
+      return BrokenChainError(
+          ChainBreak{head_seq, "ALTERED_ROW",
+                     StrCat("the stored head row no longer has the hash this writer read (it has ",
+                            verdict.substr(8), ", this writer read ", expected_hash,
+                            "): the rows to append do not continue it")});
+    }
+    return absl::InternalError(StrCat("ledger_append_rows answered \"", verdict, "\""));
+  } catch (const std::exception& e) {
+    return conn_->Error(e, "append log rows", /*committing=*/true);
   }
 }
 

@@ -36,6 +36,11 @@ struct Connection;
 // enough (~10 MB) to keep a scan's memory flat.
 inline constexpr int64_t kScanPageRows = 20000;
 
+// The most rows AppendInOneTrip takes: they travel as one JSON parameter, which PostgreSQL parses
+// more slowly than COPY text; past a few dozen rows the round trips COPY costs are the smaller
+// part.
+inline constexpr size_t kOneTripRowsMax = 64;
+
 class LogStore {
  public:
   // REQUIRES: `conn` outlives this store (the Database owns both).
@@ -88,6 +93,17 @@ class LogStore {
   // other is a programmer error (LEDGER_CHECK).
   // REQUIRES: BeginAppend() succeeded.
   absl::Status Write(std::span<const LoggedEvent> rows);
+
+  // Appends `rows` in one round trip, outside any transaction (schema/007's ledger_append_rows):
+  // takes the log lock, and when the stored head is still (`head_seq`, `head_hash`), the head the
+  // rows continue, inserts them, notifies followers and commits; returns true. False, with nothing
+  // written, when another writer moved the head meanwhile. A broken-chain error when the head row
+  // is there but no longer has `head_hash`; kUnknown when the connection dropped during the call
+  // (the commit may have happened). With no rows it only tells whether the head is still there.
+  // REQUIRES: no open transaction; the rows continue each other from (`head_seq`, `head_hash`)
+  // (LEDGER_CHECK); rows.size() <= kOneTripRowsMax.
+  absl::StatusOr<bool> AppendInOneTrip(int64_t head_seq, const Sha256& head_hash,
+                                       std::span<const LoggedEvent> rows);
 
   // Waits up to `timeout_ms` for a notification that rows were appended; returns whether one came.
   // (Callers poll the log after a timeout anyway: the notification only cuts latency.)
