@@ -17,16 +17,22 @@
 #include "cli/common.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/database.h"
+#include "engine/signing.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
 #include "projections/projector.h"
 #include "replay/audit.h"
+#include "replay/digest.h"
 #include "replay/reconcile.h"
 #include "replay/replay.h"
 #include "replay/verify.h"
 
 namespace ledger::cli {
 namespace {
+
+// `verify --findings-max` at most: a listed finding is a few hundred bytes of memory and output, so
+// a million is about the most a person or a script can use.
+constexpr int64_t kFindingsMaxLimit = 1000000;
 
 // Rows of one projection as JSON objects keyed by column, filtered by `keep`.
 boost::json::array RowsAsJson(const Projector& projector, Projection p,
@@ -114,6 +120,11 @@ boost::json::object CountsJson(const VerifyReport& report) {
   return out;
 }
 
+// BEHIND the log (run `project`), or AHEAD of what verify folded (the log grew meanwhile).
+std::string BehindKind(const ProjectionBehind& b, int64_t head_seq) {
+  return b.checkpoint < head_seq ? "BEHIND" : "AHEAD";
+}
+
 // Findings counted but not listed: the counts less what the lists hold (a DIFFERENT_VALUE row is
 // one count, listed once per differing column).
 int64_t Unlisted(const VerifyReport& report) {
@@ -127,34 +138,66 @@ int64_t Unlisted(const VerifyReport& report) {
       ++listed[StrCat(d.table, " ", d.kind)];
     }
   }
+  for (const ProjectionBehind& b : report.behind) {
+    ++listed[StrCat(b.table, " ", BehindKind(b, report.head_seq))];
+  }
   int64_t more = 0;
   for (const auto& [what, n] : report.counts) more += std::max<int64_t>(0, n - listed[what]);
   return more;
 }
 
-int RunVerify(const Args& args) {
+// The --digest file, and what --pubkey says of its signature: "valid", "not checked" (signed, no
+// --pubkey), "unsigned", or why it failed (in *forged; the digest is then not used). nullopt after
+// a usage or I/O error has been reported.
+struct DigestFlags {
   std::optional<LogDigest> digest;
-  if (std::string path = args.Flag("digest"); !path.empty()) {
-    std::ifstream file(path);
-    if (!file) return Fail(absl::NotFoundError("cannot open digest file " + path));
-    std::stringstream text;
-    text << file.rdbuf();
-    absl::StatusOr<LogDigest> parsed = ParseDigest(text.str());
-    if (!parsed.ok()) return Fail(parsed.status());
-    digest = *parsed;
+  std::string signature = "none";
+  std::optional<std::string> forged;
+};
+
+std::optional<DigestFlags> ReadDigestFlags(const Args& args) {
+  DigestFlags out;
+  const std::string path = args.Flag("digest");
+  const std::string pubkey = args.Flag("pubkey");
+  if (path.empty()) {
+    if (pubkey.empty()) return out;
+    std::cerr << "ledger verify: --pubkey checks the signature of a --digest FILE; give both\n";
+    return std::nullopt;
   }
-  std::optional<ProjectorOptions> options = ProjectorFlags(args);
-  if (!options) return kExitError;
-  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
-  if (!store.ok()) return Fail(store.status());
-  absl::StatusOr<VerifyReport> report = Verify(store->get(), digest, *options);
-  if (!report.ok()) return Fail(report.status());
+  absl::StatusOr<std::string> text = ReadSmallFile(path, kDigestFileBytesMax);
+  absl::StatusOr<LogDigest> parsed = text.ok() ? ParseDigest(*text) : text.status();
+  if (!parsed.ok()) {
+    Fail(absl::Status(parsed.status().code(), StrCat(path, ": ", parsed.status().message())));
+    return std::nullopt;
+  }
+  out.signature = parsed->is_signed() ? "not checked" : "unsigned";
+  if (!pubkey.empty()) {
+    absl::StatusOr<std::string> pem = ReadSmallFile(pubkey, kKeyFileBytesMax);
+    absl::Status checked = pem.ok() ? CheckDigestSignature(*pem, *parsed) : pem.status();
+    if (absl::IsNotFound(checked) || absl::IsInvalidArgument(checked)) {
+      Fail(absl::Status(checked.code(), StrCat(pubkey, ": ", checked.message())));
+      return std::nullopt;
+    }
+    if (!checked.ok()) {
+      out.signature = "refused";
+      out.forged = StrCat(path, ": ", checked.message());
+      return out;  // Nothing the file says is used: it may be forged.
+    }
+    out.signature = "valid";
+  }
+  out.digest = *std::move(parsed);
+  return out;
+}
+
+boost::json::object VerifyJson(const VerifyReport& report, const DigestFlags& digest_flags,
+                               size_t findings_max) {
+  const std::optional<LogDigest>& digest = digest_flags.digest;
   boost::json::array breaks;
-  for (const ChainBreak& b : report->breaks) {
+  for (const ChainBreak& b : report.breaks) {
     breaks.push_back({{"seq", b.seq}, {"kind", b.kind}, {"detail", b.detail}});
   }
   boost::json::array drift;
-  for (const Drift& d : report->drift) {
+  for (const Drift& d : report.drift) {
     auto opt = [](const std::optional<std::string>& v) {
       return v ? boost::json::value(*v) : boost::json::value(nullptr);
     };
@@ -165,52 +208,97 @@ int RunVerify(const Args& args) {
                      {"expected", opt(d.expected)},
                      {"found", opt(d.found)}});
   }
-  std::cout << boost::json::serialize(boost::json::object{
-                   {"clean", report->clean()},
-                   {"rows", report->rows},
-                   {"headSeq", report->head_seq},
-                   {"headHash", ToHex(report->head_hash)},
-                   {"firstBreak", report->breaks.empty()
-                                      ? boost::json::value(nullptr)
-                                      : boost::json::value(report->breaks[0].seq)},
-                   {"breaks", breaks},
-                   {"digest", report->digest_problem ? boost::json::value(*report->digest_problem)
-                                                     : boost::json::value(digest ? "ok" : "none")},
-                   {"drift", drift},
-                   {"seconds", report->total_seconds},
-                   {"engineSeconds", report->engine_seconds},
-                   {"scanSeconds", report->scan_seconds},
-                   {"compareSeconds", report->compare_seconds},
-                   {"chainSeconds", report->chain_seconds},
-                   {"foldSeconds", report->fold_seconds},
-                   {"counts", CountsJson(*report)},
-                   {"unlisted", Unlisted(*report)},
-                   {"findingsMax", kVerifyFindingsMax}})
-            << "\n";
-  if (report->clean()) {
-    std::cerr << "verify: clean: " << report->rows << " rows, chain intact to seq "
-              << report->head_seq << (digest ? ", digest matches" : "")
+  boost::json::array behind;
+  for (const ProjectionBehind& b : report.behind) {
+    behind.push_back({{"projection", b.projection},
+                      {"table", b.table},
+                      {"kind", BehindKind(b, report.head_seq)},
+                      {"checkpoint", b.checkpoint},
+                      {"headSeq", report.head_seq}});
+  }
+  return {{"clean", report.clean()},
+          {"rows", report.rows},
+          {"headSeq", report.head_seq},
+          {"headHash", ToHex(report.head_hash)},
+          {"firstBreak", report.breaks.empty() ? boost::json::value(nullptr)
+                                               : boost::json::value(report.breaks[0].seq)},
+          {"breaks", breaks},
+          {"digest", report.digest_problem ? boost::json::value(*report.digest_problem)
+                                           : boost::json::value(digest ? "ok" : "none")},
+          {"digestSignature", digest_flags.signature},
+          {"digestKeyId", digest && digest->is_signed() ? boost::json::value(digest->key_id)
+                                                        : boost::json::value(nullptr)},
+          {"drift", drift},
+          {"behind", behind},
+          {"seconds", report.total_seconds},
+          {"engineSeconds", report.engine_seconds},
+          {"scanSeconds", report.scan_seconds},
+          {"compareSeconds", report.compare_seconds},
+          {"chainSeconds", report.chain_seconds},
+          {"foldSeconds", report.fold_seconds},
+          {"counts", CountsJson(report)},
+          {"unlisted", Unlisted(report)},
+          {"findingsMax", findings_max}};
+}
+
+// The summary on stderr; returns the exit code.
+int PrintVerifySummary(const VerifyReport& report, const DigestFlags& digest_flags,
+                       size_t findings_max) {
+  const std::optional<LogDigest>& digest = digest_flags.digest;
+  if (report.clean()) {
+    std::cerr << "verify: clean: " << report.rows << " rows, chain intact to seq "
+              << report.head_seq << (digest ? ", digest matches" : "")
+              << (digest_flags.signature == "valid"
+                      ? StrCat(" (signed by key ", digest->key_id, ")")
+                  : digest_flags.signature == "not checked"
+                      ? " (its signature not checked: no --pubkey)"
+                      : "")
               << ", projections match the log\n";
     return kExitOk;
   }
   std::cerr << "verify: FAILED\n";
-  for (const ChainBreak& b : report->breaks) {
+  for (const ChainBreak& b : report.breaks) {
     std::cerr << "  seq " << b.seq << ": " << b.kind << ": " << b.detail << "\n";
   }
-  if (report->digest_problem) std::cerr << "  digest: " << *report->digest_problem << "\n";
-  for (const Drift& d : report->drift) {
+  if (report.digest_problem) std::cerr << "  digest: " << *report.digest_problem << "\n";
+  for (const Drift& d : report.drift) {
     std::cerr << "  drift " << d.table << " " << d.key << ": " << d.kind
               << (d.column.empty() ? "" : " " + d.column) << "\n";
   }
+  for (const ProjectionBehind& b : report.behind) {
+    std::cerr << "  " << b.table << " " << BehindKind(b, report.head_seq) << ": projection "
+              << b.projection << " is at seq " << b.checkpoint << ", the log at " << report.head_seq
+              << (b.checkpoint < report.head_seq
+                      ? ": run `ledger project`, then verify again (not compared; not drift)"
+                      : ": the log grew while verify ran; verify again (not compared; not drift)")
+              << "\n";
+  }
   std::string counted;
-  for (const auto& [what, n] : report->counts)
+  for (const auto& [what, n] : report.counts)
     counted += StrCat(counted.empty() ? "" : ", ", what, " ", n);
   std::cerr << "  counted: " << counted << "\n";
-  if (const int64_t more = Unlisted(*report); more > 0) {
-    std::cerr << "  and " << more << " more not listed above (at most " << kVerifyFindingsMax
-              << " breaks and " << kVerifyFindingsMax << " drifts are listed)\n";
+  if (const int64_t more = Unlisted(report); more > 0) {
+    std::cerr << "  and " << more << " more not listed above (at most " << findings_max
+              << " breaks and " << findings_max << " drifts are listed; --findings-max N)\n";
   }
   return kExitFindings;
+}
+
+int RunVerify(const Args& args) {
+  std::optional<DigestFlags> digest_flags = ReadDigestFlags(args);
+  if (!digest_flags) return kExitError;
+  std::optional<ProjectorOptions> options = ProjectorFlags(args);
+  if (!options) return kExitError;
+  const auto findings_max =
+      static_cast<size_t>(args.Integer("findings-max", static_cast<int64_t>(kVerifyFindingsMax)));
+  absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<VerifyReport> report =
+      Verify(store->get(), digest_flags->digest, *options, findings_max);
+  if (!report.ok()) return Fail(report.status());
+  if (digest_flags->forged) report->digest_problem = digest_flags->forged;
+  std::cout << boost::json::serialize(VerifyJson(*report, *digest_flags, findings_max)) << "\n";
+  return PrintVerifySummary(*report, *digest_flags, findings_max);
 }
 
 int RunAudit(const Args& args) {
@@ -315,10 +403,11 @@ std::vector<Command> AuditCommands() {
        0,
        RunReplay},
       {"verify",
-       "verify [--digest FILE]",
-       "check the hash chain, positions, the digest, and the projections against the log; exit 3\n"
-       "when anything is wrong",
-       {kDbFlag, InputFile("digest"), kSnapshotIntervalFlag},
+       "verify [--digest FILE [--pubkey PUB]] [--findings-max N]",
+       "check the hash chain, positions, the digest (its signature first, with --pubkey), and the\n"
+       "projections against the log; exit 3 when anything is wrong",
+       {kDbFlag, InputFile("digest"), InputFile("pubkey"), kSnapshotIntervalFlag,
+        Integer("findings-max", "N", 1, kFindingsMaxLimit)},
        0,
        RunVerify},
       {"audit",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "absl/strings/escaping.h"
@@ -45,6 +46,20 @@ int Fail(const absl::Status& status) {
   }
   std::cerr << "ledger: " << MaskPassword(status.ToString()) << "\n";
   return kExitError;
+}
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t bytes_max) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return absl::NotFoundError(StrCat("cannot open ", path));
+  std::string text(bytes_max + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (file.bad()) return absl::NotFoundError(StrCat("cannot read ", path));
+  text.resize(static_cast<size_t>(file.gcount()));
+  if (text.size() > bytes_max) {
+    return absl::InvalidArgumentError(
+        StrCat(path, " is longer than ", bytes_max, " bytes: not the file this flag takes"));
+  }
+  return text;
 }
 
 boost::json::value ReportUntrusted(const ChainTrust& trust) {

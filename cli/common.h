@@ -36,6 +36,10 @@ inline constexpr int kExitFindings = 3;
 // also says where to turn, and returns kExitFindings.
 int Fail(const absl::Status& status);
 
+// The whole of a small file the user named (a key, a digest): kNotFound naming the path when it
+// cannot be read, kInvalidArgument when it is longer than `bytes_max`. Never quotes the content.
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t bytes_max);
+
 // What a reading command trusts: --allow-broken-chain.
 inline ChainTrust ChainTrustFlag(const Args& args) {
   return ChainTrust{args.Has("allow-broken-chain"), std::nullopt};

@@ -177,8 +177,8 @@ absl::Status RunOperations(pg::Database* store, DemoRun* run) {
 
 absl::Status DigestAndVerify(pg::Database* store, DemoRun* run) {
   Step("taking a digest and verifying chain, digest and projections");
-  LEDGER_ASSIGN_OR_RETURN(run->head, store->log().Head());
-  const LogDigest digest{run->head.first, run->head.second};
+  LEDGER_ASSIGN_OR_RETURN(const LogDigest digest, TakeDigest(store, NowMicros()));
+  run->head = {digest.seq, digest.hash};
   {
     std::ofstream file(run->digest_path, std::ios::trunc);
     file << FormatDigest(digest) << "\n";

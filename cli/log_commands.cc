@@ -1,6 +1,12 @@
-// `ledger db`, `migrate`, `append`, `digest` and `generate`: the embedded cluster, the schema,
-// writing the log, its head, and sample input.
+// `ledger db`, `migrate`, `append`, `digest`, `keygen` and `generate`: the embedded cluster, the
+// schema, writing the log, its head (signed or not) and the key that signs it, and sample input.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -15,8 +21,10 @@
 #include "engine/appender.h"
 #include "engine/pg/database.h"
 #include "engine/pg/embedded_db.h"
+#include "engine/signing.h"
 #include "engine/str_cat.h"
 #include "projections/runner.h"
+#include "replay/digest.h"
 #include "replay/verify.h"
 #include "sample/stream_generator.h"
 
@@ -193,11 +201,67 @@ int RunFoldSnapshot(const Args& args) {
 }
 
 int RunDigest(const Args& args) {
+  std::string private_pem;
+  if (const std::string key = args.Flag("sign"); !key.empty()) {
+    absl::StatusOr<std::string> text = ReadSmallFile(key, kKeyFileBytesMax);
+    if (!text.ok()) return Fail(text.status());
+    private_pem = *std::move(text);
+    if (struct stat st; stat(key.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      std::cerr << "ledger digest: warning: " << key
+                << " can be read by other users; a signing key should be mode 0600\n";
+    }
+  }
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
-  absl::StatusOr<std::pair<int64_t, Sha256>> head = (*store)->log().Head();
-  if (!head.ok()) return Fail(head.status());
-  std::cout << FormatDigest(LogDigest{head->first, head->second}) << "\n";
+  absl::StatusOr<LogDigest> digest = TakeDigest(store->get(), NowMicros());
+  if (!digest.ok()) return Fail(digest.status());
+  if (!private_pem.empty()) {
+    if (absl::Status s = SignDigest(private_pem, &*digest); !s.ok()) {
+      return Fail(absl::InvalidArgumentError(StrCat(args.Flag("sign"), ": ", s.message())));
+    }
+  }
+  std::cout << FormatDigest(*digest) << "\n";
+  return kExitOk;
+}
+
+// Creates `path` with `mode` and writes `text`, durably; refuses a path that exists.
+absl::Status WriteNewFile(const std::string& path, const std::string& text, mode_t mode) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return errno == EEXIST
+               ? absl::AlreadyExistsError(StrCat(path, " exists: keygen never overwrites a key"))
+               : absl::PermissionDeniedError(
+                     StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  const bool ok =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+  close(fd);
+  if (!ok) {
+    unlink(path.c_str());
+    return absl::PermissionDeniedError(StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+int RunKeygen(const Args& args) {
+  const std::string prefix = args.Flag("out");
+  if (prefix.empty()) {
+    std::cerr << "usage: ledger keygen --out PREFIX (writes PREFIX.key and PREFIX.pub)\n";
+    return kExitError;
+  }
+  absl::StatusOr<KeyPair> pair = GenerateKeyPair();
+  if (!pair.ok()) return Fail(pair.status());
+  const std::string private_path = prefix + ".key";
+  const std::string public_path = prefix + ".pub";
+  if (absl::Status s = WriteNewFile(private_path, pair->private_pem, 0600); !s.ok()) return Fail(s);
+  if (absl::Status s = WriteNewFile(public_path, pair->public_pem, 0644); !s.ok()) {
+    unlink(private_path.c_str());  // Nothing half-made stays behind.
+    return Fail(s);
+  }
+  std::cout << boost::json::serialize(boost::json::object{{"keyId", pair->key_id},
+                                                          {"privateKey", private_path},
+                                                          {"publicKey", public_path}})
+            << "\n";
   return kExitOk;
 }
 
@@ -266,11 +330,19 @@ std::vector<Command> LogCommands() {
        0,
        RunFoldSnapshot},
       {"digest",
-       "digest",
-       "print the log head {seq, hash} for safekeeping outside the database",
-       {kDbFlag},
+       "digest [--sign KEY]",
+       "print the log head {seq, hash, recordedAt, takenAt} for safekeeping outside the\n"
+       "database; --sign adds the key id and an Ed25519 signature (docs/auditors-guide.md)",
+       {kDbFlag, InputFile("sign")},
        0,
        RunDigest},
+      {"keygen",
+       "keygen --out PREFIX",
+       "make an Ed25519 key pair for signing digests: PREFIX.key (mode 0600) and PREFIX.pub;\n"
+       "never overwrites",
+       {Text("out", "PREFIX")},
+       0,
+       RunKeygen},
       {"generate",
        "generate [--events N] [--seed S] [--markets M] [--wallets W] [--bad-every K]\n"
        "           [--duplicate-every K] [--burst-every K] [--id-prefix P]",

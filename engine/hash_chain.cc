@@ -162,17 +162,21 @@ Sha256 PayloadFingerprint(const Event& event) {
   return Sha256Of(buffer);
 }
 
-std::string ToHex(const Sha256& hash) {
+namespace {
+
+std::string HexOf(const uint8_t* bytes, size_t size) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(hash.size() * 2, '0');
-  for (size_t i = 0; i < hash.size(); ++i) {
-    out[2 * i] = kDigits[hash[i] >> 4];
-    out[2 * i + 1] = kDigits[hash[i] & 0xf];
+  std::string out(size * 2, '0');
+  for (size_t i = 0; i < size; ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes[i] & 0xf];
   }
   return out;
 }
 
-std::optional<Sha256> FromHex(std::string_view hex) {
+// Decodes hex.size() / 2 bytes into `out`; false at an odd length or a digit that is not
+// lowercase hex.
+bool DecodeHex(std::string_view hex, uint8_t* out) {
   // Lowercase hex digit -> value, anything else -> 0xff. Built once; the fold parses every tx hash.
   static constexpr std::array<uint8_t, 256> kNibble = [] {
     std::array<uint8_t, 256> t{};
@@ -181,16 +185,34 @@ std::optional<Sha256> FromHex(std::string_view hex) {
     for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'a' + 10);
     return t;
   }();
-  if (hex.size() != 64) return std::nullopt;
-  Sha256 out{};
+  if (hex.size() % 2 != 0) return false;
   uint8_t bad = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
+  for (size_t i = 0; i < hex.size() / 2; ++i) {
     const uint8_t hi = kNibble[static_cast<unsigned char>(hex[2 * i])];
     const uint8_t lo = kNibble[static_cast<unsigned char>(hex[2 * i + 1])];
     bad |= static_cast<uint8_t>(hi | lo);
     out[i] = static_cast<uint8_t>((hi << 4) | (lo & 0x0f));
   }
-  if (bad & 0xf0) return std::nullopt;
+  return (bad & 0xf0) == 0;
+}
+
+}  // namespace
+
+std::string ToHex(const Sha256& hash) { return HexOf(hash.data(), hash.size()); }
+
+std::optional<Sha256> FromHex(std::string_view hex) {
+  Sha256 out{};
+  if (hex.size() != 2 * out.size() || !DecodeHex(hex, out.data())) return std::nullopt;
+  return out;
+}
+
+std::string BytesToHex(std::string_view bytes) {
+  return HexOf(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+std::optional<std::string> HexToBytes(std::string_view hex) {
+  std::string out(hex.size() / 2, '\0');
+  if (!DecodeHex(hex, reinterpret_cast<uint8_t*>(out.data()))) return std::nullopt;
   return out;
 }
 

@@ -83,6 +83,10 @@ class Sha256Stream {
 };
 std::string ToHex(const Sha256& hash);
 std::optional<Sha256> FromHex(std::string_view hex);
+// Lowercase hex of any bytes, and back (nullopt for an odd length or a digit that is not lowercase
+// hex).
+std::string BytesToHex(std::string_view bytes);
+std::optional<std::string> HexToBytes(std::string_view hex);
 
 }  // namespace ledger
 

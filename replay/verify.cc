@@ -17,6 +17,7 @@
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
+#include "projections/runner.h"
 
 namespace ledger {
 namespace {
@@ -50,7 +51,8 @@ struct ExpectedRow {
 }  // namespace
 
 absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
-                             std::vector<Drift>* drift, std::map<std::string, int64_t>* counts) {
+                             std::vector<Drift>* drift, std::map<std::string, int64_t>* counts,
+                             size_t findings_max, std::array<bool, kProjectionCount> skip) {
   std::map<std::string, int64_t> uncounted;
   if (counts == nullptr) counts = &uncounted;
   // PoolSnapshot rows created before the retention horizon were trimmed on purpose: neither
@@ -60,11 +62,12 @@ absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
   const std::string kept_from = horizon ? FormatPgTimestamp(*horizon) : std::string();
   // Rows missing or unexpected are counted here; rows that differ where their fingerprint does
   // (one count a row, however many of its columns differ).
-  auto add = [drift, counts](Drift d) {
+  auto add = [drift, counts, findings_max](Drift d) {
     if (d.kind != "DIFFERENT_VALUE") ++(*counts)[StrCat(d.table, " ", d.kind)];
-    if (drift->size() < kVerifyFindingsMax) drift->push_back(std::move(d));
+    if (drift->size() < findings_max) drift->push_back(std::move(d));
   };
   for (int i = 0; i < kProjectionCount; ++i) {
+    if (skip[static_cast<size_t>(i)]) continue;
     const Projection p = static_cast<Projection>(i);
     const TableRows& shape = EmptyTable(p);
     const size_t created_at = static_cast<size_t>(
@@ -82,7 +85,7 @@ absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
               [](const ExpectedRow& a, const ExpectedRow& b) { return a.key < b.key; });
     size_t next = 0;
     // Rows whose content differs: kept (found side) to name the columns below. Bounded: drift past
-    // kVerifyFindingsMax is not reported anyway.
+    // findings_max is not reported anyway.
     absl::flat_hash_map<std::string, Row> differing;
     LEDGER_RETURN_IF_ERROR(store->projections().StreamTable(
         shape.table, shape.columns, TimestampColumns(), [&](const Row& found) {
@@ -96,7 +99,7 @@ absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
           } else {
             if (expected[next].fingerprint != RowFingerprint(found)) {
               ++(*counts)[StrCat(shape.table, " DIFFERENT_VALUE")];
-              if (differing.size() < kVerifyFindingsMax) differing.emplace(key, found);
+              if (differing.size() < findings_max) differing.emplace(key, found);
             }
             ++next;
           }
@@ -164,8 +167,8 @@ double ThreadCpuSeconds() {
 }
 
 // Folds what the pipe delivers; a row that breaks a rule is recorded and skipped.
-void FoldRows(RowPipe& pipe, Projector& projector, std::vector<ChainBreak>* breaks,
-              int64_t* breaks_total, double* cpu_seconds) {
+void FoldRows(RowPipe& pipe, Projector& projector, size_t findings_max,
+              std::vector<ChainBreak>* breaks, int64_t* breaks_total, double* cpu_seconds) {
   std::vector<LoggedEvent> batch;
   while (pipe.Pop(&batch)) {
     const double start = ThreadCpuSeconds();
@@ -178,7 +181,7 @@ void FoldRows(RowPipe& pipe, Projector& projector, std::vector<ChainBreak>* brea
       const LoggedEvent& row = batch[i];
       if (absl::Status s = projector.Apply(row); !s.ok()) {
         ++*breaks_total;
-        if (breaks->size() < kVerifyFindingsMax) {
+        if (breaks->size() < findings_max) {
           breaks->push_back({row.seq, "RULE_BROKEN", std::string(s.message())});
         }
       }
@@ -191,8 +194,8 @@ void FoldRows(RowPipe& pipe, Projector& projector, std::vector<ChainBreak>* brea
 // (CheckLink), and the row at the digest's position.
 class ChainAudit {
  public:
-  ChainAudit(const std::optional<LogDigest>& digest, VerifyReport* report)
-      : digest_(digest), report_(report) {}
+  ChainAudit(const std::optional<LogDigest>& digest, size_t findings_max, VerifyReport* report)
+      : digest_(digest), findings_max_(findings_max), report_(report) {}
 
   void Check(const LoggedEvent& row) {
     ++report_->rows;
@@ -205,6 +208,11 @@ class ChainAudit {
         report_->digest_problem =
             StrCat("the row at the digest's position ", digest_->seq, " has hash ", ToHex(row.hash),
                    ", the digest says ", ToHex(digest_->hash), ": the log was rewritten");
+      } else if (digest_->recorded_at && row.recorded_at != *digest_->recorded_at) {
+        report_->digest_problem = StrCat("the row at the digest's position ", digest_->seq,
+                                         " was recorded at ", FormatRfc3339(row.recorded_at),
+                                         ", the digest says ", FormatRfc3339(*digest_->recorded_at),
+                                         ": the digest was edited, or the log rewritten");
       }
     }
     prev_hash_ = row.hash;
@@ -216,6 +224,8 @@ class ChainAudit {
   // After the last row: a digest whose position never came.
   void Finish() {
     if (!digest_ || digest_seen_) return;
+    // A digest of the empty log: position 0 holds no row, only the genesis hash.
+    if (digest_->seq == 0 && digest_->hash == kGenesisHash) return;
     report_->digest_problem =
         digest_->seq > report_->head_seq
             ? StrCat("the digest is at position ", digest_->seq, " but the log ends at ",
@@ -226,32 +236,49 @@ class ChainAudit {
  private:
   void Add(ChainBreak b) {
     ++report_->counts[StrCat("chain ", b.kind)];
-    if (report_->breaks.size() < kVerifyFindingsMax) report_->breaks.push_back(std::move(b));
+    if (report_->breaks.size() < findings_max_) report_->breaks.push_back(std::move(b));
   }
 
   const std::optional<LogDigest>& digest_;
+  const size_t findings_max_;
   VerifyReport* report_;
   int64_t prev_seq_ = 0;
   Sha256 prev_hash_ = kGenesisHash;
   bool digest_seen_ = false;
 };
 
+// The projections whose checkpoint is not `head_seq`, and which tables not to compare for that.
+absl::StatusOr<std::array<bool, kProjectionCount>> FindBehind(pg::Database* store, int64_t head_seq,
+                                                              VerifyReport* report) {
+  LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store));
+  std::array<bool, kProjectionCount> skip{};
+  for (size_t i = 0; i < checkpoints.size(); ++i) {
+    if (checkpoints[i] == head_seq) continue;
+    skip[i] = true;
+    const Projection p = static_cast<Projection>(i);
+    report->behind.push_back({std::string(ProjectionName(p)), EmptyTable(p).table, checkpoints[i]});
+    ++report->counts[StrCat(EmptyTable(p).table, checkpoints[i] < head_seq ? " BEHIND" : " AHEAD")];
+  }
+  return skip;
+}
+
 }  // namespace
 
 absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<LogDigest>& digest,
-                                    ProjectorOptions options) {
+                                    ProjectorOptions options, size_t findings_max) {
   VerifyReport report;
   Projector projector = Projector::ForFullFold(options);
   LEDGER_ASSIGN_OR_RETURN(auto head, store->log().Head());
   projector.ReserveForEvents(head.first);
-  ChainAudit audit(digest, &report);
+  ChainAudit audit(digest, findings_max, &report);
   const absl::Time start = absl::Now();
   double chain = 0;
   double fold = 0;
   std::vector<ChainBreak> rule_breaks;
   RowPipe pipe;
   int64_t rule_breaks_total = 0;
-  std::thread folder([&] { FoldRows(pipe, projector, &rule_breaks, &rule_breaks_total, &fold); });
+  std::thread folder(
+      [&] { FoldRows(pipe, projector, findings_max, &rule_breaks, &rule_breaks_total, &fold); });
   std::vector<LoggedEvent> batch;
   batch.reserve(kVerifyBatchRows);
   absl::Status scanned = store->log().Stream(0, [&](const LoggedEvent& row) {
@@ -276,38 +303,19 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
   report.breaks.insert(report.breaks.end(), rule_breaks.begin(), rule_breaks.end());
   std::stable_sort(report.breaks.begin(), report.breaks.end(),
                    [](const ChainBreak& a, const ChainBreak& b) { return a.seq < b.seq; });
-  if (report.breaks.size() > kVerifyFindingsMax) report.breaks.resize(kVerifyFindingsMax);
+  if (report.breaks.size() > findings_max) report.breaks.resize(findings_max);
   audit.Finish();
   report.chain_seconds = chain;
   report.fold_seconds = fold;
   report.engine_seconds = chain + fold;
   const absl::Time scanned_at = absl::Now();
   report.scan_seconds = absl::ToDoubleSeconds(scanned_at - start);
-  LEDGER_RETURN_IF_ERROR(CompareWithLive(store, projector, &report.drift, &report.counts));
+  LEDGER_ASSIGN_OR_RETURN(const auto skip, FindBehind(store, report.head_seq, &report));
+  LEDGER_RETURN_IF_ERROR(
+      CompareWithLive(store, projector, &report.drift, &report.counts, findings_max, skip));
   report.compare_seconds = absl::ToDoubleSeconds(absl::Now() - scanned_at);
   report.total_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return report;
-}
-
-absl::StatusOr<LogDigest> ParseDigest(const std::string& text) {
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) return absl::InvalidArgumentError("digest is not a JSON object");
-  const boost::json::object& o = v.get_object();
-  const boost::json::value* seq = o.if_contains("seq");
-  const boost::json::value* hash = o.if_contains("hash");
-  if (seq == nullptr || !seq->is_int64() || hash == nullptr || !hash->is_string()) {
-    return absl::InvalidArgumentError(R"(digest needs {"seq": N, "hash": "<64 hex>"})");
-  }
-  std::optional<Sha256> bytes =
-      FromHex(std::string_view(hash->get_string().data(), hash->get_string().size()));
-  if (!bytes) return absl::InvalidArgumentError("digest hash is not 64 lowercase hex digits");
-  return LogDigest{seq->get_int64(), *bytes};
-}
-
-std::string FormatDigest(const LogDigest& digest) {
-  return boost::json::serialize(
-      boost::json::object{{"seq", digest.seq}, {"hash", ToHex(digest.hash)}});
 }
 
 }  // namespace ledger

@@ -3,9 +3,9 @@
 // 1. Re-computes the hash chain from the first row: the first position where it breaks (a row whose
 //    content no longer matches its hash, a prevHash that is not the previous row's hash, a missing
 //    or out-of-order position), and every later break.
-// 2. Against a digest taken earlier ({seq, hash} kept outside the database): the row at that
-// position
-//    must still have that hash, so the log was neither truncated nor rewritten up to it.
+// 2. Against a digest taken earlier (replay/digest.h, kept outside the database): the row at that
+//    position must still have that hash (and recordedAt), so the log was neither truncated nor
+//    rewritten up to it.
 // 3. Re-derives every projection in memory and compares it row by row with the live tables (drift:
 //    which table, which key, expected vs found).
 #ifndef LEDGER_REPLAY_VERIFY_H_
@@ -20,13 +20,9 @@
 #include "engine/chain_guard.h"
 #include "engine/pg/database.h"
 #include "projections/projector.h"
+#include "replay/digest.h"
 
 namespace ledger {
-
-struct LogDigest {
-  int64_t seq = 0;
-  Sha256 hash{};
-};
 
 struct Drift {
   std::string table;
@@ -37,8 +33,18 @@ struct Drift {
   std::optional<std::string> found;
 };
 
-// Stop listing past this many breaks or drifts: the first ones locate the damage.
+// Stop listing past this many breaks or drifts (default of `verify --findings-max`): the first ones
+// locate the damage; the counts say how many more there are.
 inline constexpr size_t kVerifyFindingsMax = 1000;
+
+// A projection whose checkpoint is not the log head verify folded to: its table is not compared
+// (it is not drift, nor tampering). Behind: `ledger project` brings it up; ahead: the log grew
+// while verify ran.
+struct ProjectionBehind {
+  std::string projection;  // ProjectionName: "bet", ...
+  std::string table;       // "Bet", ...
+  int64_t checkpoint = 0;
+};
 // Verify checks the chain on the scanning thread and folds on a second one, handing rows over in
 // batches: 1024 rows (about 1 MB) per hand-over, at most 4 in flight, so memory stays bounded (a
 // few MB beyond the fold's state) whatever the log's length.
@@ -52,6 +58,7 @@ struct VerifyReport {
   std::vector<ChainBreak> breaks;
   std::optional<std::string> digest_problem;
   std::vector<Drift> drift;
+  std::vector<ProjectionBehind> behind;
   // Every finding counted, listed or not, by "<where> <KIND>": "chain ALTERED_ROW",
   // "chain RULE_BROKEN", "Bet MISSING_ROW", "Bet DIFFERENT_VALUE" (rows, not columns), ... breaks
   // and drift list at most kVerifyFindingsMax each; these say how many there are.
@@ -66,22 +73,24 @@ struct VerifyReport {
   double engine_seconds = 0;
   double chain_seconds = 0;
   double fold_seconds = 0;
-  bool clean() const { return breaks.empty() && !digest_problem && drift.empty(); }
+  bool clean() const {
+    return breaks.empty() && !digest_problem && drift.empty() && behind.empty();
+  }
 };
 
-// Compares the projector's tables with the live ones and appends the differences to `drift`.
-// `counts` (optional) gains every difference, listed or not.
+// Compares the projector's tables with the live ones and appends the differences to `drift`, at
+// most `findings_max` of them. `counts` (optional) gains every difference, listed or not. Tables
+// whose `skip` entry is true are not compared.
 absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
                              std::vector<Drift>* drift,
-                             std::map<std::string, int64_t>* counts = nullptr);
+                             std::map<std::string, int64_t>* counts = nullptr,
+                             size_t findings_max = kVerifyFindingsMax,
+                             std::array<bool, kProjectionCount> skip = {});
 
+// Lists at most `findings_max` breaks and as many drifts (every one is counted).
 absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<LogDigest>& digest,
-                                    ProjectorOptions options = {});
-
-// {"seq": N, "hash": "..."} as printed by `ledger digest`.
-absl::StatusOr<LogDigest> ParseDigest(const std::string& json);
-// {"seq":N,"hash":"<64 hex>"}: what `ledger digest` prints and ParseDigest reads.
-std::string FormatDigest(const LogDigest& digest);
+                                    ProjectorOptions options = {},
+                                    size_t findings_max = kVerifyFindingsMax);
 
 }  // namespace ledger
 

@@ -70,7 +70,8 @@ Ledger MakeLedger(int64_t events) {
   AppendInline(l.store.get(), all);
   absl::StatusOr<std::pair<int64_t, Sha256>> head = l.store->log().Head();
   BOOST_REQUIRE(head.ok());
-  l.digest = {head->first, head->second};
+  l.digest.seq = head->first;
+  l.digest.hash = head->second;
   return l;
 }
 
@@ -269,6 +270,51 @@ BOOST_AUTO_TEST_CASE(verify_reports_projection_drift_by_table_key_and_column) {
   BOOST_TEST(pool);
   BOOST_TEST(missing);
   BOOST_TEST(unexpected);
+}
+
+BOOST_AUTO_TEST_CASE(a_projection_behind_the_log_is_reported_behind_never_as_drift) {
+  // Proves: rows appended without projecting leave every checkpoint behind the head. verify then
+  // names each projection BEHIND with its checkpoint (a finding: the tables do not match the log
+  // yet), compares none of them, and lists no drift; after `project` it is clean.
+  Ledger l = MakeLedger(200);
+  Appender appender(l.store.get(), AppendOptions{});
+  std::istringstream in(
+      R"({"action":"MARKET_CREATED","marketId":"late-market","question":"Q?",)"
+      R"("endDate":"2099-01-01T00:00:00Z","contractAddress":"0x00000000000000000000000000000000000000c1",)"
+      R"("gnosisSafeAddress":"0x00000000000000000000000000000000000000a1"})"
+      "\n");
+  AppendSummary summary;
+  BOOST_REQUIRE(appender.Run(in, &summary).ok());
+  BOOST_REQUIRE_EQUAL(summary.accepted, 1);
+  VerifyReport r = RunVerify(l, /*with_digest=*/false);
+  BOOST_TEST(!r.clean());
+  BOOST_TEST(r.drift.empty(), r.drift.size() << " drift, first " << r.drift[0].table);
+  BOOST_REQUIRE_EQUAL(r.behind.size(), static_cast<size_t>(kProjectionCount));
+  for (const ProjectionBehind& b : r.behind) {
+    BOOST_TEST(b.checkpoint == l.digest.seq, b.projection);
+    BOOST_TEST(r.counts[b.table + " BEHIND"] == 1, b.table);
+  }
+  BOOST_TEST(r.head_seq == l.digest.seq + 1);
+  CatchUpRunner runner(l.store.get(), ProjectorOptions{});
+  BOOST_REQUIRE(runner.RunOnce().ok());
+  r = RunVerify(l, /*with_digest=*/false);
+  BOOST_TEST(r.clean());
+  BOOST_TEST(r.behind.empty());
+}
+
+BOOST_AUTO_TEST_CASE(findings_past_the_maximum_are_counted_not_listed) {
+  // Proves: with every Bet row altered, verify lists exactly findings_max of them and counts all.
+  Ledger l = MakeLedger(300);
+  const int64_t bets = std::stoll(Scalar(l.conn, R"(SELECT count(*) FROM "Bet")"));
+  BOOST_REQUIRE_GT(bets, 20);
+  Tamper(l.conn, R"(UPDATE "Bet" SET amount = amount + 1)");
+  for (const size_t findings_max : {size_t{1}, size_t{7}}) {
+    absl::StatusOr<VerifyReport> r =
+        Verify(l.store.get(), l.digest, ProjectorOptions{}, findings_max);
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(r->drift.size() == findings_max);
+    BOOST_TEST(r->counts["Bet DIFFERENT_VALUE"] == bets);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(verify_compares_in_byte_order_whatever_the_database_collation) {
