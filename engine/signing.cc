@@ -33,8 +33,8 @@ enum class KeyKind { kPrivate, kPublic };
 absl::StatusOr<Pkey> ReadKey(std::string_view pem, KeyKind kind) {
   const char* what = kind == KeyKind::kPrivate ? "private" : "public";
   if (pem.size() > kKeyFileBytesMax) {
-    return absl::InvalidArgumentError(StrCat("not an Ed25519 ", what, " key: longer than ",
-                                                   kKeyFileBytesMax, " bytes"));
+    return absl::InvalidArgumentError(
+        StrCat("not an Ed25519 ", what, " key: longer than ", kKeyFileBytesMax, " bytes"));
   }
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Pkey key(kind == KeyKind::kPrivate
@@ -44,7 +44,7 @@ absl::StatusOr<Pkey> ReadKey(std::string_view pem, KeyKind kind) {
   if (key == nullptr) {
     return absl::InvalidArgumentError(
         StrCat("not an Ed25519 ", what, " key in PEM form (unencrypted ",
-                     kind == KeyKind::kPrivate ? "PKCS#8" : "SubjectPublicKeyInfo", ")"));
+               kind == KeyKind::kPrivate ? "PKCS#8" : "SubjectPublicKeyInfo", ")"));
   }
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) {
     return absl::InvalidArgumentError(
@@ -57,8 +57,7 @@ std::string KeyIdOf(EVP_PKEY* key) {
   unsigned char raw[32];
   size_t length = sizeof(raw);
   EVP_PKEY_get_raw_public_key(key, raw, &length);
-  const Sha256 hash =
-      Sha256Of(std::string_view(reinterpret_cast<const char*>(raw), length));
+  const Sha256 hash = Sha256Of(std::string_view(reinterpret_cast<const char*>(raw), length));
   return ToHex(hash).substr(0, kKeyIdHexDigits);
 }
 
@@ -107,8 +106,7 @@ absl::StatusOr<std::string> SignBytes(std::string_view private_pem, std::string_
   size_t length = signature.size();
   if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key->get()) != 1 ||
       EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
-                     reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) != 1 ||
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1 ||
       length != kSignatureBytes) {
     ERR_clear_error();
     return absl::InternalError("OpenSSL could not sign with the Ed25519 key");
@@ -122,21 +120,21 @@ absl::Status VerifyBytes(std::string_view public_pem, std::string_view message,
   if (!key.ok()) return key.status();
   if (signature.size() != kSignatureBytes) {
     return absl::DataLossError(StrCat("the signature is ", signature.size(),
-                                            " bytes, an Ed25519 signature is ", kSignatureBytes));
+                                      " bytes, an Ed25519 signature is ", kSignatureBytes));
   }
   MdCtx ctx(EVP_MD_CTX_new());
   const int verdict =
       EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key->get()) == 1
           ? EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                              signature.size(),
-                             reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size())
+                             reinterpret_cast<const unsigned char*>(message.data()), message.size())
           : -1;
   ERR_clear_error();
   if (verdict == 1) return absl::OkStatus();
   if (verdict == 0) {
-    return absl::DataLossError("the signature does not match: the signed text or the signature "
-                               "was changed, or another key signed it");
+    return absl::DataLossError(
+        "the signature does not match: the signed text or the signature "
+        "was changed, or another key signed it");
   }
   return absl::InternalError("OpenSSL could not check the Ed25519 signature");
 }

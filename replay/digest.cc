@@ -29,7 +29,8 @@ absl::StatusOr<std::optional<TimeMicros>> TimeField(const boost::json::object& o
 absl::StatusOr<std::string> TextField(const boost::json::object& o, std::string_view name) {
   const boost::json::value* v = o.if_contains(name);
   if (v == nullptr) return std::string();
-  if (!v->is_string()) return absl::InvalidArgumentError(StrCat("digest ", name, " is not a string"));
+  if (!v->is_string())
+    return absl::InvalidArgumentError(StrCat("digest ", name, " is not a string"));
   return std::string(View(v->get_string()));
 }
 
@@ -79,8 +80,8 @@ absl::Status CheckDigestSignature(std::string_view public_pem, const LogDigest& 
   }
   absl::Status verdict = VerifyBytes(public_pem, DigestSigningText(digest), digest.signature);
   if (absl::IsDataLoss(verdict)) {
-    return absl::DataLossError(StrCat("the digest's signature does not verify with key ",
-                                      *key_id, ": the digest file was edited, or forged"));
+    return absl::DataLossError(StrCat("the digest's signature does not verify with key ", *key_id,
+                                      ": the digest file was edited, or forged"));
   }
   return verdict;
 }
@@ -127,14 +128,15 @@ absl::StatusOr<LogDigest> ParseDigest(const std::string& text) {
   digest.recorded_at = *recorded_at;
   digest.taken_at = *taken_at;
   if (key_id->empty() != signature->empty()) {
-    return absl::InvalidArgumentError("digest has a keyId without a signature, or the other way round");
+    return absl::InvalidArgumentError(
+        "digest has a keyId without a signature, or the other way round");
   }
   if (!signature->empty()) {
     std::optional<std::string> raw = HexToBytes(*signature);
     if (!raw || raw->size() != kSignatureBytes || !digest.taken_at) {
-      return absl::InvalidArgumentError(StrCat(
-          "digest signature is not ", 2 * kSignatureBytes,
-          " lowercase hex digits with a takenAt time (an Ed25519 signature of the digest)"));
+      return absl::InvalidArgumentError(
+          StrCat("digest signature is not ", 2 * kSignatureBytes,
+                 " lowercase hex digits with a takenAt time (an Ed25519 signature of the digest)"));
     }
     digest.key_id = *key_id;
     digest.signature = *raw;

@@ -17,8 +17,8 @@
 //   takenAt 2026-12-03T07:05:00Z
 //   keyId <16 hex>
 //
-// Times are RFC 3339 UTC as FormatRfc3339 writes them (engine/time_format.h). docs/auditors-guide.md
-// shows how to check a signature with OpenSSL alone.
+// Times are RFC 3339 UTC as FormatRfc3339 writes them (engine/time_format.h).
+// docs/auditors-guide.md shows how to check a signature with OpenSSL alone.
 #ifndef LEDGER_REPLAY_DIGEST_H_
 #define LEDGER_REPLAY_DIGEST_H_
 

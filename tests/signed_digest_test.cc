@@ -58,7 +58,9 @@ std::string SignedLog(const TempDir& dir) {
   return conn;
 }
 
-boost::json::object Json(const std::string& path) { return boost::json::parse(ReadFile(path)).as_object(); }
+boost::json::object Json(const std::string& path) {
+  return boost::json::parse(ReadFile(path)).as_object();
+}
 
 // verify --digest FILE --pubkey PUB: its exit code; its report in dir/v.out.
 int VerifySigned(const std::string& conn, const std::string& digest, const std::string& pubkey,
@@ -93,7 +95,8 @@ BOOST_AUTO_TEST_CASE(a_signed_digest_verifies_and_openssl_agrees_over_the_docume
   const boost::json::object d = Json(dir / "signed.json");
   BOOST_TEST(d.at("seq").as_int64() == kEvents);
   BOOST_TEST(d.at("keyId").as_string() == Json(dir / "keygen.out").at("keyId").as_string());
-  BOOST_TEST(VerifySigned(conn, dir / "signed.json", dir / "k.pub", dir) == 0, ReadFile(dir / "v.err"));
+  BOOST_TEST(VerifySigned(conn, dir / "signed.json", dir / "k.pub", dir) == 0,
+             ReadFile(dir / "v.err"));
   const boost::json::object report = Json(dir / "v.out");
   BOOST_TEST(report.at("digestSignature").as_string() == "valid");
   BOOST_TEST(report.at("digest").as_string() == "ok");
@@ -116,8 +119,17 @@ BOOST_AUTO_TEST_CASE(a_signed_digest_verifies_and_openssl_agrees_over_the_docume
   WriteFile(dir / "signature.bin", signature);
   auto openssl_verifies = [&] {
     testing::ProcessSpec spec;
-    spec.argv = {"/usr/bin/openssl", "pkeyutl", "-verify", "-pubin", "-inkey", dir / "k.pub", "-rawin",
-                 "-in", dir / "canonical.txt", "-sigfile", dir / "signature.bin"};
+    spec.argv = {"/usr/bin/openssl",
+                 "pkeyutl",
+                 "-verify",
+                 "-pubin",
+                 "-inkey",
+                 dir / "k.pub",
+                 "-rawin",
+                 "-in",
+                 dir / "canonical.txt",
+                 "-sigfile",
+                 dir / "signature.bin"};
     spec.stdout_path = dir / "openssl.out";
     spec.stderr_path = dir / "openssl.err";
     return testing::Run(spec) == 0;
@@ -138,10 +150,13 @@ BOOST_AUTO_TEST_CASE(an_edited_forged_or_unsigned_digest_is_refused_before_the_l
   boost::json::object edited = Json(dir / "signed.json");
   const int64_t earlier = kEvents - 20;
   edited["seq"] = earlier;
-  edited["hash"] = testing::Scalar(conn, "SELECT hash FROM \"BetHistory\" WHERE seq = " + std::to_string(earlier));
-  edited["recordedAt"] = testing::Scalar(
-      conn, "SELECT to_char(\"recordedAt\", 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM "
-            "\"BetHistory\" WHERE seq = " + std::to_string(earlier));
+  edited["hash"] = testing::Scalar(
+      conn, "SELECT hash FROM \"BetHistory\" WHERE seq = " + std::to_string(earlier));
+  edited["recordedAt"] =
+      testing::Scalar(conn,
+                      "SELECT to_char(\"recordedAt\", 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM "
+                      "\"BetHistory\" WHERE seq = " +
+                          std::to_string(earlier));
   WriteFile(dir / "edited.json", boost::json::serialize(edited));
   BOOST_TEST(Ledger(conn, {"verify", "--digest", dir / "edited.json"}, dir, "unsigned") == 0,
              ReadFile(dir / "unsigned.err"));
@@ -154,19 +169,25 @@ BOOST_AUTO_TEST_CASE(an_edited_forged_or_unsigned_digest_is_refused_before_the_l
   BOOST_REQUIRE_EQUAL(Keygen(dir / "other", dir, "other"), 0);
   BOOST_TEST(VerifySigned(conn, dir / "signed.json", dir / "other.pub", dir) == 3);
   const std::string err = ReadFile(dir / "v.err");
-  BOOST_TEST(err.find(std::string(Json(dir / "other.out").at("keyId").as_string())) != std::string::npos, err);
-  BOOST_TEST(err.find(std::string(Json(dir / "keygen.out").at("keyId").as_string())) != std::string::npos, err);
+  BOOST_TEST(
+      err.find(std::string(Json(dir / "other.out").at("keyId").as_string())) != std::string::npos,
+      err);
+  BOOST_TEST(
+      err.find(std::string(Json(dir / "keygen.out").at("keyId").as_string())) != std::string::npos,
+      err);
 
   // An unsigned digest where a signed one is required.
   BOOST_REQUIRE_EQUAL(Ledger(conn, {"digest"}, dir, "bare"), 0);
   BOOST_TEST(VerifySigned(conn, dir / "bare.out", dir / "k.pub", dir) == 3);
-  BOOST_TEST(ReadFile(dir / "v.err").find("not signed") != std::string::npos, ReadFile(dir / "v.err"));
+  BOOST_TEST(ReadFile(dir / "v.err").find("not signed") != std::string::npos,
+             ReadFile(dir / "v.err"));
 
   // Usage: --pubkey without --digest, and a public key file that is not one (named, not quoted).
   BOOST_TEST(Ledger(conn, {"verify", "--pubkey", dir / "k.pub"}, dir, "usage") == 2);
   WriteFile(dir / "junk.pub", "SECRET-LOOKING-TEXT");
   BOOST_TEST(VerifySigned(conn, dir / "signed.json", dir / "junk.pub", dir) == 2);
-  BOOST_TEST(ReadFile(dir / "v.err").find("junk.pub") != std::string::npos, ReadFile(dir / "v.err"));
+  BOOST_TEST(ReadFile(dir / "v.err").find("junk.pub") != std::string::npos,
+             ReadFile(dir / "v.err"));
   BOOST_TEST(ReadFile(dir / "v.err").find("SECRET") == std::string::npos);
 }
 
@@ -175,10 +196,11 @@ BOOST_AUTO_TEST_CASE(a_valid_signature_does_not_excuse_a_flipped_byte_in_the_log
   const std::string conn = SignedLog(dir);
   auto sql = pg::SqlSession::Open(conn);
   BOOST_REQUIRE(sql.ok());
-  BOOST_REQUIRE((*sql)->Exec("SET session_replication_role = replica; UPDATE \"BetHistory\" SET "
-                             "\"txHash\" = overlay(\"txHash\" placing 'f' from 10) WHERE seq = "
-                             "(SELECT min(seq) FROM \"BetHistory\" WHERE \"txHash\" IS NOT NULL "
-                             "AND substr(\"txHash\", 10, 1) <> 'f')")
+  BOOST_REQUIRE((*sql)
+                    ->Exec("SET session_replication_role = replica; UPDATE \"BetHistory\" SET "
+                           "\"txHash\" = overlay(\"txHash\" placing 'f' from 10) WHERE seq = "
+                           "(SELECT min(seq) FROM \"BetHistory\" WHERE \"txHash\" IS NOT NULL "
+                           "AND substr(\"txHash\", 10, 1) <> 'f')")
                     .ok());
   BOOST_TEST(VerifySigned(conn, dir / "signed.json", dir / "k.pub", dir) == 3);
   const boost::json::object report = Json(dir / "v.out");

@@ -2,12 +2,13 @@
 // signature verifies only with the signer's public key and only over the exact canonical text, so
 // changing any field of a digest, or its signature, by one byte is refused; the digest format reads
 // back what it wrote, and the older {seq, hash} form still parses.
+#include "engine/signing.h"
+
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <vector>
 
 #include "engine/hash_chain.h"
-#include "engine/signing.h"
 #include "replay/digest.h"
 
 namespace ledger {
