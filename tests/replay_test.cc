@@ -288,7 +288,7 @@ BOOST_AUTO_TEST_CASE(a_projection_behind_the_log_is_reported_behind_never_as_dri
   BOOST_REQUIRE_EQUAL(summary.accepted, 1);
   VerifyReport r = RunVerify(l, /*with_digest=*/false);
   BOOST_TEST(!r.clean());
-  BOOST_TEST(r.drift.empty(), r.drift.size() << " drift, first " << r.drift[0].table);
+  BOOST_TEST(r.drift.empty(), r.drift.size() << " drift entries");
   BOOST_REQUIRE_EQUAL(r.behind.size(), static_cast<size_t>(kProjectionCount));
   for (const ProjectionBehind& b : r.behind) {
     BOOST_TEST(b.checkpoint == l.digest.seq, b.projection);
