@@ -238,7 +238,8 @@ boost::json::object VerifyJson(const VerifyReport& report, const DigestFlags& di
           {"foldSeconds", report.fold_seconds},
           {"counts", CountsJson(report)},
           {"unlisted", Unlisted(report)},
-          {"findingsMax", findings_max}};
+          {"findingsMax", findings_max},
+          {"standby", StandbyJson()}};
 }
 
 // The summary on stderr; returns the exit code.
@@ -401,7 +402,8 @@ std::vector<Command> AuditCommands() {
        {kDbFlag, Text("until", "SEQ|TIME"), market, wallet, kFormatFlag, kSnapshotIntervalFlag,
         kAllowBrokenChainFlag},
        0,
-       RunReplay},
+       RunReplay,
+       kReadsDatabase},
       {"verify",
        "verify [--digest FILE [--pubkey PUB]] [--findings-max N]",
        "check the hash chain, positions, the digest (its signature first, with --pubkey), and the\n"
@@ -409,21 +411,24 @@ std::vector<Command> AuditCommands() {
        {kDbFlag, InputFile("digest"), InputFile("pubkey"), kSnapshotIntervalFlag,
         Integer("findings-max", "N", 1, kFindingsMaxLimit)},
        0,
-       RunVerify},
+       RunVerify,
+       kReadsDatabase},
       {"audit",
        "audit --market ID | --wallet ADDR [--format json|csv|html] [--out FILE]",
        "timeline, statistics and (resolved market) parimutuel settlement",
        {kDbFlag, market, wallet, kFormatFlag, OutputFile("out"), kSnapshotIntervalFlag,
         kAllowBrokenChainFlag},
        0,
-       RunAudit},
+       RunAudit,
+       kReadsDatabase},
       {"reconcile",
        "reconcile [--chain FILE.csv]",
        "clawbacks vs refunds, and refunds vs on-chain transfers (CSV:\n"
        "txHash,from,to,amount,timestamp); exit 3 unless reconciled",
        {kDbFlag, InputFile("chain"), kAllowBrokenChainFlag},
        0,
-       RunReconcile},
+       RunReconcile,
+       kReadsDatabase},
   };
 }
 

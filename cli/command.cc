@@ -154,7 +154,23 @@ std::optional<Parsed> ParseCommandLine(int argc, char** argv, const std::vector<
     error->message = StrCat("unexpected argument ", out.args.positional.back());
     return std::nullopt;
   }
+  out.args.command = out.command;
+  out.args.writes = CommandWrites(*out.command, out.args);
   return out;
+}
+
+bool CommandWrites(const Command& command, const Args& args) {
+  switch (command.access.use) {
+    case DatabaseUse::kWrites:
+      return true;
+    case DatabaseUse::kReads:
+      return false;
+    case DatabaseUse::kWritesUnless:
+      return !args.Has(std::string(command.access.flag));
+    case DatabaseUse::kWritesWithFlag:
+      return args.Has(std::string(command.access.flag));
+  }
+  return true;
 }
 
 absl::Status CheckInputFile(const std::string& path) {

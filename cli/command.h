@@ -39,10 +39,33 @@ struct FlagSpec {
   int64_t max = std::numeric_limits<int64_t>::max();
 };
 
+// What a command does to its database, so that one pointed at a hot standby (docs/deployment.md)
+// is refused there, before it reads any input, when it would write: a standby is read-only, and a
+// command that keeps its position there (a durable feed consumer, the projector) belongs on the
+// primary. The flag, for the last two, is the one that decides.
+enum class DatabaseUse : uint8_t {
+  kWrites,          // append, project, rebuild, migrate, ...: refused on a standby.
+  kReads,           // verify, replay, audit, digest, stats, ...: run there, reporting its lag.
+  kWritesUnless,    // Reads with `flag` (rules --dry-run, serve --read-only), else writes.
+  kWritesWithFlag,  // Writes with `flag` (feed --consumer keeps its position), else reads.
+};
+struct DatabaseAccess {
+  DatabaseUse use = DatabaseUse::kWrites;
+  std::string_view flag;  // Without the leading "--"; the last two uses only.
+};
+inline constexpr DatabaseAccess kReadsDatabase{DatabaseUse::kReads, ""};
+inline constexpr DatabaseAccess kWritesDatabase{DatabaseUse::kWrites, ""};
+
+struct Command;
+
 // Flags parsed against a command's table: every value present here has its flag's type.
 struct Args {
   std::vector<std::string> positional;  // The command name first, then its arguments.
   std::map<std::string, std::string> flags;
+  // The command parsed, and whether it writes to its database with these flags
+  // (DatabaseAccess); set by ParseCommandLine.
+  const Command* command = nullptr;
+  bool writes = true;
 
   std::string Flag(const std::string& name, const std::string& fallback = "") const {
     auto it = flags.find(name);
@@ -60,7 +83,12 @@ struct Command {
   std::vector<FlagSpec> flags;
   int positional_max = 0;  // Arguments after the command name (subcommands, files).
   int (*run)(const Args&) = nullptr;
+  DatabaseAccess access =
+      kWritesDatabase;  // Writes unless the table says otherwise: the safe side.
 };
+
+// Whether `command`, given `args`, writes to its database.
+bool CommandWrites(const Command& command, const Args& args);
 
 // One flag of each type, for the tables.
 constexpr FlagSpec Switch(std::string_view name) { return {name, FlagType::kSwitch, "", 0, 0}; }

@@ -14,6 +14,7 @@
 #include "engine/conn_string.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/embedded_db.h"
+#include "engine/status_macros.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
 #include "engine/utf8.h"
@@ -24,17 +25,67 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnStopSignal(int) { g_stop = true; }
 
+// What the reading command saw of the standby it ran on (nullopt on a primary).
+std::optional<pg::StandbyStatus> g_standby;
+
+std::string StandbyRefusal(const Args& args, const std::string& conn,
+                           const pg::StandbyStatus& standby) {
+  const std::string name = args.positional.empty() ? "this command" : args.positional[0];
+  std::string what = StrCat("`ledger ", name, "` writes to its database");
+  if (args.command != nullptr) {
+    const std::string flag(args.command->access.flag);
+    if (args.command->access.use == DatabaseUse::kWritesWithFlag) {
+      what = StrCat("`ledger ", name, " --", flag, "` keeps its position in the database");
+    } else if (args.command->access.use == DatabaseUse::kWritesUnless) {
+      what = StrCat("`ledger ", name, "` writes to its database (without --", flag, ")");
+    }
+  }
+  const std::string primary =
+      standby.primary.empty() ? "the primary" : StrCat("the primary (", standby.primary, ")");
+  return StrCat("the database is read-only: ", MaskPassword(conn),
+                " is a hot standby (in recovery); ", what, ": run it against ", primary,
+                ". Reading commands (verify, replay, audit, digest, feed without --consumer, ...) "
+                "run on a standby");
+}
+
+void ReportStandby(const pg::StandbyStatus& s) {
+  std::string commit = "none replayed since the standby started";
+  if (s.replayed_commit_at) {
+    commit = absl::StrFormat("%s, %.1f s before the standby's clock",
+                             FormatRfc3339(*s.replayed_commit_at),
+                             static_cast<double>(s.now - *s.replayed_commit_at) / 1e6);
+  }
+  std::cerr << "ledger: reading a hot standby: log head seq " << s.head_seq << ", WAL replayed to "
+            << s.replay_lsn << " (" << s.replay_lag_bytes
+            << " bytes received and not yet replayed); last replayed commit " << commit
+            << ". The primary may be further on\n";
+}
+
 // A LogStore on `conn`, migrated when it is the embedded cluster (an explicit database is migrated
-// only by `ledger migrate`).
-absl::StatusOr<std::unique_ptr<pg::Database>> OpenAt(const std::string& conn, bool embedded) {
+// only by `ledger migrate`); refused on a standby when the command writes.
+absl::StatusOr<std::unique_ptr<pg::Database>> OpenAt(const Args& args, const std::string& conn,
+                                                     bool embedded) {
   absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
-  if (!store.ok() || !embedded) return store;
+  if (!store.ok()) return store;
+  LEDGER_RETURN_IF_ERROR(CheckStandby(**store, args, conn));
+  if (!embedded) return store;
   pg::MigrateReport report;
   if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return s;
   return store;
 }
 
 }  // namespace
+
+absl::Status CheckStandby(pg::Database& db, const Args& args, const std::string& conn) {
+  if (!db.is_standby()) return absl::OkStatus();
+  absl::StatusOr<std::optional<pg::StandbyStatus>> status = db.ReadStandbyStatus();
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) return absl::OkStatus();  // Promoted meanwhile.
+  if (args.writes) return absl::FailedPreconditionError(StandbyRefusal(args, conn, **status));
+  if (!g_standby) ReportStandby(**status);
+  g_standby = **status;
+  return absl::OkStatus();
+}
 
 int Fail(const absl::Status& status) {
   if (IsBrokenChain(status)) {
@@ -86,18 +137,31 @@ absl::StatusOr<std::unique_ptr<pg::Database>> OpenStore(const Args& args) {
   bool embedded = false;
   absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
   if (!conn.ok()) return conn.status();
-  return OpenAt(*conn, embedded);
+  return OpenAt(args, *conn, embedded);
 }
 
 absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args) {
   bool embedded = false;
   absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
   if (!conn.ok()) return conn.status();
-  if (embedded) {
-    absl::StatusOr<std::unique_ptr<pg::Database>> migrated = OpenAt(*conn, embedded);
-    if (!migrated.ok()) return migrated.status();
-  }
+  // The store is opened first for the standby check (and the embedded cluster's migration).
+  absl::StatusOr<std::unique_ptr<pg::Database>> checked = OpenAt(args, *conn, embedded);
+  if (!checked.ok()) return checked.status();
   return pg::SqlSession::Open(*conn);
+}
+
+boost::json::value StandbyJson() {
+  if (!g_standby) return nullptr;
+  const pg::StandbyStatus& s = *g_standby;
+  return boost::json::object{
+      {"headSeq", s.head_seq},
+      {"receiveLsn", s.receive_lsn},
+      {"replayLsn", s.replay_lsn},
+      {"replayLagBytes", s.replay_lag_bytes},
+      {"replayedCommitAt",
+       s.replayed_commit_at ? boost::json::value(FormatRfc3339(*s.replayed_commit_at)) : nullptr},
+      {"checkedAt", FormatRfc3339(s.now)},
+      {"primary", s.primary.empty() ? boost::json::value(nullptr) : boost::json::value(s.primary)}};
 }
 
 const std::atomic<bool>& StopOnSignals() {

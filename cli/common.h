@@ -50,10 +50,19 @@ boost::json::value ReportUntrusted(const ChainTrust& trust);
 
 // The connection: --db, $DATABASE_URL, or the embedded cluster (started; *embedded set).
 absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded);
-// A LogStore on that connection; the embedded cluster is migrated on first use.
+// A LogStore on that connection; the embedded cluster is migrated on first use. On a hot standby
+// (docs/deployment.md) a command that writes (Args::writes) is refused, kFailedPrecondition naming
+// the primary when the standby shows it; one that reads says on stderr, once, how far the standby
+// has replayed (StandbyJson).
 absl::StatusOr<std::unique_ptr<pg::Database>> OpenStore(const Args& args);
-// A SqlSession on the same connection (the embedded cluster migrated first), for the reports.
+// A SqlSession on the same connection, after the same checks, for the reports.
 absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args);
+// The check OpenStore makes, for a command that opens its Database itself (migrate): on a hot
+// standby, kFailedPrecondition when the command writes, else records and reports what it sees.
+absl::Status CheckStandby(pg::Database& db, const Args& args, const std::string& conn);
+// What a reading command saw of the standby it ran on ({headSeq, receiveLsn, replayLsn,
+// replayLagBytes, replayedCommitAt, checkedAt, primary}), for its JSON; null on a primary.
+boost::json::value StandbyJson();
 
 // Installs SIGINT/SIGTERM handlers that set the returned flag: long-running commands (`project
 // --follow`, `feed`, `publish`) check it between batches and end cleanly.

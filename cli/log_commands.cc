@@ -36,13 +36,37 @@ namespace {
 constexpr int64_t kGenerateEventsMax = 1000000000;
 constexpr int64_t kGenerateCountMax = std::numeric_limits<int32_t>::max();
 
+// `db standby --of HOME`, `db promote`: a hot standby of another embedded cluster, to try
+// docs/deployment.md on one machine (and for scripts/bench-standby).
+int RunDbStandby(const std::string& verb, const Args& args, pg::EmbeddedDb& db) {
+  if (verb == "promote") {
+    if (absl::Status s = db.Promote(); !s.ok()) return Fail(s);
+    std::cout << "promoted " << db.home() << "\n";
+    return kExitOk;
+  }
+  if (!args.Has("of")) {
+    std::cerr << "ledger db standby: --of HOME names the primary's LEDGER_HOME\n";
+    return kExitError;
+  }
+  const pg::EmbeddedDb primary(args.Flag("of"));
+  if (absl::Status s = db.CreateStandbyOf(primary); !s.ok()) return Fail(s);
+  if (absl::Status s = db.Start(); !s.ok()) return Fail(s);
+  std::cout << db.Url() << "\n";
+  return kExitOk;
+}
+
 int RunDb(const Args& args) {
   if (args.positional.size() != 2) {
-    std::cerr << "usage: ledger db start|stop|status|url\n";
+    std::cerr << "usage: ledger db start|stop|status|url|standby --of HOME|promote\n";
     return kExitError;
   }
   const std::string& verb = args.positional[1];
   pg::EmbeddedDb db(pg::EmbeddedDb::DefaultHome());
+  if (verb == "standby" || verb == "promote") return RunDbStandby(verb, args, db);
+  if (args.Has("of")) {
+    std::cerr << "ledger db: --of goes with `db standby` only\n";
+    return kExitError;
+  }
   if (verb == "start") {
     if (absl::Status s = db.Start(); !s.ok()) return Fail(s);
     std::cout << db.Url() << "\n";
@@ -63,7 +87,7 @@ int RunDb(const Args& args) {
     return kExitOk;
   }
   std::cerr << "ledger: unknown db command " << verb
-            << "; usage: ledger db start|stop|status|url\n";
+            << "; usage: ledger db start|stop|status|url|standby --of HOME|promote\n";
   return kExitError;
 }
 
@@ -73,6 +97,7 @@ int RunMigrate(const Args& args) {
   if (!conn.ok()) return Fail(conn.status());
   absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(*conn);
   if (!store.ok()) return Fail(store.status());
+  if (absl::Status s = CheckStandby(**store, args, *conn); !s.ok()) return Fail(s);
   pg::MigrateReport report;
   if (absl::Status s = (*store)->Migrate(&report); !s.ok()) return Fail(s);
   const bool roles = args.Has("roles");
@@ -300,7 +325,15 @@ std::vector<Command> LogCommands() {
     return Integer(name, "N", min, kGenerateCountMax);
   };
   return {
-      {"db", "db start|stop|status|url", "manage the embedded PostgreSQL cluster", {}, 1, RunDb},
+      {"db",
+       "db start|stop|status|url|standby --of HOME|promote",
+       "manage the embedded PostgreSQL cluster under $LEDGER_HOME; `standby --of HOME` makes it a\n"
+       "streaming hot standby of the cluster under HOME (pg_basebackup -R) and starts it, "
+       "`promote`\n"
+       "makes a standby a primary (docs/deployment.md)",
+       {Text("of", "HOME")},
+       1,
+       RunDb},
       {"migrate",
        "migrate [--roles]",
        "apply the schema migrations (idempotent); --roles also creates the ledger_writer,\n"
@@ -335,7 +368,8 @@ std::vector<Command> LogCommands() {
        "database; --sign adds the key id and an Ed25519 signature (docs/auditors-guide.md)",
        {kDbFlag, InputFile("sign")},
        0,
-       RunDigest},
+       RunDigest,
+       kReadsDatabase},
       {"keygen",
        "keygen --out PREFIX",
        "make an Ed25519 key pair for signing digests: PREFIX.key (mode 0600) and PREFIX.pub;\n"

@@ -57,17 +57,18 @@ int RunServe(const Args& args) {
   options.queue_events_max =
       static_cast<size_t>(args.Integer("queue-events-max", server::kQueueEventsMaxDefault));
   options.project = !args.Has("no-projections");
+  options.read_only = args.Has("read-only");
   options.use_snapshot = !args.Has("no-snapshot");
   options.feed_buffer_bytes =
       static_cast<size_t>(args.Integer("feed-buffer-bytes", server::kFeedBufferBytesDefault));
   options.feed_heartbeat_ms =
       static_cast<int>(args.Integer("feed-heartbeat-ms", server::kFeedHeartbeatMsDefault));
-  bool embedded = false;
+  bool embedded = false;  // OpenStore below migrates it.
   absl::StatusOr<std::string> conn = ResolveDatabase(args, &embedded);
   if (!conn.ok()) return Fail(conn.status());
-  if (embedded) {
-    absl::StatusOr<std::unique_ptr<pg::Database>> migrated = OpenStore(args);
-    if (!migrated.ok()) return Fail(migrated.status());
+  // Migrates the embedded cluster; refuses a standby unless --read-only.
+  if (absl::StatusOr<std::unique_ptr<pg::Database>> checked = OpenStore(args); !checked.ok()) {
+    return Fail(checked.status());
   }
   options.conn = *conn;
   absl::Status status = server::RunService(options, StopOnSignals());
@@ -80,13 +81,15 @@ std::vector<Command> ServeCommands() {
   return {
       {"serve",
        "serve [--listen HOST:PORT] [--tokens FILE] [--tls-cert FILE --tls-key FILE]\n"
-       "           [--cors-origin ORIGIN] [--no-projections] [--no-snapshot]",
+       "           [--cors-origin ORIGIN] [--no-projections] [--no-snapshot] [--read-only]",
        "the online ledger: HTTP/1.1 API (docs/api.md) with group commit, reads from the fold,\n"
        "the projections kept current; starts from the newest fold snapshot unless --no-snapshot;\n"
-       "SIGTERM answers what is queued, saves a fold snapshot when due and exits 0",
+       "SIGTERM answers what is queued, saves a fold snapshot when due and exits 0; --read-only\n"
+       "takes no events and writes nothing, following the log (on a hot standby, say)",
        {kDbFlag, Text("listen", "HOST:PORT"), InputFile("tokens"), InputFile("tls-cert"),
         InputFile("tls-key"), Text("cors-origin", "ORIGIN"), Switch("no-projections"),
-        Switch("no-snapshot"), Integer("body-bytes-max", "BYTES", 1024, 64 << 20),
+        Switch("no-snapshot"), Switch("read-only"),
+        Integer("body-bytes-max", "BYTES", 1024, 64 << 20),
         Integer("request-events-max", "N", 1, static_cast<int64_t>(server::kGroupCommitEventsMax)),
         Integer("queue-events-max", "N", 1, 1000000), Integer("connections-max", "N", 1, 100000),
         Integer("header-timeout-ms", "MS", 100, 600000),
@@ -94,7 +97,8 @@ std::vector<Command> ServeCommands() {
         Integer("feed-buffer-bytes", "BYTES", 4096, 1 << 30),
         Integer("feed-heartbeat-ms", "MS", 50, 600000)},
        0,
-       RunServe},
+       RunServe,
+       {DatabaseUse::kWritesUnless, "read-only"}},
   };
 }
 

@@ -78,9 +78,8 @@ absl::Status Position(pg::Database* store, const FeedOptions& options, FeedBatch
   return absl::OkStatus();
 }
 
-// A guard for a feed that goes on after position `seq`, anchored on that row's hash. When the row
-// is not in the log: past the head, the first row's own prevHash is the anchor (nothing to compare
-// it with yet); below the head, the row is missing, and that is a break.
+}  // namespace
+
 absl::StatusOr<ChainGuard> GuardAfter(pg::Database* store, int64_t seq, ChainTrust* trust) {
   if (seq == 0) return ChainGuard(0, kGenesisHash, trust);
   LEDGER_ASSIGN_OR_RETURN(auto hashes, store->log().Hashes({seq}));
@@ -94,8 +93,6 @@ absl::StatusOr<ChainGuard> GuardAfter(pg::Database* store, int64_t seq, ChainTru
   }
   return ChainGuard::Unanchored(seq, trust);
 }
-
-}  // namespace
 
 absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const FeedSink& sink) {
   if (options.consumer.size() > kConsumerNameBytesMax) {

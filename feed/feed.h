@@ -69,6 +69,12 @@ using FeedSink = std::function<absl::Status(std::string_view lines)>;
 // Delivers the feed to `sink` until the log's end, or, when following, until `stop`.
 absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const FeedSink& sink);
 
+// A chain guard for a reader that goes on after position `seq` (engine/chain_guard.h), anchored
+// on that row's hash. When the row is not in the log: past the head, the first row's own prevHash
+// is the anchor (nothing to compare it with yet); below the head, the row is missing, and that is
+// a break. The feed and the JetStream publisher use it.
+absl::StatusOr<ChainGuard> GuardAfter(pg::Database* store, int64_t seq, ChainTrust* trust);
+
 // "PLACED,CONFIRMED" -> the actions; nullopt (with the bad name in *bad) when one is unknown.
 std::optional<std::set<Action>> ParseActionList(std::string_view text, std::string* bad);
 

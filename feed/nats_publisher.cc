@@ -6,14 +6,19 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "engine/chain_guard.h"
 #include "engine/event_codec.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
+#include "feed/feed.h"
 
 namespace ledger {
 namespace {
@@ -80,7 +85,13 @@ class JetStreamPublisher {
     Disconnect();
     natsOptions* opts = nullptr;
     natsStatus s = natsOptions_Create(&opts);
-    if (s == NATS_OK) s = natsOptions_SetURL(opts, options_.nats_url.c_str());
+    // A cluster is given as "nats://a:4222,nats://b:4222": natsOptions_SetURL takes one URL only.
+    const std::vector<std::string> urls = absl::StrSplit(options_.nats_url, ',', absl::SkipEmpty());
+    std::vector<const char*> servers;
+    for (const std::string& url : urls) servers.push_back(url.c_str());
+    if (s == NATS_OK) {
+      s = natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
+    }
     if (s == NATS_OK) s = natsOptions_SetTimeout(opts, kNatsConnectTimeoutMs);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, kNatsReconnectsMax);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, kNatsReconnectWaitMs);
@@ -166,15 +177,24 @@ class JetStreamPublisher {
   }
 
   // Publishes the log after `position` (the stream's last) until its end, or until stopped.
+  // Every row's chain is checked before it is sent: nothing at or past a break is published (no
+  // --allow-broken-chain here: other services would build on it); what was sent before it is
+  // settled, and the break ends the publisher (exit 3).
   absl::Status PublishFrom(int64_t position) {
     position_ = position;
+    LEDGER_ASSIGN_OR_RETURN(ChainGuard guard, GuardAfter(store_, position, nullptr));
     for (;;) {
       absl::Status scanned =
-          store_->log().Scan(position_ + in_flight_, [this](const LoggedEvent& row) {
+          store_->log().Scan(position_ + in_flight_, [this, &guard](const LoggedEvent& row) {
             if (Stopping()) return absl::CancelledError("stop");
+            LEDGER_RETURN_IF_ERROR(guard.Check(row));
             LEDGER_RETURN_IF_ERROR(Send(row));
             return in_flight_ >= kPublishWindow ? Settle() : absl::OkStatus();
           });
+      if (IsBrokenChain(scanned)) {
+        Settle().IgnoreError();
+        return scanned;
+      }
       if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
       LEDGER_RETURN_IF_ERROR(Settle());
       if (!options_.follow || Stopping()) return absl::OkStatus();

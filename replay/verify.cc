@@ -221,16 +221,26 @@ class ChainAudit {
     report_->head_hash = row.hash;
   }
 
-  // After the last row: a digest whose position never came.
-  void Finish() {
+  // After the last row: a digest whose position never came. On a hot standby a log shorter than
+  // the digest may only be replication lag, which the standby cannot tell from a truncation.
+  void Finish(bool standby) {
     if (!digest_ || digest_seen_) return;
     // A digest of the empty log: position 0 holds no row, only the genesis hash.
     if (digest_->seq == 0 && digest_->hash == kGenesisHash) return;
-    report_->digest_problem =
-        digest_->seq > report_->head_seq
-            ? StrCat("the digest is at position ", digest_->seq, " but the log ends at ",
-                     report_->head_seq, ": the log was truncated")
-            : StrCat("the digest's position ", digest_->seq, " is missing from the log");
+    if (digest_->seq <= report_->head_seq) {
+      report_->digest_problem =
+          StrCat("the digest's position ", digest_->seq, " is missing from the log");
+    } else if (standby) {
+      report_->digest_problem =
+          StrCat("the digest is at position ", digest_->seq,
+                 " but this hot standby has the log only to ", report_->head_seq,
+                 ": it lags the primary, or the log was truncated; verify again once "
+                 "it has caught up, or on the primary");
+    } else {
+      report_->digest_problem =
+          StrCat("the digest is at position ", digest_->seq, " but the log ends at ",
+                 report_->head_seq, ": the log was truncated");
+    }
   }
 
  private:
@@ -304,7 +314,7 @@ absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<Log
   std::stable_sort(report.breaks.begin(), report.breaks.end(),
                    [](const ChainBreak& a, const ChainBreak& b) { return a.seq < b.seq; });
   if (report.breaks.size() > findings_max) report.breaks.resize(findings_max);
-  audit.Finish();
+  audit.Finish(store->is_standby());
   report.chain_seconds = chain;
   report.fold_seconds = fold;
   report.engine_seconds = chain + fold;

@@ -392,6 +392,13 @@ void Api::PostEvents(const Request& req, const Target& t, Reply reply) {
       return (*shared_reply)(Unavailable("NOT_READY", "the database is unavailable"));
     case Admission::kStopping:
       return (*shared_reply)(Unavailable("SHUTTING_DOWN", "the service is stopping"));
+    case Admission::kReadOnly: {
+      Response res = JsonError(Status::method_not_allowed, "READ_ONLY",
+                               "this service is read-only (ledger serve --read-only, on a standby "
+                               "or beside the primary's service): post events to the primary's");
+      res.set(http::field::allow, "GET, OPTIONS");
+      return (*shared_reply)(std::move(res));
+    }
   }
 }
 
@@ -546,7 +553,8 @@ Response Api::Ready() {
   absl::Status reachable =
       readers_->With([](pg::Database* db) { return db->log().Head().status(); });
   if (!reachable.ok()) return Unavailable("NOT_READY", "the database is unavailable");
-  return Ok(json::object{{"status", "ready"}, {"headSeq", writer_->head_seq()}});
+  return Ok(json::object{
+      {"status", "ready"}, {"headSeq", writer_->head_seq()}, {"readOnly", options_.read_only}});
 }
 
 std::string Api::Metrics() const {
@@ -573,11 +581,28 @@ std::string Api::Metrics() const {
   out += RenderGauge("ledger_http_connections", "Open HTTP connections.",
                      static_cast<double>(http_ == nullptr ? 0 : http_->connections()));
   out += RenderGauge("ledger_ready", "1 when the service is ready.", writer_->ready() ? 1 : 0);
+  out += RenderGauge("ledger_read_only", "1 when the service takes no events (--read-only).",
+                     options_.read_only ? 1 : 0);
   out += RenderGauge("ledger_feed_clients", "Clients following GET /v1/feed.",
                      static_cast<double>(feed_->clients()));
   out += RenderCounter("ledger_feed_slow_disconnects_total",
                        "Feed clients disconnected for falling behind their buffer.",
                        feed_->slow_disconnects());
+  if (options_.read_only) {
+    // On a hot standby: how far it has replayed (engine/pg/standby.h), asked at each scrape.
+    auto standby = readers_->With([](pg::Database* db) { return db->ReadStandbyStatus(); });
+    if (standby.ok() && standby->has_value()) {
+      const pg::StandbyStatus& st = **standby;
+      out += RenderGauge("ledger_standby_replay_lag_bytes",
+                         "WAL the standby has received and not yet replayed, bytes.",
+                         static_cast<double>(st.replay_lag_bytes));
+      if (st.replayed_commit_at) {
+        out += RenderGauge("ledger_standby_replayed_commit_age_seconds",
+                           "Since the last replayed transaction committed on the primary, seconds.",
+                           static_cast<double>(st.now - *st.replayed_commit_at) / 1e6);
+      }
+    }
+  }
   auto checkpoints = readers_->With([](pg::Database* db) { return LoadCheckpoints(db); });
   if (checkpoints.ok()) {
     int64_t behind = 0;
@@ -668,12 +693,13 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   writer_options.conn = options.conn;
   writer_options.queue_events_max = options.queue_events_max;
   writer_options.use_snapshot = options.use_snapshot;
+  writer_options.read_only = options.read_only;
   LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Start(writer_options));
   ReaderPool readers;
   LEDGER_RETURN_IF_ERROR(readers.Open(options.conn, kReaderConnections));
   std::atomic<bool> stop_projections{false};
   std::thread projections;
-  if (options.project) {
+  if (options.project && !options.read_only) {
     projections = std::thread([&] { FollowProjections(options.conn, stop_projections); });
   }
   boost::asio::io_context io(options.io_threads);
@@ -703,6 +729,7 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   std::cout << json::serialize(json::object{{"ready", true},
                                             {"listen", StrCat(options.host, ":", http.port())},
                                             {"tls", tls != nullptr},
+                                            {"readOnly", options.read_only},
                                             {"headSeq", writer->head_seq()},
                                             {"foldedFrom", writer->started_from_seq()},
                                             {"startMs", start_ms}})

@@ -50,7 +50,11 @@ struct ServiceOptions {
   size_t request_events_max = kRequestEventsMaxDefault;
   size_t queue_events_max = kQueueEventsMaxDefault;
   int io_threads = kIoThreadsDefault;
-  bool project = true;       // Keep the four projections current in-process.
+  bool project = true;  // Keep the four projections current in-process.
+  // Take no events (POST /v1/events is 405 READ_ONLY) and write nothing: follow the log for the
+  // reads, on a hot standby or beside the primary's service. Implies no projections (a standby has
+  // the primary's) and no fold snapshots.
+  bool read_only = false;
   bool use_snapshot = true;  // Start from the newest fold snapshot (engine/fold_snapshot.h).
   size_t feed_buffer_bytes = kFeedBufferBytesDefault;
   int feed_heartbeat_ms = kFeedHeartbeatMsDefault;

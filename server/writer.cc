@@ -30,7 +30,13 @@ absl::StatusOr<std::unique_ptr<Writer>> Writer::Start(WriterOptions options) {
   writer->ready_ = true;
   writer->MaybeSaveSnapshot(kFoldSnapshotTailEvents);  // A long fold now is not repeated next time.
   writer->head_seq_ = writer->appender_->head_seq();
-  writer->thread_ = std::thread([w = writer.get()] { w->Loop(); });
+  writer->thread_ = std::thread([w = writer.get()] {
+    if (w->options_.read_only) {
+      w->FollowLoop();
+    } else {
+      w->Loop();
+    }
+  });
   return writer;
 }
 
@@ -38,6 +44,7 @@ Writer::~Writer() { Stop(); }
 
 Admission Writer::Submit(std::vector<InputLine> lines, WriteDone done) {
   std::lock_guard<std::mutex> lock(queue_mu_);
+  if (options_.read_only) return Admission::kReadOnly;
   if (stopping_) return Admission::kStopping;
   if (!ready_) return Admission::kNotReady;
   if (queued_events_ + lines.size() > options_.queue_events_max && !queue_.empty()) {
@@ -65,7 +72,7 @@ void Writer::MaybeSaveSnapshot(int64_t every) {
   // From the last attempt too: a save that fails (no privilege on fold_snapshot, say) is tried
   // again `every` events later, not after every batch.
   const int64_t since = std::max(appender_->snapshot_seq(), snapshot_attempt_seq_);
-  if (!ready_ || appender_->head_seq() - since < every) return;
+  if (options_.read_only || !ready_ || appender_->head_seq() - since < every) return;
   snapshot_attempt_seq_ = appender_->head_seq();
   const auto started = std::chrono::steady_clock::now();
   absl::StatusOr<int64_t> bytes = appender_->SaveSnapshot();
@@ -109,6 +116,30 @@ void Writer::Loop() {
     AppendAndAnswer(batch);
     if (!ready_) Recover();
     MaybeSaveSnapshot(kServeSnapshotEveryEvents);
+  }
+}
+
+void Writer::FollowLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait_for(lock, std::chrono::milliseconds(kFollowPollMs),
+                         [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    // The head first, without the lock: readers wait only while there are rows to fold.
+    absl::StatusOr<std::pair<int64_t, Sha256>> head = db_->log().Head();
+    absl::Status status = head.status();
+    if (status.ok() && head->first != appender_->head_seq()) {
+      std::unique_lock<std::shared_mutex> lock(state_mu_);
+      status = appender_->CatchUp();
+      if (status.ok()) head_seq_ = appender_->head_seq();
+    }
+    if (!status.ok()) {
+      ready_ = false;
+      std::cerr << "ledger serve: following the log failed: " << status << "\n";
+      Recover();
+    }
   }
 }
 

@@ -60,7 +60,13 @@ struct WriterOptions {
   std::string conn;
   size_t queue_events_max = kQueueEventsMaxDefault;
   bool use_snapshot = true;  // Start from the newest fold snapshot.
+  // `serve --read-only` (on a hot standby, say): takes no requests (Submit says kReadOnly), saves
+  // no fold snapshot, and folds what the primary commits every kFollowPollMs instead.
+  bool read_only = false;
 };
+
+// How often a read-only writer looks for rows committed elsewhere: a standby cannot LISTEN.
+inline constexpr int kFollowPollMs = pg::kStandbyPollMs;
 
 struct WriteOutcome {
   absl::Status status;              // Not OK: nothing of the request is known committed.
@@ -68,7 +74,7 @@ struct WriteOutcome {
 };
 using WriteDone = std::function<void(WriteOutcome)>;
 
-enum class Admission : uint8_t { kQueued, kQueueFull, kNotReady, kStopping };
+enum class Admission : uint8_t { kQueued, kQueueFull, kNotReady, kStopping, kReadOnly };
 
 // What the writer counts, for /metrics.
 struct WriterMetrics {
@@ -122,6 +128,8 @@ class Writer {
 
   explicit Writer(WriterOptions options);
   void Loop();
+  // The read-only writer's loop: folds new rows until stopping.
+  void FollowLoop();
   // Takes queued requests up to kGroupCommitEventsMax events (at least one request); empty when
   // stopping with nothing queued.
   std::vector<Pending> TakeBatch();

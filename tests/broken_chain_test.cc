@@ -1,8 +1,8 @@
 // Specification of trust following the hash chain: every command that derives state or output from
-// the log (replay, audit, rebuild, project, reconcile, feed, and append through its fold) checks
-// the chain of what it reads and refuses a damaged log with exit 3, naming the first bad position
-// and its kind, and derives nothing; with --allow-broken-chain it reads on, for forensics, and
-// marks its output untrusted.
+// the log (replay, audit, rebuild, project, reconcile, feed, publish, and append through its fold)
+// checks the chain of what it reads and refuses a damaged log with exit 3, naming the first bad
+// position and its kind, and derives nothing (publish: nothing at or past the break); with
+// --allow-broken-chain the readers read on, for forensics, and mark their output untrusted.
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <string>
@@ -10,6 +10,7 @@
 
 #include "engine/pg/sql_session.h"
 #include "tests/ledger_process.h"
+#include "tests/nats_server.h"
 #include "tests/process.h"
 #include "tests/test_cluster.h"
 
@@ -94,6 +95,39 @@ BOOST_AUTO_TEST_CASE(every_reader_refuses_each_kind_of_damage_and_names_it) {
     BOOST_TEST(testing::Run(testing::AppendSpec(conn, dir / "in.jsonl", dir, "again")) == 3);
     BOOST_TEST(ReadFile(dir / "again.err").find(expected) != std::string::npos,
                ReadFile(dir / "again.err"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(publish_sends_nothing_at_or_past_a_break_and_names_it) {
+  // The JetStream publisher feeds other services that never see PostgreSQL: it checks every row's
+  // chain before sending it, stops at the first break with exit 3 naming it, and the stream holds
+  // only positions before the break (there is no --allow-broken-chain for publishing); its summary
+  // says how far it got.
+  testing::NatsServer nats;
+  int stream = 0;
+  for (const Tampering& t : Tamperings()) {
+    TempDir dir;
+    const std::string conn = DamagedLog(t, dir);
+    const std::string name = "DAMAGED" + std::to_string(++stream);
+    BOOST_TEST_CONTEXT(t.kind << " at " << t.seq) {
+      const int code = testing::Run(
+          LedgerSpec(conn,
+                     {"publish", "--nats", nats.url(), "--stream", name, "--subject-prefix",
+                      "damaged" + std::to_string(stream)},  // Streams' subjects must not overlap.
+                     dir, "publish"));
+      const std::string err = ReadFile(dir / "publish.err");
+      BOOST_TEST_INFO(err);
+      BOOST_TEST(code == 3);
+      BOOST_TEST(err.find("broken at seq " + std::to_string(t.seq) + ": " + t.kind) !=
+                 std::string::npos);
+      const auto [messages, last] = testing::StreamState(nats.url(), name);
+      BOOST_TEST(last == static_cast<uint64_t>(t.seq - 1));  // Every row before the break.
+      BOOST_TEST(messages == last);                          // Positions 1..last, each once.
+      // The summary still says what went out before the break, as the stream holds it.
+      const boost::json::object summary = testing::Summary(dir / "publish.out");
+      BOOST_TEST(summary.at("published").as_int64() == static_cast<int64_t>(last));
+      BOOST_TEST(summary.at("position").as_int64() == static_cast<int64_t>(last));
+    }
   }
 }
 

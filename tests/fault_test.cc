@@ -171,6 +171,54 @@ class SmallDisk {
   bool mounted_ = false;
 };
 
+// A synchronous standby of the test cluster (synchronous_standby_names = '*': a commit is
+// acknowledged once the standby has it on disk, so what was acknowledged survives its promotion),
+// and the failover: the primary crashes, the standby is promoted. At scope exit the old primary
+// runs again as this test cluster, asynchronous, for the tests after this one (the promoted
+// standby, a separate timeline now, is stopped and removed).
+class SynchronousStandby {
+ public:
+  SynchronousStandby() {
+    standby_.WaitCaughtUp();
+    Admin("ALTER SYSTEM SET synchronous_standby_names = '*'");
+    Admin("SELECT pg_reload_conf()");
+    // The premise of the tests: the primary now waits for this standby at each commit.
+    WaitUntil(
+        [] {
+          return Scalar(Cluster().ConnectionString("postgres"),
+                        "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") ==
+                 "1";
+        },
+        "the standby to be synchronous");
+  }
+  ~SynchronousStandby() {
+    // No BOOST_REQUIRE here: this may run while a failed check unwinds.
+    if (!Cluster().Start().ok()) return;
+    absl::StatusOr<std::unique_ptr<pg::SqlSession>> admin =
+        pg::SqlSession::Open(Cluster().ConnectionString("postgres"));
+    if (!admin.ok()) return;
+    (void)(*admin)->Exec("ALTER SYSTEM RESET synchronous_standby_names");
+    (void)(*admin)->Exec("SELECT pg_reload_conf()");
+  }
+  SynchronousStandby(const SynchronousStandby&) = delete;
+  SynchronousStandby& operator=(const SynchronousStandby&) = delete;
+
+  // The primary crashes (immediate stop: every connection cut, nothing more acknowledged); the
+  // standby is promoted and takes writes.
+  void FailOver() {
+    BOOST_REQUIRE(Cluster().Stop(pg::EmbeddedDb::StopMode::kImmediate).ok());
+    absl::Status promoted = standby_.db().Promote();
+    BOOST_REQUIRE_MESSAGE(promoted.ok(), promoted.ToString());
+  }
+  // `primary_conn`'s database on the standby (the new primary, after FailOver).
+  std::string ConnFor(const std::string& primary_conn) const {
+    return standby_.ConnFor(primary_conn);
+  }
+
+ private:
+  testing::Standby standby_;
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(faults)
@@ -573,6 +621,84 @@ BOOST_AUTO_TEST_CASE(sixteen_appenders_with_followers_pass_an_elle_style_history
       SELECT count(*) FROM "Market" m LEFT JOIN final f USING ("marketId")
       WHERE m."yesPool" <> coalesce(f.yes, 0) OR m."noPool" <> coalesce(f.no, 0))") == "0");
   ExpectProjectionsEqualRebuild(conn, dir);
+}
+
+BOOST_AUTO_TEST_CASE(failover_mid_append_continues_the_chain_with_each_event_once) {
+  // Proves the failover runbook for the appender (docs/deployment.md): the primary crashes in the
+  // middle of an append; the synchronous standby is promoted; the same input is appended again to
+  // the new primary. The events the old primary committed are found by their identities
+  // (duplicates, including the batch whose commit outcome the appender never learned), the rest
+  // are appended after them: each event once, no gap, no fork, and the last digest taken on the
+  // old primary verifies against the new one.
+  TempDir dir;
+  // Enough that the appender is still busy when the primary goes (it must be a mid-way switch).
+  constexpr int64_t kEvents = 30000;
+  const std::string conn = FreshDatabase();
+  Generate(dir / "in.jsonl", {"--events", std::to_string(kEvents), "--seed", "51"});
+  SynchronousStandby standby;
+  const pid_t appender =
+      testing::Spawn(AppendSpec(conn, dir / "in.jsonl", dir, "a", {"--batch-size", "100"}));
+  WaitUntil([&] { return LogRows(conn) >= 1500; }, "the appender to make progress");
+  BOOST_REQUIRE_EQUAL(testing::Run(LedgerSpec(conn, {"digest"}, dir, "digest")), 0);
+  const int64_t digest_seq = Summary(dir / "digest.out").at("seq").as_int64();
+  standby.FailOver();
+  kill(appender, SIGKILL);  // Its host goes with the primary: whatever it had in flight is unknown.
+  testing::Wait(appender);
+
+  const std::string promoted = standby.ConnFor(conn);
+  BOOST_REQUIRE_EQUAL(testing::Run(AppendSpec(promoted, dir / "in.jsonl", dir, "b")), 0);
+  const boost::json::object summary = Summary(dir / "b.out");
+  BOOST_TEST(summary.at("rejected").as_int64() == 0);
+  BOOST_TEST(summary.at("accepted").as_int64() + summary.at("duplicates").as_int64() == kEvents);
+  BOOST_TEST(summary.at("duplicates").as_int64() >= digest_seq);  // What was acknowledged stayed.
+  BOOST_TEST(summary.at("accepted").as_int64() > 0);              // The switch was mid-way.
+  ExpectEachEventOnce(promoted, kEvents);
+  BOOST_TEST(testing::Run(LedgerSpec(promoted, {"verify", "--digest", dir / "digest.out"}, dir,
+                                     "verify")) == 3,  // Projections never ran: BEHIND, not drift.
+             ReadFile(dir / "verify.err"));
+  const boost::json::object verify = Summary(dir / "verify.out");
+  BOOST_TEST(verify.at("breaks").as_array().empty());
+  BOOST_TEST(verify.at("digest").as_string() == "ok");
+  BOOST_TEST(verify.at("drift").as_array().empty());
+}
+
+BOOST_AUTO_TEST_CASE(failover_under_serve_keeps_every_acknowledged_event_and_doubles_none) {
+  // Proves the failover runbook for the service: 8 clients post events until each is
+  // acknowledged; the primary crashes; the standby is promoted and a new `ledger serve` started
+  // on it; the clients are repointed and resend what was not acknowledged. Every acknowledged
+  // (seq, hash) is the row at that seq on the new primary (acknowledged means on the standby's
+  // disk too), each event is in the log once, and the chain verifies.
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  std::vector<std::string> events;
+  for (absl::string_view l :
+       absl::StrSplit(testing::GeneratedStream(2000, 52), '\n', absl::SkipEmpty())) {
+    events.emplace_back(l);
+  }
+  SynchronousStandby standby;
+  auto serve = std::make_unique<testing::ServeProcess>(
+      conn, dir, std::vector<std::string>{"--no-projections"});
+  std::atomic<int> port{serve->port()};
+  testing::Acknowledgements acks;
+  std::thread clients([&] {
+    testing::PostUntilAcknowledged(
+        events, 8, [&](size_t) { return port.load(); }, &acks);
+  });
+  WaitUntil([&] { return acks.answered.load() >= 300; }, "the clients to make progress");
+  standby.FailOver();
+  serve->Kill();
+  const std::string promoted = standby.ConnFor(conn);
+  serve = std::make_unique<testing::ServeProcess>(
+      promoted, dir, std::vector<std::string>{"--no-projections"}, "serve-promoted");
+  port = serve->port();
+  clients.join();
+  ExpectEachEventOnce(promoted, static_cast<int64_t>(events.size()) - acks.refused.load());
+  BOOST_TEST(acks.hashes.size() == events.size() - static_cast<size_t>(acks.refused.load()));
+  for (const auto& [seq, hash] : acks.hashes) {
+    BOOST_TEST(Scalar(promoted, StrCat("SELECT hash FROM \"BetHistory\" WHERE seq = ", seq)) ==
+               hash);
+  }
+  BOOST_TEST(serve->Terminate() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

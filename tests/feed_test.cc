@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -77,10 +78,15 @@ std::vector<int64_t> FeedSeqs(const std::string& text) {
   return out;
 }
 
+// Every message of the stream (read with an ordered consumer, or a durable pull consumer when
+// `pull_durable` is given) is the log's position in order.
 void ExpectStreamHoldsTheLogInOrder(const std::string& url, const std::string& stream,
-                                    const std::string& prefix, int64_t events) {
+                                    const std::string& prefix, int64_t events,
+                                    const std::string& pull_durable = "") {
   std::vector<testing::StreamMessage> messages =
-      testing::ReadStream(url, stream, static_cast<size_t>(events) + 1);
+      pull_durable.empty() ? testing::ReadStream(url, stream, static_cast<size_t>(events) + 1)
+                           : testing::ReadStreamWithPullConsumer(url, stream, pull_durable,
+                                                                 static_cast<size_t>(events) + 1);
   BOOST_REQUIRE_EQUAL(messages.size(), static_cast<size_t>(events));
   int64_t wrong = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
@@ -264,6 +270,98 @@ BOOST_AUTO_TEST_CASE(subjects_escape_what_nats_would_split_or_match) {
     options.subject_prefix = bad;
     BOOST_TEST(!ValidatePublishOptions(options).ok(), bad);
   }
+}
+
+BOOST_AUTO_TEST_CASE(publisher_rides_out_the_stream_leader_and_another_node_killed_in_a_cluster) {
+  // Proves the clustered JetStream: `publish --follow --replicas 3` against three clustered
+  // nats-servers, under a live append, while the stream's leader is killed (SIGKILL) and restarted,
+  // then the node leading after it: publishing goes on through the surviving quorum each time,
+  // and the stream ends with every log position once, in order, read back by a consumer.
+  const std::string conn = testing::FreshDatabase();
+  TempDir dir;
+  // The live append: chunks of kChunkEvents (each its own generated stream) until the kills are
+  // over, at most kChunksMax.
+  constexpr int kChunksMax = 200;
+  constexpr int64_t kChunkEvents = 150;
+  testing::NatsCluster nats;
+  const pid_t publisher = testing::Spawn(testing::LedgerSpec(
+      conn, {"publish", "--nats", nats.urls(), "--replicas", "3", "--follow"}, dir, "publish"));
+  std::atomic<bool> keep_appending{true};
+  std::atomic<int> chunks_done{0}, append_failures{0};
+  std::thread appender([&] {  // No Boost.Test macros off the main thread.
+    for (int i = 0; i < kChunksMax && keep_appending.load(); ++i) {
+      const std::string tag = "live-" + std::to_string(i);
+      ProcessSpec gen;
+      gen.argv = {LedgerBinary(), "generate",
+                  "--events",     std::to_string(kChunkEvents),
+                  "--seed",       std::to_string(60 + i),
+                  "--id-prefix",  "c" + std::to_string(i) + "-"};
+      gen.stdout_path = dir / (tag + ".jsonl");
+      if (testing::Run(gen) != 0 ||
+          testing::Run(testing::AppendSpec(conn, dir / (tag + ".jsonl"), dir, tag)) != 0) {
+        append_failures.fetch_add(1);
+      }
+      chunks_done.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  const auto published = [&] {
+    return static_cast<int64_t>(testing::StreamState(nats.urls(), "LEDGER").first);
+  };
+  // Waits until the stream has grown by `events` (true), or the append is over and the stream
+  // has caught up (false).
+  const auto wait_for_progress = [&](int64_t events, const std::string& what) {
+    const int64_t from = published();
+    for (int waited = 0; waited < kCatchUpWaitMs; waited += 50) {
+      const int64_t now = published();
+      if (now >= from + events) return true;
+      if (chunks_done.load() == kChunksMax &&
+          now == std::stoll(Scalar(conn, R"(SELECT count(*) FROM "BetHistory")"))) {
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_FAIL("the stream did not grow by " << events << " " << what << ": "
+                                             << ReadFile(dir / "publish.err"));
+    return false;
+  };
+  wait_for_progress(300, "before the first kill");
+  int leader = -1;
+  for (int tries = 0; tries < 100 && leader < 0; ++tries) {
+    leader = nats.StreamLeader("LEDGER");
+    if (leader < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_REQUIRE_GE(leader, 0);
+  nats.Kill(leader);
+  // The point of the test: the stream grows while its leader is dead (live appends still coming).
+  BOOST_TEST(wait_for_progress(300, "with the first leader dead"));
+  nats.Restart(leader);
+  const auto wait_until_healthy = [&](const std::string& when) {
+    for (int waited = 0; !nats.StreamHealthy("LEDGER"); waited += 100) {
+      BOOST_REQUIRE_MESSAGE(waited < kCatchUpWaitMs,
+                            "the stream's replicas did not catch up " << when);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+  wait_until_healthy("after the first restart");
+  wait_for_progress(300, "after the first leader came back");
+  int second = nats.StreamLeader("LEDGER");
+  if (second < 0 || second == leader) second = (leader + 1) % testing::NatsCluster::kNodes;
+  nats.Kill(second);
+  BOOST_TEST(wait_for_progress(300, "with a second node dead"));
+  nats.Restart(second);
+  keep_appending = false;
+  appender.join();
+  BOOST_TEST(append_failures.load() == 0);
+  const int64_t rows = std::stoll(Scalar(conn, R"(SELECT count(*) FROM "BetHistory")"));
+  BOOST_TEST(rows == chunks_done.load() * kChunkEvents);
+  for (int waited = 0; published() < rows && waited < kCatchUpWaitMs; waited += 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(publisher, SIGTERM);
+  BOOST_TEST(testing::Wait(publisher) == 0, ReadFile(dir / "publish.err"));
+  wait_until_healthy("after the second restart");
+  ExpectStreamHoldsTheLogInOrder(nats.urls(), "LEDGER", "ledger", rows, "risk-service");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,14 +5,22 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
 
+#include "absl/strings/str_join.h"
 #include "tests/process.h"
 
 namespace ledger::testing {
 namespace {
 
 constexpr int kStartWaitMs = 10000;
+// A cluster elects its JetStream metadata leader within seconds of its routes connecting.
+constexpr int kClusterWaitMs = 30000;
+constexpr int kPollMs = 100;
 constexpr int64_t kReadIdleMs = 5000;
 
 struct Js {
@@ -64,6 +72,140 @@ NatsServer::~NatsServer() {
   std::filesystem::remove_all(dir_, ec);
 }
 
+NatsCluster::NatsCluster() : pids_(kNodes, -1) {
+  char dir[] = "/tmp/ledger-nats-cluster-XXXXXX";
+  BOOST_REQUIRE(mkdtemp(dir) != nullptr);
+  dir_ = dir;
+  std::vector<std::string> routes;
+  for (int i = 0; i < kNodes; ++i) {
+    client_ports_.push_back(FreeLocalPort());
+    route_ports_.push_back(FreeLocalPort());
+    routes.push_back("nats-route://127.0.0.1:" + std::to_string(route_ports_.back()));
+    urls_ += (i == 0 ? "" : ",") + ("nats://127.0.0.1:" + std::to_string(client_ports_.back()));
+  }
+  for (int i = 0; i < kNodes; ++i) {
+    const std::string name = "n" + std::to_string(i);
+    std::ofstream conf(dir_ + "/" + name + ".conf");
+    conf << "server_name: " << name << "\n"
+         << "listen: 127.0.0.1:" << client_ports_[i] << "\n"
+         << "jetstream { store_dir: \"" << dir_ << "/" << name << "\" }\n"
+         << "cluster {\n  name: ledger\n  listen: 127.0.0.1:" << route_ports_[i] << "\n"
+         << "  routes: [" << absl::StrJoin(routes, ", ") << "]\n}\n";
+    BOOST_REQUIRE(conf.good());
+  }
+  for (int i = 0; i < kNodes; ++i) Start(i);
+  // JetStream answers account requests once the nodes have elected a metadata leader.
+  for (int waited = 0;; waited += kPollMs) {
+    natsConnection* conn = nullptr;
+    jsCtx* js = nullptr;
+    jsAccountInfo* info = nullptr;
+    bool ready = natsConnection_ConnectTo(&conn, urls_.c_str()) == NATS_OK &&
+                 natsConnection_JetStream(&js, conn, nullptr) == NATS_OK &&
+                 js_GetAccountInfo(&info, js, nullptr, nullptr) == NATS_OK;
+    if (info != nullptr) jsAccountInfo_Destroy(info);
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (conn != nullptr) natsConnection_Destroy(conn);
+    if (ready) break;
+    BOOST_REQUIRE_MESSAGE(waited < kClusterWaitMs, "the NATS cluster elected no JetStream leader: "
+                                                       << ReadFile(dir_ + "/n0.err"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+  }
+}
+
+NatsCluster::~NatsCluster() {
+  for (pid_t& pid : pids_) {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      Wait(pid);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void NatsCluster::Start(int node) {
+  const std::string name = "n" + std::to_string(node);
+  ProcessSpec spec;
+  spec.argv = {NatsServerBinary(), "-c", dir_ + "/" + name + ".conf"};
+  spec.stdout_path = dir_ + "/" + name + ".log";
+  spec.stderr_path = dir_ + "/" + name + ".err";
+  pids_[node] = Spawn(spec);
+  WaitUntilAccepting(client_ports_[node], kStartWaitMs, "nats-server " + name,
+                     [this, name] { return ReadFile(dir_ + "/" + name + ".err"); });
+}
+
+void NatsCluster::Kill(int node) {
+  BOOST_REQUIRE(pids_[node] > 0);
+  kill(pids_[node], SIGKILL);
+  Wait(pids_[node]);
+  pids_[node] = -1;
+}
+
+void NatsCluster::Restart(int node) {
+  BOOST_REQUIRE(pids_[node] < 0);
+  Start(node);
+}
+
+void NatsCluster::WithStreamInfo(const std::string& stream,
+                                 const std::function<void(const jsStreamInfo&)>& read) const {
+  natsConnection* conn = nullptr;
+  jsCtx* js = nullptr;
+  jsStreamInfo* info = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  if (natsConnection_ConnectTo(&conn, urls_.c_str()) == NATS_OK &&
+      natsConnection_JetStream(&js, conn, nullptr) == NATS_OK &&
+      js_GetStreamInfo(&info, js, stream.c_str(), nullptr, &code) == NATS_OK) {
+    read(*info);
+  }
+  if (info != nullptr) jsStreamInfo_Destroy(info);
+  if (js != nullptr) jsCtx_Destroy(js);
+  if (conn != nullptr) natsConnection_Destroy(conn);
+}
+
+int NatsCluster::StreamLeader(const std::string& stream) const {
+  int leader = -1;
+  WithStreamInfo(stream, [&](const jsStreamInfo& info) {
+    if (info.Cluster == nullptr || info.Cluster->Leader == nullptr) return;
+    const std::string name = info.Cluster->Leader;
+    if (name.size() == 2 && name[0] == 'n') leader = name[1] - '0';
+  });
+  return leader;
+}
+
+bool NatsCluster::StreamHealthy(const std::string& stream) const {
+  bool healthy = false;
+  WithStreamInfo(stream, [&](const jsStreamInfo& info) {
+    if (info.Cluster == nullptr || info.Cluster->Leader == nullptr ||
+        info.Cluster->ReplicasLen != kNodes - 1) {
+      return;
+    }
+    healthy = true;
+    for (int i = 0; i < info.Cluster->ReplicasLen; ++i) {
+      const jsPeerInfo& peer = *info.Cluster->Replicas[i];
+      healthy = healthy && peer.Current && !peer.Offline && peer.Lag == 0;
+    }
+  });
+  return healthy;
+}
+
+namespace {
+
+StreamMessage ToStreamMessage(natsMsg* msg) {
+  StreamMessage m;
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+    m.stream_seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+  }
+  m.subject = natsMsg_GetSubject(msg);
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK) m.msg_id = id;
+  m.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  return m;
+}
+
+}  // namespace
+
 std::vector<StreamMessage> ReadStream(const std::string& url, const std::string& stream,
                                       size_t count) {
   Js js(url);
@@ -80,18 +222,43 @@ std::vector<StreamMessage> ReadStream(const std::string& url, const std::string&
   while (out.size() < count) {
     natsMsg* msg = nullptr;
     if (natsSubscription_NextMsg(&msg, sub, kReadIdleMs) != NATS_OK) break;
-    StreamMessage m;
-    jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-      m.stream_seq = meta->Sequence.Stream;
-      jsMsgMetaData_Destroy(meta);
-    }
-    m.subject = natsMsg_GetSubject(msg);
-    const char* id = nullptr;
-    if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK) m.msg_id = id;
-    m.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-    out.push_back(std::move(m));
+    out.push_back(ToStreamMessage(msg));
     natsMsg_Destroy(msg);
+  }
+  natsSubscription_Destroy(sub);
+  return out;
+}
+
+std::vector<StreamMessage> ReadStreamWithPullConsumer(const std::string& url,
+                                                      const std::string& stream,
+                                                      const std::string& durable, size_t count) {
+  constexpr int kFetchBatch = 500;
+  Js js(url);
+  jsSubOptions sub_opts;
+  jsSubOptions_Init(&sub_opts);
+  sub_opts.Stream = stream.c_str();
+  natsSubscription* sub = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  BOOST_REQUIRE(js_PullSubscribe(&sub, js.js, ">", durable.c_str(), nullptr, &sub_opts, &code) ==
+                NATS_OK);
+  std::vector<StreamMessage> out;
+  // The first fetches may time out while the new consumer's replicas elect a leader (a cluster
+  // just healed): wait up to kFirstMessageWaitMs for the first message; after it, one empty fetch
+  // ends the read.
+  constexpr int64_t kFirstMessageWaitMs = 30000;
+  int64_t waited_ms = 0;
+  while (out.size() < count) {
+    natsMsgList list{};
+    if (natsSubscription_Fetch(&list, sub, kFetchBatch, kReadIdleMs, &code) != NATS_OK) {
+      waited_ms += kReadIdleMs;
+      if (!out.empty() || waited_ms >= kFirstMessageWaitMs) break;
+      continue;
+    }
+    for (int i = 0; i < list.Count; ++i) {
+      out.push_back(ToStreamMessage(list.Msgs[i]));
+      natsMsg_Ack(list.Msgs[i], nullptr);
+    }
+    natsMsgList_Destroy(&list);
   }
   natsSubscription_Destroy(sub);
   return out;

@@ -46,6 +46,70 @@ pg::EmbeddedDb& Cluster() {
   return *g_cluster;
 }
 
+namespace {
+
+std::string NewStandbyHome() {
+  char dir[] = "/tmp/ledger-standby-XXXXXX";
+  BOOST_REQUIRE_MESSAGE(mkdtemp(dir) != nullptr, "mkdtemp failed");
+  return dir;
+}
+
+}  // namespace
+
+Standby::Standby() : home_(NewStandbyHome()), db_(home_) {
+  absl::Status made = db_.CreateStandbyOf(Cluster());
+  BOOST_REQUIRE_MESSAGE(made.ok(), "standby not made: " << made.ToString());
+  absl::Status started = db_.Start();
+  BOOST_REQUIRE_MESSAGE(started.ok(), "standby did not start: " << started.ToString());
+}
+
+Standby::~Standby() {
+  absl::Status stopped = db_.Stop(pg::EmbeddedDb::StopMode::kImmediate);
+  if (!stopped.ok()) BOOST_TEST_MESSAGE("stopping the standby: " << stopped.ToString());
+  const char* keep = std::getenv("LEDGER_TEST_KEEP");
+  if (keep == nullptr || std::string(keep) != "1") {
+    std::error_code ec;
+    std::filesystem::remove_all(home_, ec);
+  }
+}
+
+std::string Standby::ConnFor(const std::string& primary_conn) const {
+  const std::string from = Cluster().SocketDir();
+  const size_t at = primary_conn.find(from);
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, "not a test cluster connection: " << primary_conn);
+  std::string conn = primary_conn;
+  conn.replace(at, from.size(), db_.SocketDir());
+  return conn;
+}
+
+void Standby::WaitCaughtUp() const {
+  const std::string lsn =
+      Scalar(Cluster().ConnectionString("postgres"), "SELECT pg_current_wal_lsn()::text");
+  absl::StatusOr<std::unique_ptr<pg::SqlSession>> standby =
+      pg::SqlSession::Open(db_.ConnectionString("postgres"));
+  BOOST_REQUIRE_MESSAGE(standby.ok(), standby.status().ToString());
+  constexpr int kPollMs = 20;
+  constexpr int kWaitMs = 60000;
+  for (int waited = 0; waited < kWaitMs; waited += kPollMs) {
+    absl::StatusOr<std::string> done =
+        (*standby)->Scalar("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", {lsn});
+    BOOST_REQUIRE_MESSAGE(done.ok(), done.status().ToString());
+    if (*done == "t") return;
+    usleep(kPollMs * 1000);
+  }
+  BOOST_FAIL("the standby did not replay up to " << lsn << " within a minute");
+}
+
+void Standby::PauseReplay() const {
+  Scalar(db_.ConnectionString("postgres"),
+         "SELECT 1 FROM (SELECT pg_wal_replay_pause()) AS paused");
+}
+
+void Standby::ResumeReplay() const {
+  Scalar(db_.ConnectionString("postgres"),
+         "SELECT 1 FROM (SELECT pg_wal_replay_resume()) AS resumed");
+}
+
 std::string FreshDatabase(bool migrate) {
   const std::string name = StrCat("t_", getpid(), "_", ++g_databases);
   absl::StatusOr<std::unique_ptr<pg::SqlSession>> admin =

@@ -27,6 +27,31 @@ struct ClusterFixture {
 // The running test cluster. REQUIRES: ClusterFixture is active.
 pg::EmbeddedDb& Cluster();
 
+// A hot standby of the test cluster: pg_basebackup -R under a home of its own
+// (EmbeddedDb::CreateStandbyOf), started, streaming. Stopped (immediately) and removed at the end.
+// Every database of the test cluster is on it, under the same name.
+class Standby {
+ public:
+  Standby();
+  ~Standby();
+  Standby(const Standby&) = delete;
+  Standby& operator=(const Standby&) = delete;
+
+  // The connection string of `primary_conn`'s database on the standby.
+  std::string ConnFor(const std::string& primary_conn) const;
+  // Waits (up to a minute, else fails the test) until the standby has replayed all the test
+  // cluster had written when called.
+  void WaitCaughtUp() const;
+  // Stops and resumes replaying (the standby keeps receiving WAL meanwhile): a standby that lags.
+  void PauseReplay() const;
+  void ResumeReplay() const;
+  pg::EmbeddedDb& db() { return db_; }
+
+ private:
+  std::string home_;
+  pg::EmbeddedDb db_;
+};
+
 // Creates a new, empty database on the test cluster and returns its connection string. With
 // `migrate`, the ledger's schema is applied first.
 std::string FreshDatabase(bool migrate = true);

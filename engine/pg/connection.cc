@@ -1,5 +1,9 @@
 #include "engine/pg/connection.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "engine/conn_string.h"
 #include "engine/pg/pg_errors.h"
 #include "engine/status_macros.h"
@@ -14,21 +18,30 @@ std::unique_ptr<pqxx::connection> Connect(const std::string& conn_string) {
   return conn;
 }
 
+// Whether the server is a hot standby (in recovery); throws what libpqxx throws.
+bool InRecovery(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  return tx.exec1("SELECT pg_is_in_recovery()")[0].as<bool>();
+}
+
 }  // namespace
 
 Connection::Connection(const std::string& conn_string)
     : conn_string(conn_string),
       masked_conn(MaskPassword(conn_string)),
-      conn(Connect(conn_string)) {}
+      conn(Connect(conn_string)),
+      standby(InRecovery(*conn)) {}
 
 absl::Status Connection::Reconnect() {
   Abort();
   try {
     std::unique_ptr<pqxx::connection> fresh = Connect(conn_string);
+    const bool fresh_standby = InRecovery(*fresh);
     // Listeners belong to the old connection: drop them before it goes.
     append_listener.reset();
     projection_listener.reset();
     conn = std::move(fresh);
+    standby = fresh_standby;  // A standby promoted meanwhile is a primary now.
     return absl::OkStatus();
   } catch (const std::exception& e) {
     return TranslateException(e, StrCat("reconnect to ", masked_conn));
@@ -111,6 +124,10 @@ absl::Status Connection::InReadTransaction(
 absl::StatusOr<bool> Connection::Wait(std::unique_ptr<NoticeListener>& listener,
                                       const char* channel, int timeout_ms) {
   LEDGER_RETURN_IF_ERROR(Require(false, "waiting for notifications"));
+  if (standby) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms, kStandbyPollMs)));
+    return false;
+  }
   try {
     if (!listener) listener = std::make_unique<NoticeListener>(*conn, channel);
     listener->notified = false;

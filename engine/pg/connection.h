@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/pg/copy_text.h"
+#include "engine/pg/standby.h"
 
 namespace ledger::pg {
 
@@ -70,7 +71,8 @@ struct Connection {
   absl::Status InReadTransaction(const std::function<absl::Status(pqxx::transaction_base&)>& read);
 
   // Waits up to `timeout_ms` for a notification on `channel` (LISTENing on first use); whether one
-  // came.
+  // came. On a hot standby, which cannot LISTEN (notifications are not replicated), it only
+  // sleeps, at most kStandbyPollMs, and returns false: the caller polls the log after a wait.
   absl::StatusOr<bool> Wait(std::unique_ptr<NoticeListener>& listener, const char* channel,
                             int timeout_ms);
 
@@ -79,6 +81,7 @@ struct Connection {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<pqxx::work> tx;  // The open transaction, if any.
   bool projection_locked = false;  // The projection lock is held by `tx`.
+  bool standby = false;            // The server was in recovery when this connected.
   std::unique_ptr<NoticeListener> append_listener;
   std::unique_ptr<NoticeListener> projection_listener;
 };

@@ -27,6 +27,7 @@
 #include "engine/pg/migrations.h"
 #include "engine/pg/projection_store.h"
 #include "engine/pg/snapshot_store.h"
+#include "engine/pg/standby.h"
 
 namespace ledger::pg {
 
@@ -45,6 +46,12 @@ class Database {
   // server: after an outage (engine/retry.h). On failure the old, broken connection stays and the
   // next call fails with kUnavailable again.
   absl::Status Reconnect();
+
+  // Whether the server was a hot standby (in recovery, read-only) when this Database connected.
+  bool is_standby() const;
+  // On a hot standby, what it has replayed and the log head it holds (standby.h), asked now;
+  // nullopt on a primary.
+  absl::StatusOr<std::optional<StandbyStatus>> ReadStandbyStatus();
 
   // Applies the migrations compiled into this binary.
   absl::Status Migrate(MigrateReport* report);

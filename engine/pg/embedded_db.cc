@@ -166,7 +166,7 @@ absl::Status EmbeddedDb::CreateDatabase() const {
   }
 }
 
-absl::Status EmbeddedDb::Start() {
+absl::Status EmbeddedDb::PrepareHome() const {
   if (SocketDir().size() > kSocketDirBytesMax) {
     return absl::InvalidArgumentError(
         StrCat("LEDGER_HOME ", home_, " is too long for a unix socket path; use a shorter one"));
@@ -174,8 +174,6 @@ absl::Status EmbeddedDb::Start() {
   std::error_code ec;
   fs::create_directories(home_ + "/pg/run", ec);
   if (ec) return absl::InternalError(StrCat("create ", home_, "/pg: ", ec.message()));
-  FileLock lock(home_ + "/pg.lock");
-  if (!lock.ok()) return absl::InternalError(StrCat("cannot lock ", home_, "/pg.lock"));
   if (IsRoot()) {
     // The server user must traverse home and own pg/.
     chmod(home_.c_str(), 0711);
@@ -184,6 +182,13 @@ absl::Status EmbeddedDb::Start() {
     }
   }
   chmod((home_ + "/pg/run").c_str(), 0700);
+  return absl::OkStatus();
+}
+
+absl::Status EmbeddedDb::Start() {
+  if (absl::Status s = PrepareHome(); !s.ok()) return s;
+  FileLock lock(home_ + "/pg.lock");
+  if (!lock.ok()) return absl::InternalError(StrCat("cannot lock ", home_, "/pg.lock"));
   if (!fs::exists(DataDir() + "/PG_VERSION")) {
     if (absl::Status s = InitCluster(); !s.ok()) return s;
   }
@@ -200,6 +205,38 @@ absl::Status EmbeddedDb::Start() {
     }
   }
   return CreateDatabase();
+}
+
+absl::Status EmbeddedDb::CreateStandbyOf(const EmbeddedDb& primary) {
+  if (absl::Status s = PrepareHome(); !s.ok()) return s;
+  FileLock lock(home_ + "/pg.lock");
+  if (!lock.ok()) return absl::InternalError(StrCat("cannot lock ", home_, "/pg.lock"));
+  if (fs::exists(DataDir())) {
+    return absl::AlreadyExistsError(StrCat(DataDir(), " exists: not a place for a new standby"));
+  }
+  const std::string log = home_ + "/pg/basebackup.log";
+  if (int code = Run({PgBin("pg_basebackup"), "-h", primary.SocketDir(), "-p", kPort, "-U",
+                      kEmbeddedUser, "-D", DataDir(), "-R", "-X", "stream", "-c", "fast"},
+                     log);
+      code != 0) {
+    return absl::UnavailableError(
+        StrCat("pg_basebackup from ", primary.SocketDir(), " failed (exit ", code, "); see ", log));
+  }
+  // The copy carries the primary's settings; the later line wins.
+  std::ofstream conf(DataDir() + "/postgresql.auto.conf", std::ios::app);
+  conf << "unix_socket_directories = '" << SocketDir() << "'\n";
+  if (!conf) return absl::InternalError("cannot write the standby's postgresql.auto.conf");
+  return absl::OkStatus();
+}
+
+absl::Status EmbeddedDb::Promote() {
+  if (int code =
+          Run({PgBin("pg_ctl"), "promote", "-D", DataDir(), "-w", "-t", StrCat(kPgCtlWaitSeconds)},
+              "/dev/null");
+      code != 0) {
+    return absl::InternalError(StrCat("pg_ctl promote failed (exit ", code, ") for ", DataDir()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status EmbeddedDb::Stop(StopMode mode) {

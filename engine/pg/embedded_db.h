@@ -45,6 +45,16 @@ class EmbeddedDb {
   // Whether the server is running.
   absl::StatusOr<bool> IsRunning() const;
 
+  // Makes this home a hot standby of `primary` (a running embedded cluster): pg_basebackup -R
+  // copies it (streaming its WAL; primary_conninfo and standby.signal written), and the copy
+  // listens on this home's socket. Start() then starts it like any embedded cluster; it replays
+  // what the primary commits and refuses writes. kAlreadyExists when this home has a cluster.
+  // (Tests and benchmarks; docs/deployment.md shows the same for a real server.)
+  absl::Status CreateStandbyOf(const EmbeddedDb& primary);
+  // pg_ctl promote: a standby stops replaying and becomes a primary that takes writes; returns
+  // once it does.
+  absl::Status Promote();
+
   // libpq key=value connection string for the `ledger` database (or `database`).
   std::string ConnectionString() const { return ConnectionString(kEmbeddedDbName); }
   std::string ConnectionString(std::string_view database) const;
@@ -57,6 +67,8 @@ class EmbeddedDb {
 
  private:
   std::string DataDir() const;
+  // Creates home/pg/run (0700) owned by the server user; checks the socket path's length.
+  absl::Status PrepareHome() const;
   absl::Status InitCluster() const;
   absl::Status CreateDatabase() const;
 
