@@ -350,11 +350,13 @@ int RunReconcile(const Args& args) {
     chain.open(path, std::ios::binary);
     if (!chain) return Fail(absl::NotFoundError("cannot open " + path));
   }
+  const std::optional<TimeMicros> now = NowFlag(args);  // ageSeconds as of then.
+  if (!now) return kExitError;
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   ChainTrust trust = ChainTrustFlag(args);
   absl::StatusOr<ReconcileReport> report =
-      Reconcile(store->get(), chain.is_open() ? &chain : nullptr, NowMicros(), &trust);
+      Reconcile(store->get(), chain.is_open() ? &chain : nullptr, *now, &trust);
   if (!report.ok()) return Fail(report.status());
   boost::json::array findings;
   std::map<std::string, int> by_kind;
@@ -422,10 +424,10 @@ std::vector<Command> AuditCommands() {
        RunAudit,
        kReadsDatabase},
       {"reconcile",
-       "reconcile [--chain FILE.csv]",
+       "reconcile [--chain FILE.csv] [--now TIME]",
        "clawbacks vs refunds, and refunds vs on-chain transfers (CSV:\n"
-       "txHash,from,to,amount,timestamp); exit 3 unless reconciled",
-       {kDbFlag, InputFile("chain"), kAllowBrokenChainFlag},
+       "txHash,from,to,amount,timestamp); exit 3 unless reconciled; --now: ages as of TIME",
+       {kDbFlag, InputFile("chain"), kAllowBrokenChainFlag, kNowFlag},
        0,
        RunReconcile,
        kReadsDatabase},

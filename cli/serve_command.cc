@@ -58,6 +58,7 @@ int RunServe(const Args& args) {
       static_cast<size_t>(args.Integer("queue-events-max", server::kQueueEventsMaxDefault));
   options.project = !args.Has("no-projections");
   options.read_only = args.Has("read-only");
+  options.io_threads = static_cast<int>(args.Integer("io-threads", server::kIoThreadsDefault));
   options.use_snapshot = !args.Has("no-snapshot");
   options.feed_buffer_bytes =
       static_cast<size_t>(args.Integer("feed-buffer-bytes", server::kFeedBufferBytesDefault));
@@ -95,7 +96,8 @@ std::vector<Command> ServeCommands() {
         Integer("header-timeout-ms", "MS", 100, 600000),
         Integer("body-timeout-ms", "MS", 100, 600000),
         Integer("feed-buffer-bytes", "BYTES", 4096, 1 << 30),
-        Integer("feed-heartbeat-ms", "MS", 50, 600000)},
+        Integer("feed-heartbeat-ms", "MS", 50, 600000),
+        Integer("io-threads", "N", 1, server::kIoThreadsMax)},
        0,
        RunServe,
        {DatabaseUse::kWritesUnless, "read-only"}},

@@ -27,6 +27,8 @@ namespace ledger::server {
 // Threads running the sockets: reads take a shared lock on the fold or one indexed query, so two
 // threads keep a 2-core machine busy while the writer commits.
 inline constexpr int kIoThreadsDefault = 2;
+// `--io-threads` at most: more threads than cores only add hand-offs.
+inline constexpr int kIoThreadsMax = 64;
 // Connections for reads the fold cannot answer; each read holds one for one indexed query.
 inline constexpr int kReaderConnections = 4;
 // Rows a list route returns when the client names no limit, and at most.

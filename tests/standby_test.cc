@@ -63,7 +63,7 @@ std::vector<std::vector<std::string>> ReadingCommands(const std::string& wallet)
       {"history", "--wallet", wallet, "--format", "json"},
       {"replay", "--until", "250", "--format", "json"},
       {"audit", "--market", "market-0001", "--format", "json"},
-      {"reconcile"},
+      {"reconcile", "--now", "2026-06-01T00:00:00Z"},  // Ages as of a fixed time.
       {"feed", "--from", "1"},
       {"stats", "--market", "market-0001", "--format", "json"},
       {"rules", "run", "--dry-run", "--now", "2026-06-01T00:00:00Z", "--format", "json"},
