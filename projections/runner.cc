@@ -59,11 +59,13 @@ absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
     LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store_));
     projector_.emplace(options_, checkpoints);
     guard_.emplace(0, kGenesisHash, trust_);  // The projector folds the log from its start.
+    if (progress_ != nullptr) progress_->store(0, std::memory_order_relaxed);
   }
   int64_t applied = 0;
   LEDGER_RETURN_IF_ERROR(store_->log().Scan(projector_->head_seq(), [&](const LoggedEvent& row) {
     LEDGER_RETURN_IF_ERROR(guard_->Check(row));
     LEDGER_RETURN_IF_ERROR(projector_->Apply(row));
+    if (progress_ != nullptr) progress_->store(row.seq, std::memory_order_relaxed);
     ++applied;
     return ++pending_ >= kProjectBatchEvents ? Flush() : absl::OkStatus();
   }));

@@ -62,6 +62,12 @@ class CatchUpRunner {
   // PoolSnapshot rows deleted by retention (options.snapshot_retention) so far.
   int64_t snapshots_trimmed() const { return snapshots_trimmed_; }
 
+  // Where the projector has folded to, stored in `*folded` as each row is applied (0 when it starts
+  // over): the projector folds the log from its start, so after a restart the checkpoints can be
+  // at the head while new rows wait for the refold. For a watcher on another thread (serve's
+  // /metrics); must outlive the runner.
+  void set_progress(std::atomic<int64_t>* folded) { progress_ = folded; }
+
  private:
   absl::Status Flush();
   // Inside the open projection transaction: deletes the snapshots older than the retention horizon.
@@ -74,6 +80,7 @@ class CatchUpRunner {
   std::optional<Projector> projector_;
   std::optional<ChainGuard> guard_;  // Follows the rows the projector folds (from position 0).
   int64_t pending_ = 0;
+  std::atomic<int64_t>* progress_ = nullptr;
 };
 
 // AppendObserver for `append --inline`.

@@ -245,9 +245,15 @@ Response PostResponse(const WriteOutcome& out, bool single, bool atomic) {
 
 class Api {
  public:
+  // `projection_folded`: where the in-process projections have folded to; null without them.
   Api(const ServiceOptions& options, Writer* writer, ReaderPool* readers, const HttpServer* http,
-      FeedHub* feed)
-      : options_(options), writer_(writer), readers_(readers), http_(http), feed_(feed) {}
+      FeedHub* feed, const std::atomic<int64_t>* projection_folded)
+      : options_(options),
+        writer_(writer),
+        readers_(readers),
+        http_(http),
+        feed_(feed),
+        projection_folded_(projection_folded) {}
 
   void Handle(Request&& req, const RequestContext& ctx, Reply reply) {
     const auto started = std::chrono::steady_clock::now();
@@ -283,6 +289,7 @@ class Api {
   ReaderPool* readers_;
   const HttpServer* http_;
   FeedHub* feed_;
+  const std::atomic<int64_t>* projection_folded_;
   Histogram latency_{"ledger_http_request_seconds", "Time from a request read to its answer.",
                      kLatencyBucketsSeconds};
   LabeledCounter responses_{"ledger_http_responses_total", "Responses, by status code.", "code"};
@@ -603,9 +610,18 @@ std::string Api::Metrics() const {
       }
     }
   }
+  // After a restart the projections refold the log before they project new rows, while their
+  // checkpoints may already be at the head: the lag counts the refold too.
+  int64_t folded = head;
+  if (projection_folded_ != nullptr) {
+    folded = projection_folded_->load(std::memory_order_relaxed);
+    out += RenderGauge("ledger_projection_folded_seq",
+                       "The position the in-process projections have folded to.",
+                       static_cast<double>(folded));
+  }
   auto checkpoints = readers_->With([](pg::Database* db) { return LoadCheckpoints(db); });
   if (checkpoints.ok()) {
-    int64_t behind = 0;
+    int64_t behind = std::max<int64_t>(0, head - folded);
     for (int64_t c : *checkpoints) behind = std::max(behind, head - c);
     out += RenderGauge("ledger_projection_lag_events",
                        "Events the slowest projection is behind the writer's head.",
@@ -635,13 +651,16 @@ Response Api::Preflight(const Route& route) const {
 }
 
 // Keeps the four projections current on a connection of their own, as `project --follow` does,
-// until `stop`; after an outage longer than the runner's retries, starts over.
-void FollowProjections(const std::string& conn, const std::atomic<bool>& stop) {
+// until `stop`; after an outage longer than the runner's retries, starts over. `*folded` says how
+// far its fold has come (CatchUpRunner::set_progress).
+void FollowProjections(const std::string& conn, const std::atomic<bool>& stop,
+                       std::atomic<int64_t>* folded) {
   while (!stop.load()) {
     absl::StatusOr<std::unique_ptr<pg::Database>> db = pg::Database::Open(conn);
     absl::Status status = db.status();
     if (db.ok()) {
       CatchUpRunner runner(db->get(), ProjectorOptions{});
+      runner.set_progress(folded);
       status = runner.Follow(stop);
     }
     if (!status.ok()) std::cerr << "ledger serve: projections: " << status << "\n";
@@ -674,20 +693,30 @@ bool IsLoopback(const std::string& host) {
 
 namespace ledger::server {
 
-absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& stop) {
+namespace {
+
+// Who may be let in where: no tokens, loopback only; the TLS context when a certificate is given
+// (null for plain HTTP, with a warning off loopback).
+absl::StatusOr<std::shared_ptr<boost::asio::ssl::context>> ListenSecurity(
+    const ServiceOptions& options) {
   if (!options.tokens && !IsLoopback(options.host)) {
     return absl::FailedPreconditionError(
         StrCat("without --tokens the service listens only on a loopback address, not ",
                options.host, ": give a tokens file (docs/api.md) to listen there"));
   }
-  std::shared_ptr<boost::asio::ssl::context> tls;
-  if (!options.tls_cert_file.empty()) {
-    LEDGER_ASSIGN_OR_RETURN(tls, LoadTls(options.tls_cert_file, options.tls_key_file));
-  } else if (!IsLoopback(options.host)) {
+  if (!options.tls_cert_file.empty()) return LoadTls(options.tls_cert_file, options.tls_key_file);
+  if (!IsLoopback(options.host)) {
     std::cerr << "ledger serve: warning: listening on " << options.host
               << " without TLS: bearer tokens cross the network in clear; give --tls-cert and "
                  "--tls-key, or put a TLS proxy in front\n";
   }
+  return std::shared_ptr<boost::asio::ssl::context>();
+}
+
+}  // namespace
+
+absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& stop) {
+  LEDGER_ASSIGN_OR_RETURN(std::shared_ptr<boost::asio::ssl::context> tls, ListenSecurity(options));
   const auto started = std::chrono::steady_clock::now();
   WriterOptions writer_options;
   writer_options.conn = options.conn;
@@ -698,9 +727,12 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   ReaderPool readers;
   LEDGER_RETURN_IF_ERROR(readers.Open(options.conn, kReaderConnections));
   std::atomic<bool> stop_projections{false};
+  std::atomic<int64_t> projection_folded{0};
   std::thread projections;
-  if (options.project && !options.read_only) {
-    projections = std::thread([&] { FollowProjections(options.conn, stop_projections); });
+  const bool projecting = options.project && !options.read_only;
+  if (projecting) {
+    projections =
+        std::thread([&] { FollowProjections(options.conn, stop_projections, &projection_folded); });
   }
   boost::asio::io_context io(options.io_threads);
   std::unique_ptr<Api> api;
@@ -716,7 +748,8 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   feed_options.heartbeat_ms = options.feed_heartbeat_ms;
   FeedHub feed(feed_options);
   LEDGER_RETURN_IF_ERROR(feed.Start());
-  api = std::make_unique<Api>(options, writer.get(), &readers, &http, &feed);
+  api = std::make_unique<Api>(options, writer.get(), &readers, &http, &feed,
+                              projecting ? &projection_folded : nullptr);
   absl::Status listening = http.Listen(options.host, options.port);
   if (!listening.ok()) {
     stop_projections = true;

@@ -69,12 +69,24 @@ json::object Only(const HttpReply& r) {
   return r.Json().as_object().at("results").as_array().at(0).as_object();
 }
 
+// The value of metric `name` on a /metrics page, as written; empty when it is not there.
+std::string MetricValue(const std::string& page, const std::string& name) {
+  const size_t at = page.find("\n" + name + " ");
+  if (at == std::string::npos) return "";
+  const size_t from = at + name.size() + 2;
+  return page.substr(from, page.find('\n', from) - from);
+}
+
 // Waits until the service's projections have caught up with its head (ledger_projection_lag_events
-// 0 on /metrics), at most 30 s.
+// 0 on /metrics, their fold at the head), at most 30 s.
 void WaitForProjections(HttpClient& client) {
   for (int i = 0; i < 300; ++i) {
     const std::string m = client.Get("/metrics").body;
-    if (m.find("\nledger_projection_lag_events 0\n") != std::string::npos) return;
+    if (MetricValue(m, "ledger_projection_lag_events") == "0") {
+      BOOST_TEST(MetricValue(m, "ledger_projection_folded_seq") ==
+                 MetricValue(m, "ledger_head_seq"));
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   BOOST_FAIL("the service's projections did not catch up");
