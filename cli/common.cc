@@ -49,7 +49,7 @@ std::string StandbyRefusal(const Args& args, const std::string& conn,
 }
 
 void ReportStandby(const pg::StandbyStatus& s) {
-  std::string commit = "none replayed since the standby started";
+  std::string commit = "none since the standby started";
   if (s.replayed_commit_at) {
     commit = absl::StrFormat("%s, %.1f s before the standby's clock",
                              FormatRfc3339(*s.replayed_commit_at),
@@ -57,7 +57,7 @@ void ReportStandby(const pg::StandbyStatus& s) {
   }
   std::cerr << "ledger: reading a hot standby: log head seq " << s.head_seq << ", WAL replayed to "
             << s.replay_lsn << " (" << s.replay_lag_bytes
-            << " bytes received and not yet replayed); last replayed commit " << commit
+            << " bytes received and not yet replayed); last replayed commit: " << commit
             << ". The primary may be further on\n";
 }
 
