@@ -38,7 +38,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "engine/pg/sql_session.h"
 #include "engine/str_cat.h"
 #include "tests/ledger_process.h"
@@ -86,6 +85,17 @@ void ExpectEachEventOnce(const std::string& conn, int64_t events) {
   BOOST_TEST(std::stoll(Scalar(
                  conn, R"(SELECT count(DISTINCT "identityKey") FROM "BetHistory")")) == events);
   VerifyChain(conn, events);
+}
+
+// After clients posted `events` events until each was acknowledged: each event not refused for good
+// is in the log once (the chain intact), and every acknowledged (seq, hash) is the row at that seq.
+void ExpectEveryAcknowledgedEventOnce(const std::string& conn, size_t events,
+                                      const testing::Acknowledgements& acks) {
+  ExpectEachEventOnce(conn, static_cast<int64_t>(events) - acks.refused.load());
+  BOOST_TEST(acks.hashes.size() == events - static_cast<size_t>(acks.refused.load()));
+  for (const auto& [seq, hash] : acks.hashes) {
+    BOOST_TEST(Scalar(conn, StrCat("SELECT hash FROM \"BetHistory\" WHERE seq = ", seq)) == hash);
+  }
 }
 
 // A crash of the whole server (immediate mode: no checkpoint, every connection cut), then recovery.
@@ -348,11 +358,7 @@ BOOST_AUTO_TEST_CASE(database_crash_under_serve_is_503_then_resumes_losing_and_d
   // and the chain verifies.
   TempDir dir;
   const std::string conn = FreshDatabase();
-  std::vector<std::string> events;
-  for (absl::string_view l :
-       absl::StrSplit(testing::GeneratedStream(2000, 41), '\n', absl::SkipEmpty())) {
-    events.emplace_back(l);
-  }
+  const std::vector<std::string> events = testing::Lines(testing::GeneratedStream(2000, 41));
   testing::ServeProcess serve(conn, dir, {"--no-projections"});
   testing::Acknowledgements acks;
   std::thread clients([&] {
@@ -370,11 +376,7 @@ BOOST_AUTO_TEST_CASE(database_crash_under_serve_is_503_then_resumes_losing_and_d
   WaitUntil([&] { return probe.Get("/healthz/ready").status == 200; }, "the service to recover");
   clients.join();
   BOOST_TEST(acks.unavailable.load() >= 1);
-  ExpectEachEventOnce(conn, static_cast<int64_t>(events.size()) - acks.refused.load());
-  BOOST_TEST(acks.hashes.size() == events.size() - static_cast<size_t>(acks.refused.load()));
-  for (const auto& [seq, hash] : acks.hashes) {
-    BOOST_TEST(Scalar(conn, StrCat("SELECT hash FROM \"BetHistory\" WHERE seq = ", seq)) == hash);
-  }
+  ExpectEveryAcknowledgedEventOnce(conn, events.size(), acks);
   BOOST_TEST(serve.Terminate() == 0);
   BOOST_TEST(serve.Stderr().find("state re-derived from the log") != std::string::npos);
 }
@@ -670,11 +672,7 @@ BOOST_AUTO_TEST_CASE(failover_under_serve_keeps_every_acknowledged_event_and_dou
   // disk too), each event is in the log once, and the chain verifies.
   TempDir dir;
   const std::string conn = FreshDatabase();
-  std::vector<std::string> events;
-  for (absl::string_view l :
-       absl::StrSplit(testing::GeneratedStream(2000, 52), '\n', absl::SkipEmpty())) {
-    events.emplace_back(l);
-  }
+  const std::vector<std::string> events = testing::Lines(testing::GeneratedStream(2000, 52));
   SynchronousStandby standby;
   auto serve = std::make_unique<testing::ServeProcess>(
       conn, dir, std::vector<std::string>{"--no-projections"});
@@ -692,12 +690,7 @@ BOOST_AUTO_TEST_CASE(failover_under_serve_keeps_every_acknowledged_event_and_dou
       promoted, dir, std::vector<std::string>{"--no-projections"}, "serve-promoted");
   port = serve->port();
   clients.join();
-  ExpectEachEventOnce(promoted, static_cast<int64_t>(events.size()) - acks.refused.load());
-  BOOST_TEST(acks.hashes.size() == events.size() - static_cast<size_t>(acks.refused.load()));
-  for (const auto& [seq, hash] : acks.hashes) {
-    BOOST_TEST(Scalar(promoted, StrCat("SELECT hash FROM \"BetHistory\" WHERE seq = ", seq)) ==
-               hash);
-  }
+  ExpectEveryAcknowledgedEventOnce(promoted, events.size(), acks);
   BOOST_TEST(serve->Terminate() == 0);
 }
 

@@ -9,6 +9,7 @@
 #include "engine/pg/connection.h"
 #include "engine/pg/migrate.h"
 #include "engine/pg/pg_errors.h"
+#include "engine/status_macros.h"
 #include "engine/str_cat.h"
 
 namespace ledger::pg {
@@ -60,6 +61,7 @@ bool Database::is_standby() const { return conn_->standby; }
 
 absl::StatusOr<std::optional<StandbyStatus>> Database::ReadStandbyStatus() {
   std::optional<StandbyStatus> out;
+  bool has_log = false;  // An unmigrated database has no head to read.
   absl::Status read = conn_->InReadTransaction([&](pqxx::transaction_base& tx) -> absl::Status {
     try {
       pqxx::row r = tx.exec1(
@@ -78,10 +80,7 @@ absl::StatusOr<std::optional<StandbyStatus>> Database::ReadStandbyStatus() {
       if (!r[4].is_null()) s.replayed_commit_at = r[4].as<int64_t>();
       s.now = r[5].as<int64_t>();
       if (!r[6].is_null()) s.primary = PrimaryAddress(r[6].as<std::string>());
-      if (r[7].as<bool>()) {
-        pqxx::result head = tx.exec("SELECT seq FROM \"BetHistory\" ORDER BY seq DESC LIMIT 1");
-        if (!head.empty()) s.head_seq = head[0][0].as<int64_t>();
-      }
+      has_log = r[7].as<bool>();
       out = std::move(s);
       return absl::OkStatus();
     } catch (const std::exception& e) {
@@ -89,6 +88,10 @@ absl::StatusOr<std::optional<StandbyStatus>> Database::ReadStandbyStatus() {
     }
   });
   if (!read.ok()) return read;
+  if (out && has_log) {
+    LEDGER_ASSIGN_OR_RETURN(auto head, log_.Head());
+    out->head_seq = head.first;
+  }
   return out;
 }
 
