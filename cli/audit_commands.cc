@@ -9,12 +9,15 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "boost/json.hpp"
 #include "cli/command.h"
 #include "cli/common.h"
+#include "engine/conn_string.h"
 #include "engine/hash_chain.h"
 #include "engine/pg/database.h"
 #include "engine/signing.h"
@@ -34,6 +37,24 @@ namespace {
 // a million is about the most a person or a script can use.
 constexpr int64_t kFindingsMaxLimit = 1000000;
 
+// A projected column's value as the output contract writes it (docs/cli.md): amounts and counts as
+// integers, times as RFC 3339 UTC, flags as booleans, absent as null; text as it is.
+boost::json::value ColumnJson(std::string_view column, const std::optional<std::string>& v) {
+  if (!v) return nullptr;
+  static const std::set<std::string_view> kIntegers = {"yesPool", "noPool", "amount", "betNumber",
+                                                       "totalBets"};
+  static const std::set<std::string_view> kTimes = {"startDate", "endDate", "createdAt",
+                                                    "updatedAt", "unflaggedAt"};
+  int64_t number = 0;
+  if (kIntegers.contains(column) && absl::SimpleAtoi(*v, &number)) return number;
+  if (kTimes.contains(column)) {
+    if (std::optional<TimeMicros> t = ParsePgTimestamp(*v))
+      return boost::json::value(FormatRfc3339(*t));
+  }
+  if (column == "isActive") return *v == "t";
+  return boost::json::value(*v);
+}
+
 // Rows of one projection as JSON objects keyed by column, filtered by `keep`.
 boost::json::array RowsAsJson(const Projector& projector, Projection p,
                               const std::function<bool(const Row&)>& keep) {
@@ -42,9 +63,8 @@ boost::json::array RowsAsJson(const Projector& projector, Projection p,
   projector.ForEachRow(p, [&](const Row& row) {
     if (!keep(row)) return;
     boost::json::object o;
-    for (size_t i = 0; i < row.size(); ++i) {
-      o[shape.columns[i]] = row[i] ? boost::json::value(*row[i]) : boost::json::value(nullptr);
-    }
+    for (size_t i = 0; i < row.size(); ++i)
+      o[shape.columns[i]] = ColumnJson(shape.columns[i], row[i]);
     out.push_back(std::move(o));
   });
   std::sort(out.begin(), out.end(), [](const boost::json::value& a, const boost::json::value& b) {
@@ -53,12 +73,105 @@ boost::json::array RowsAsJson(const Projector& projector, Projection p,
   return out;
 }
 
-int RunReplay(const Args& args) {
-  std::optional<ReplayPoint> point = ReplayPoint::Parse(args.Flag("until"));
-  if (!point) {
-    std::cerr << "ledger: replay needs --until SEQ or --until RFC3339-TIME\n";
-    return kExitError;
+// The replayed state, filtered to a market and/or a wallet, as JSON or tables on stdout.
+int PrintReplay(const Projector& state, const std::string& market, const std::string& wallet,
+                const std::string& format, const ChainTrust& trust, boost::json::value cut) {
+  // Column indexes: Bet (1 walletAddress, 2 marketId), FlaggedWallet (1 wallet, 2 marketId),
+  // Market (1 marketId), PoolSnapshot (1 marketId).
+  auto by_market = [&market](size_t column) {
+    return [&market, column](const Row& r) { return market.empty() || *r[column] == market; };
+  };
+  auto by_wallet = [&wallet](size_t column) {
+    return [&wallet, column](const Row& r) { return wallet.empty() || *r[column] == wallet; };
+  };
+  boost::json::array bets = RowsAsJson(
+      state, Projection::kBet, [&](const Row& r) { return by_market(2)(r) && by_wallet(1)(r); });
+  std::set<std::string> bet_markets;
+  for (const boost::json::value& b : bets)
+    bet_markets.insert(std::string(b.at("marketId").as_string()));
+  boost::json::array markets = RowsAsJson(state, Projection::kMarket, [&](const Row& r) {
+    return by_market(1)(r) && (wallet.empty() || bet_markets.contains(*r[1]));
+  });
+  boost::json::array flagged = RowsAsJson(state, Projection::kFlaggedWallet, [&](const Row& r) {
+    return by_market(2)(r) && by_wallet(1)(r);
+  });
+  const boost::json::value untrusted = ReportUntrusted(trust);
+  if (format == "table") {
+    if (trust.first_break) std::cout << "UNTRUSTED: see stderr\n";
+    if (cut.is_object()) {
+      std::cout << "state of what happened by " << cut.at("eventTime").as_string().c_str() << " ("
+                << cut.at("folded").as_int64() << " events, the last at seq " << state.head_seq()
+                << "; " << cut.at("heldBackTotal").as_int64() << " held back)\n";
+    } else {
+      std::cout << "state as of seq " << state.head_seq() << "\n";
+    }
+    PrintTable("markets", markets,
+               {"marketId", "status", "winner", "yesPool", "noPool", "updatedAt"});
+    PrintTable("bets", bets,
+               {"id", "walletAddress", "marketId", "choice", "amount", "status", "createdAt"});
+    PrintTable("flagged wallets", flagged,
+               {"wallet", "marketId", "severity", "isActive", "reason"});
+    return kExitOk;
   }
+  std::cout << boost::json::serialize(boost::json::object{{"seq", state.head_seq()},
+                                                          {"untrusted", untrusted},
+                                                          {"cut", std::move(cut)},
+                                                          {"markets", markets},
+                                                          {"bets", bets},
+                                                          {"flaggedWallets", flagged}})
+            << "\n";
+  return kExitOk;
+}
+
+// Where `replay` cuts: --until SEQ|TIME (position, or recordedAt) or --event-time TIME (createdAt).
+std::optional<ReplayPoint> ReplayPointFlags(const Args& args) {
+  const std::string until = args.Flag("until");
+  const std::string event_time = args.Flag("event-time");
+  if (until.empty() == event_time.empty()) {
+    std::cerr << "ledger: replay needs one of --until SEQ|RFC3339-TIME (what the ledger had "
+                 "recorded by then) and --event-time RFC3339-TIME (what had happened by then)\n";
+    return std::nullopt;
+  }
+  if (!event_time.empty()) {
+    std::optional<TimeMicros> t = ParseRfc3339(event_time);
+    if (!t)
+      std::cerr << "ledger: --event-time must be an RFC 3339 time, got " << event_time << "\n";
+    return t ? std::optional<ReplayPoint>(ReplayPoint::AtEventTime(*t)) : std::nullopt;
+  }
+  std::optional<ReplayPoint> point = ReplayPoint::Parse(until);
+  if (!point)
+    std::cerr << "ledger: --until must be a position or an RFC 3339 time, got " << until << "\n";
+  return point;
+}
+
+// What an --event-time replay folded, held back and left after the cut.
+boost::json::value CutJson(const ReplayPoint& point, const EventTimeCut& cut) {
+  if (!point.event_time) return nullptr;
+  boost::json::array held;
+  for (const EventTimeCut::HeldBack& h : cut.held_back) {
+    held.push_back({{"seq", h.seq}, {"reason", h.reason}});
+  }
+  return boost::json::object{{"eventTime", FormatRfc3339(*point.event_time)},
+                             {"folded", cut.folded},
+                             {"afterCut", cut.after_cut},
+                             {"heldBackTotal", cut.held_back_total},
+                             {"heldBack", held}};
+}
+
+// A --until TIME before the first row was recorded folds nothing: say why, and what else to ask.
+void HintEmptyRecordedCut(pg::Database* store, const ReplayPoint& point, const Projector& state) {
+  if (!point.time || state.head_seq() != 0) return;
+  absl::StatusOr<LoggedEvent> first = store->log().Read(1);
+  if (!first.ok()) return;
+  std::cerr << "replay: nothing was recorded by " << FormatRfc3339(*point.time)
+            << " (the first row was recorded at " << FormatRfc3339(first->recorded_at)
+            << "); --until cuts by when the ledger recorded events, --event-time by when they "
+               "happened\n";
+}
+
+int RunReplay(const Args& args) {
+  std::optional<ReplayPoint> point = ReplayPointFlags(args);
+  if (!point) return kExitError;
   const std::string format = args.Flag("format", "json");
   if (format != "json" && format != "table") {
     std::cerr << "ledger: --format must be json or table\n";
@@ -72,46 +185,16 @@ int RunReplay(const Args& args) {
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   ChainTrust trust = ChainTrustFlag(args);
-  absl::StatusOr<Projector> state = ReplayUntil(store->get(), *point, *options, &trust);
+  EventTimeCut cut;
+  absl::StatusOr<Projector> state = ReplayUntil(store->get(), *point, *options, &trust, &cut);
   if (!state.ok()) return Fail(state.status());
-  // Column indexes: Bet (1 walletAddress, 2 marketId), FlaggedWallet (1 wallet, 2 marketId),
-  // Market (1 marketId), PoolSnapshot (1 marketId).
-  auto by_market = [&market](size_t column) {
-    return [&market, column](const Row& r) { return market.empty() || *r[column] == market; };
-  };
-  auto by_wallet = [&wallet](size_t column) {
-    return [&wallet, column](const Row& r) { return wallet.empty() || *r[column] == wallet; };
-  };
-  boost::json::array bets = RowsAsJson(
-      *state, Projection::kBet, [&](const Row& r) { return by_market(2)(r) && by_wallet(1)(r); });
-  std::set<std::string> bet_markets;
-  for (const boost::json::value& b : bets)
-    bet_markets.insert(std::string(b.at("marketId").as_string()));
-  boost::json::array markets = RowsAsJson(*state, Projection::kMarket, [&](const Row& r) {
-    return by_market(1)(r) && (wallet.empty() || bet_markets.contains(*r[1]));
-  });
-  boost::json::array flagged = RowsAsJson(*state, Projection::kFlaggedWallet, [&](const Row& r) {
-    return by_market(2)(r) && by_wallet(1)(r);
-  });
-  const boost::json::value untrusted = ReportUntrusted(trust);
-  if (format == "table") {
-    if (trust.first_break) std::cout << "UNTRUSTED: see stderr\n";
-    std::cout << "state as of seq " << state->head_seq() << "\n";
-    PrintTable("markets", markets,
-               {"marketId", "status", "winner", "yesPool", "noPool", "updatedAt"});
-    PrintTable("bets", bets,
-               {"id", "walletAddress", "marketId", "choice", "amount", "status", "createdAt"});
-    PrintTable("flagged wallets", flagged,
-               {"wallet", "marketId", "severity", "isActive", "reason"});
-    return kExitOk;
+  HintEmptyRecordedCut(store->get(), *point, *state);
+  if (cut.held_back_total > 0) {
+    std::cerr << "replay: " << cut.held_back_total
+              << " events that happened by the cut were held back: each needs an event that "
+                 "happened after it (see heldBack)\n";
   }
-  std::cout << boost::json::serialize(boost::json::object{{"seq", state->head_seq()},
-                                                          {"untrusted", untrusted},
-                                                          {"markets", markets},
-                                                          {"bets", bets},
-                                                          {"flaggedWallets", flagged}})
-            << "\n";
-  return kExitOk;
+  return PrintReplay(*state, market, wallet, format, trust, CutJson(*point, cut));
 }
 
 boost::json::object CountsJson(const VerifyReport& report) {
@@ -189,6 +272,9 @@ std::optional<DigestFlags> ReadDigestFlags(const Args& args) {
   return out;
 }
 
+// A duration measured in seconds as the output contract writes it: whole milliseconds.
+int64_t Millis(double seconds) { return static_cast<int64_t>(seconds * 1000 + 0.5); }
+
 boost::json::object VerifyJson(const VerifyReport& report, const DigestFlags& digest_flags,
                                size_t findings_max) {
   const std::optional<LogDigest>& digest = digest_flags.digest;
@@ -201,12 +287,15 @@ boost::json::object VerifyJson(const VerifyReport& report, const DigestFlags& di
     auto opt = [](const std::optional<std::string>& v) {
       return v ? boost::json::value(*v) : boost::json::value(nullptr);
     };
-    drift.push_back({{"table", d.table},
-                     {"key", d.key},
-                     {"kind", d.kind},
-                     {"column", d.column},
-                     {"expected", opt(d.expected)},
-                     {"found", opt(d.found)}});
+    drift.push_back(
+        {{"table", d.table},
+         {"key", d.key},
+         {"name", d.name.empty() ? boost::json::value(nullptr) : boost::json::value(d.name)},
+         {"kind", d.kind},
+         {"column", d.column.empty() ? boost::json::value(nullptr) : boost::json::value(d.column)},
+         {"expected", opt(d.expected)},
+         {"found", opt(d.found)},
+         {"judged", report.drift_judged}});
   }
   boost::json::array behind;
   for (const ProjectionBehind& b : report.behind) {
@@ -229,17 +318,46 @@ boost::json::object VerifyJson(const VerifyReport& report, const DigestFlags& di
           {"digestKeyId", digest && digest->is_signed() ? boost::json::value(digest->key_id)
                                                         : boost::json::value(nullptr)},
           {"drift", drift},
+          {"driftJudged", report.drift_judged},
           {"behind", behind},
-          {"seconds", report.total_seconds},
-          {"engineSeconds", report.engine_seconds},
-          {"scanSeconds", report.scan_seconds},
-          {"compareSeconds", report.compare_seconds},
-          {"chainSeconds", report.chain_seconds},
-          {"foldSeconds", report.fold_seconds},
+          {"elapsedMs", Millis(report.total_seconds)},
+          {"engineMs", Millis(report.engine_seconds)},
+          {"scanMs", Millis(report.scan_seconds)},
+          {"compareMs", Millis(report.compare_seconds)},
+          {"chainMs", Millis(report.chain_seconds)},
+          {"foldMs", Millis(report.fold_seconds)},
           {"counts", CountsJson(report)},
           {"unlisted", Unlisted(report)},
           {"findingsMax", findings_max},
           {"standby", StandbyJson()}};
+}
+
+// A value as a person reads it in a finding: quoted, or NULL.
+std::string Shown(const std::optional<std::string>& v) { return v ? StrCat("'", *v, "'") : "NULL"; }
+
+// The drift lines of the summary. On a broken or rewritten log the expected values come from
+// damaged rows: the differences are listed as such, never as the table being wrong.
+void PrintDrift(const VerifyReport& report) {
+  if (report.drift.empty()) return;
+  if (!report.drift_judged) {
+    std::cerr
+        << "  projections not judged: the log is broken or rewritten, so what it gives is not "
+           "evidence against a table (a table projected before the damage may hold the "
+           "original values). Differences, for forensics:\n";
+  }
+  for (const Drift& d : report.drift) {
+    std::cerr << (report.drift_judged ? "  drift " : "    ") << d.table << " "
+              << (d.name.empty() ? d.key : StrCat(d.name, " (id ", d.key, ")")) << ": ";
+    if (d.kind != "DIFFERENT_VALUE") {
+      std::cerr << d.kind << "\n";
+    } else if (report.drift_judged) {
+      std::cerr << d.kind << " " << d.column << ": expected " << Shown(d.expected) << ", found "
+                << Shown(d.found) << "\n";
+    } else {
+      std::cerr << d.column << ": the log gives " << Shown(d.expected) << ", the table holds "
+                << Shown(d.found) << "\n";
+    }
+  }
 }
 
 // The summary on stderr; returns the exit code.
@@ -262,10 +380,7 @@ int PrintVerifySummary(const VerifyReport& report, const DigestFlags& digest_fla
     std::cerr << "  seq " << b.seq << ": " << b.kind << ": " << b.detail << "\n";
   }
   if (report.digest_problem) std::cerr << "  digest: " << *report.digest_problem << "\n";
-  for (const Drift& d : report.drift) {
-    std::cerr << "  drift " << d.table << " " << d.key << ": " << d.kind
-              << (d.column.empty() ? "" : " " + d.column) << "\n";
-  }
+  PrintDrift(report);
   for (const ProjectionBehind& b : report.behind) {
     std::cerr << "  " << b.table << " " << BehindKind(b, report.head_seq) << ": projection "
               << b.projection << " is at seq " << b.checkpoint << ", the log at " << report.head_seq
@@ -302,6 +417,31 @@ int RunVerify(const Args& args) {
   return PrintVerifySummary(*report, *digest_flags, findings_max);
 }
 
+// --from and --until of `audit`: each a position or an RFC 3339 time (when events happened).
+std::optional<AuditRange> AuditRangeFlags(const Args& args) {
+  AuditRange range;
+  for (const auto& [flag, seq, time] : {std::tuple{"from", &range.from_seq, &range.from_time},
+                                        std::tuple{"until", &range.until_seq, &range.until_time}}) {
+    const std::string text = args.Flag(flag);
+    if (text.empty()) continue;
+    std::optional<ReplayPoint> point = ReplayPoint::Parse(text);
+    if (!point) {
+      std::cerr << "ledger: --" << flag << " must be a position or an RFC 3339 time, got " << text
+                << "\n";
+      return std::nullopt;
+    }
+    *seq = point->seq;
+    *time = point->time;
+  }
+  if ((range.from_seq && range.until_seq && *range.from_seq > *range.until_seq) ||
+      (range.from_time && range.until_time && *range.from_time > *range.until_time)) {
+    std::cerr << "ledger: --from " << args.Flag("from") << " is after --until "
+              << args.Flag("until") << "\n";
+    return std::nullopt;
+  }
+  return range;
+}
+
 int RunAudit(const Args& args) {
   const std::string market = args.Flag("market");
   std::string wallet = args.Flag("wallet");
@@ -315,14 +455,25 @@ int RunAudit(const Args& args) {
     std::cerr << "ledger: --format must be json, csv or html\n";
     return kExitError;
   }
+  std::optional<AuditRange> range = AuditRangeFlags(args);
+  std::optional<DigestFlags> digest_flags = ReadDigestFlags(args);
+  const std::optional<TimeMicros> now = NowFlag(args);
+  if (!range || !digest_flags || !now) return kExitError;
   std::optional<ProjectorOptions> options = ProjectorFlags(args);
   if (!options) return kExitError;
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());
   ChainTrust trust = ChainTrustFlag(args);
+  AuditOptions audit{*range, *options, digest_flags->digest, digest_flags->signature, *now, ""};
+  if (digest_flags->forged) {  // As verify: a digest whose signature fails proves nothing.
+    std::cerr << "ledger: " << *digest_flags->forged << ": the digest is refused\n";
+    return kExitFindings;
+  }
+  bool embedded = false;
+  audit.database = MaskPassword(ResolveDatabase(args, &embedded).value_or("?"));
   absl::StatusOr<AuditReport> report =
       Audit(store->get(), market.empty() ? std::nullopt : std::optional<std::string>(market),
-            wallet.empty() ? std::nullopt : std::optional<std::string>(wallet), *options, &trust);
+            wallet.empty() ? std::nullopt : std::optional<std::string>(wallet), audit, &trust);
   if (!report.ok()) return Fail(report.status());
   ReportUntrusted(trust);
   report->untrusted = trust.first_break;
@@ -339,6 +490,10 @@ int RunAudit(const Args& args) {
   }
   if (report->settlement && !report->settlement->conserved) {
     std::cerr << "audit: settlement does not conserve the stakes\n";
+    return kExitFindings;
+  }
+  if (!report->header.digest_ok) {
+    std::cerr << "audit: digest " << report->header.digest << "\n";
     return kExitFindings;
   }
   return kExitOk;
@@ -399,10 +554,12 @@ std::vector<Command> AuditCommands() {
   const FlagSpec wallet = Text("wallet", "ADDR");
   return {
       {"replay",
-       "replay --until SEQ|TIME [--market ID] [--wallet ADDR] [--format json|table]",
-       "the state as of a position or a moment (recordedAt), from the log",
-       {kDbFlag, Text("until", "SEQ|TIME"), market, wallet, kFormatFlag, kSnapshotIntervalFlag,
-        kAllowBrokenChainFlag},
+       "replay --until SEQ|TIME | --event-time TIME [--market ID] [--wallet ADDR]\n"
+       "       [--format json|table]",
+       "the state as of a position or a moment, from the log: --until what the ledger had\n"
+       "recorded (recordedAt), --event-time what had happened (createdAt)",
+       {kDbFlag, Text("until", "SEQ|TIME"), Text("event-time", "TIME"), market, wallet, kFormatFlag,
+        kSnapshotIntervalFlag, kAllowBrokenChainFlag},
        0,
        RunReplay,
        kReadsDatabase},
@@ -416,10 +573,14 @@ std::vector<Command> AuditCommands() {
        RunVerify,
        kReadsDatabase},
       {"audit",
-       "audit --market ID | --wallet ADDR [--format json|csv|html] [--out FILE]",
-       "timeline, statistics and (resolved market) parimutuel settlement",
-       {kDbFlag, market, wallet, kFormatFlag, OutputFile("out"), kSnapshotIntervalFlag,
-        kAllowBrokenChainFlag},
+       "audit --market ID | --wallet ADDR [--from SEQ|TIME] [--until SEQ|TIME]\n"
+       "      [--digest FILE [--pubkey PUB]] [--now TIME] [--format json|csv|html] [--out FILE]",
+       "timeline, findings, statistics, (resolved market) parimutuel settlement and (wallet)\n"
+       "totals per market, under a header saying where the report comes from; times in --from\n"
+       "and --until are when events happened",
+       {kDbFlag, market, wallet, Text("from", "SEQ|TIME"), Text("until", "SEQ|TIME"),
+        InputFile("digest"), InputFile("pubkey"), kNowFlag, kFormatFlag, OutputFile("out"),
+        kSnapshotIntervalFlag, kAllowBrokenChainFlag},
        0,
        RunAudit,
        kReadsDatabase},

@@ -39,10 +39,12 @@ const FlagSpec* FindFlag(const std::vector<FlagSpec>& flags, std::string_view na
 
 // Checks `value` against its flag's type; the message when it does not fit.
 std::optional<std::string> CheckValue(const FlagSpec& f, const std::string& value) {
-  if (f.type == FlagType::kInteger) {
+  if (f.type == FlagType::kInteger ||
+      (f.type == FlagType::kIntegerOrUnlimited && value != "unlimited")) {
     int64_t n = 0;
     if (!absl::SimpleAtoi(value, &n) || n < f.min || n > f.max) {
-      return StrCat("--", f.name, " must be an integer from ", f.min, " to ", f.max, ", got ",
+      return StrCat("--", f.name, " must be an integer from ", f.min, " to ", f.max,
+                    f.type == FlagType::kIntegerOrUnlimited ? " or unlimited" : "", ", got ",
                     value.empty() ? "nothing" : value);
     }
   }
@@ -216,6 +218,9 @@ std::string CommandUsage(const Command& command) {
   for (const FlagSpec& f : command.flags) {
     out += StrCat("  ", FlagText(f));
     if (f.type == FlagType::kInteger) out += StrCat("  (", f.min, " to ", f.max, ")");
+    if (f.type == FlagType::kIntegerOrUnlimited) {
+      out += StrCat("  (", f.min, " to ", f.max, ", or unlimited)");
+    }
     out += "\n";
   }
   out += "  --help\n";

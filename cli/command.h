@@ -24,11 +24,12 @@
 namespace ledger::cli {
 
 enum class FlagType : uint8_t {
-  kSwitch,      // --name, no value.
-  kText,        // --name VALUE, checked by the command (a format, a duration, a time, ...).
-  kInteger,     // --name N, a decimal integer within [min, max].
-  kInputFile,   // --name FILE, a readable file that is not a directory.
-  kOutputFile,  // --name FILE, written by the command.
+  kSwitch,              // --name, no value.
+  kText,                // --name VALUE, checked by the command (a format, a duration, a time, ...).
+  kInteger,             // --name N, a decimal integer within [min, max].
+  kIntegerOrUnlimited,  // kInteger, or the word "unlimited" (--retries).
+  kInputFile,           // --name FILE, a readable file that is not a directory.
+  kOutputFile,          // --name FILE, written by the command.
 };
 
 struct FlagSpec {
@@ -98,6 +99,9 @@ constexpr FlagSpec Text(std::string_view name, std::string_view value) {
 constexpr FlagSpec Integer(std::string_view name, std::string_view value, int64_t min,
                            int64_t max) {
   return {name, FlagType::kInteger, value, min, max};
+}
+constexpr FlagSpec IntegerOrUnlimited(std::string_view name, int64_t min, int64_t max) {
+  return {name, FlagType::kIntegerOrUnlimited, "N|unlimited", min, max};
 }
 constexpr FlagSpec InputFile(std::string_view name) {
   return {name, FlagType::kInputFile, "FILE", 0, 0};

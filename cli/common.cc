@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/conn_string.h"
 #include "engine/hash_chain.h"
+#include "engine/money.h"
 #include "engine/pg/embedded_db.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
@@ -187,11 +188,15 @@ std::string LineResultText(const LineResult& r) {
 
 RetryFlags ParseRetryFlags(const Args& args) {
   RetryFlags flags;
-  flags.retries_max = static_cast<int>(args.Integer("retries", kOutageRetriesMax));
+  const std::string text = args.Flag("retries");
+  int64_t n = 0;
+  if (text == "unlimited") {
+    flags.retries_max = kRetriesUnlimited;
+  } else if (absl::SimpleAtoi(text, &n)) {  // The parser checked its bounds.
+    flags.retries_max = static_cast<int>(n);
+  }
   flags.report = [](const RetryNotice& notice) {
-    std::cerr << absl::StrFormat("ledger: %s; retry %d of %d in %d ms\n",
-                                 MaskPassword(notice.cause.ToString()), notice.attempt,
-                                 notice.attempts_max, notice.delay_ms);
+    std::cerr << "ledger: " << MaskPassword(DescribeRetry(notice)) << "\n";
   };
   return flags;
 }
@@ -266,12 +271,7 @@ void PrintTable(const std::string& title, const boost::json::array& rows,
   }
 }
 
-std::string UsdtText(int64_t micros) {
-  const char* sign = micros < 0 ? "-" : "";
-  const uint64_t magnitude =
-      micros < 0 ? -static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
-  return absl::StrFormat("%s%d.%06d", sign, magnitude / kMicrosPerUsdt, magnitude % kMicrosPerUsdt);
-}
+std::string UsdtText(int64_t micros) { return FormatUsdt(micros); }
 
 void ReportSnapshotSkipped(std::string_view why) {
   std::cerr << "ledger: fold snapshot not used (" << why

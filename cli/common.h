@@ -71,6 +71,12 @@ const std::atomic<bool>& StopOnSignals();
 // How a long-running command rides out an outage (engine/retry.h): --retries N attempts (default
 // kOutageRetriesMax, 0: fail at once), each announced on stderr ("database unavailable ..., retry 2
 // of 12 in 200 ms"). The parser has checked --retries against its bounds.
+// `--retries N|unlimited`, at most this many as a number.
+inline constexpr int64_t kRetriesFlagMax = 1000000;
+inline constexpr FlagSpec kRetriesFlag = IntegerOrUnlimited("retries", 0, kRetriesFlagMax);
+
+// --retries (checked by the parser), and the reporter that logs each retry and the end of each
+// outage on stderr.
 struct RetryFlags {
   int retries_max = kOutageRetriesMax;
   RetryObserver report;

@@ -126,6 +126,8 @@ struct DemoRun {
   RulesOutcome rules;
   DecisionOutcome closed;
   std::pair<int64_t, Sha256> head;
+  std::optional<LogDigest> digest;  // Checked again by the audit report.
+  std::string database;             // As the report's header names it.
   VerifyReport verify;
   ReconcileReport reconcile;
   std::string largest;
@@ -179,6 +181,7 @@ absl::Status DigestAndVerify(pg::Database* store, DemoRun* run) {
   Step("taking a digest and verifying chain, digest and projections");
   LEDGER_ASSIGN_OR_RETURN(const LogDigest digest, TakeDigest(store, NowMicros()));
   run->head = {digest.seq, digest.hash};
+  run->digest = digest;
   {
     std::ofstream file(run->digest_path, std::ios::trunc);
     file << FormatDigest(digest) << "\n";
@@ -205,7 +208,11 @@ absl::Status ReconcileClawbacks(pg::Database* store, DemoRun* run) {
 absl::Status WriteLargestMarketReport(pg::Database* store, DemoRun* run) {
   LEDGER_ASSIGN_OR_RETURN(run->largest, LargestMarket(store));
   Step(StrCat("audit report of the largest market, ", run->largest));
-  LEDGER_ASSIGN_OR_RETURN(AuditReport audit, Audit(store, run->largest, std::nullopt));
+  AuditOptions options;
+  options.digest = run->digest;
+  options.digest_signature = "unsigned";
+  options.database = run->database;
+  LEDGER_ASSIGN_OR_RETURN(AuditReport audit, Audit(store, run->largest, std::nullopt, options));
   if (audit.markets.empty()) return absl::InternalError("audit of a market without statistics");
   run->largest_stats = audit.markets.front();
   run->report_path = StrCat(run->home, "/audit-", run->largest, ".html");
@@ -260,6 +267,7 @@ int RunDemo(const Args& args) {
   run.stream_path = StrCat(run.home, "/demo-stream.jsonl");
   run.rejects_path = StrCat(run.home, "/demo-rejects.jsonl");
   run.digest_path = StrCat(run.home, "/digest.json");
+  run.database = StrCat("the embedded PostgreSQL under ", run.home);
   Step(StrCat("starting the embedded PostgreSQL under ", run.home));
   absl::StatusOr<std::unique_ptr<pg::Database>> store = OpenStore(args);
   if (!store.ok()) return Fail(store.status());

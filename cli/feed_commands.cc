@@ -103,8 +103,7 @@ std::vector<Command> FeedCommands() {
        "the log as JSON Lines in position order; --consumer keeps its position in the database\n"
        "and resumes from it (at-least-once); rides out outages up to --retries times",
        {kDbFlag, Integer("from", "SEQ", 1, kInt64Max), Switch("follow"), Text("market", "ID"),
-        Text("action", "A,..."), Text("consumer", "NAME"),
-        Integer("retries", "N", 0, kOutageRetriesMax), kAllowBrokenChainFlag},
+        Text("action", "A,..."), Text("consumer", "NAME"), kRetriesFlag, kAllowBrokenChainFlag},
        0,
        RunFeed,
        {DatabaseUse::kWritesWithFlag, "consumer"}},
@@ -112,8 +111,7 @@ std::vector<Command> FeedCommands() {
        "publish --nats URL [--stream NAME] [--subject-prefix P] [--replicas N] [--follow]",
        "publish the log to a NATS JetStream stream, exactly once, in order",
        {kDbFlag, Text("nats", "URL"), Text("stream", "NAME"), Text("subject-prefix", "P"),
-        Integer("replicas", "N", 1, kStreamReplicasMax), Switch("follow"),
-        Integer("retries", "N", 0, kOutageRetriesMax)},
+        Integer("replicas", "N", 1, kStreamReplicasMax), Switch("follow"), kRetriesFlag},
        0,
        RunPublish},
   };

@@ -320,7 +320,7 @@ int RunGenerate(const Args& args) {
 }  // namespace
 
 std::vector<Command> LogCommands() {
-  const FlagSpec retries = Integer("retries", "N", 0, kOutageRetriesMax);
+  const FlagSpec retries = kRetriesFlag;
   auto count = [](std::string_view name, int64_t min) {
     return Integer(name, "N", min, kGenerateCountMax);
   };

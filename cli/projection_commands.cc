@@ -84,7 +84,7 @@ int RunRebuild(const Args& args) {
   std::cout << boost::json::serialize(boost::json::object{
                    {"rebuilt", only.empty() ? "all" : std::string(ProjectionName(only[0]))},
                    {"seq", head->first},
-                   {"seconds", absl::ToDoubleSeconds(absl::Now() - start)},
+                   {"elapsedMs", absl::ToInt64Milliseconds(absl::Now() - start)},
                    {"untrusted", ReportUntrusted(trust)}})
             << "\n";
   return kExitOk;
@@ -99,7 +99,7 @@ std::vector<Command> ProjectionCommands() {
        "date until SIGINT/SIGTERM (riding out outages); --snapshot-retention keeps only recent\n"
        "PoolSnapshot rows",
        {kDbFlag, Switch("follow"), kSnapshotIntervalFlag, kSnapshotRetentionFlag,
-        kAllowBrokenChainFlag, Integer("retries", "N", 0, kOutageRetriesMax)},
+        kAllowBrokenChainFlag, kRetriesFlag},
        0,
        RunProject},
       {"rebuild",

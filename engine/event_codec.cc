@@ -103,11 +103,36 @@ std::optional<std::string> ParseUuid(std::string_view text) {
   return AsciiLower(text);
 }
 
+// The text of the value of top-level `key` in the JSON object `line` (a key appears once:
+// duplicates are refused before), as written; nullopt when it is not there. Strings and nesting are
+// skipped.
+std::optional<std::string_view> TopLevelValueText(std::string_view line, std::string_view key) {
+  int depth = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '{' || c == '[') ++depth;
+    if (c == '}' || c == ']') --depth;
+    if (c != '"') continue;
+    const size_t start = i + 1;
+    for (++i; i < line.size() && line[i] != '"'; ++i) {
+      if (line[i] == '\\') ++i;
+    }
+    if (depth != 1 || line.substr(start, i - start) != key) continue;
+    size_t v = line.find_first_not_of(" \t\r\n", i + 1);
+    if (v == std::string_view::npos || line[v] != ':') continue;
+    v = line.find_first_not_of(" \t\r\n", v + 1);
+    if (v == std::string_view::npos) return std::nullopt;
+    const size_t end = line.find_first_of(",} \t\r\n", v);
+    return line.substr(v, (end == std::string_view::npos ? line.size() : end) - v);
+  }
+  return std::nullopt;
+}
+
 // Reads the fields of one object, turning each problem into a Rejection. Methods return false after
 // recording the first problem; the caller stops at the first false.
 class FieldReader {
  public:
-  explicit FieldReader(const json::object& object) : object_(object) {}
+  FieldReader(const json::object& object, std::string_view line) : object_(object), line_(line) {}
 
   const std::optional<Rejection>& rejection() const { return rejection_; }
 
@@ -117,6 +142,18 @@ class FieldReader {
     return (value == nullptr || value->is_null()) ? nullptr : value;
   }
 
+  // A value for an error message: a number as the input wrote it ("10.5", not 1.05E1), anything
+  // else as JSON; cut on a character boundary.
+  std::string Shown(std::string_view key, const json::value& value) const {
+    if (value.is_number()) {
+      if (std::optional<std::string_view> raw = TopLevelValueText(line_, key)) {
+        return std::string(Utf8Prefix(*raw, kEchoBytesMax)) +
+               (raw->size() > kEchoBytesMax ? "..." : "");
+      }
+    }
+    return Echo(value);
+  }
+
   bool Fail(ErrorCode code, std::string message) {
     if (!rejection_) rejection_ = Reject(code, std::move(message));
     return false;
@@ -124,7 +161,8 @@ class FieldReader {
 
   bool String(std::string_view key, const json::value& value, std::string_view* out) {
     if (!value.is_string()) {
-      return Fail(ErrorCode::kFieldType, StrCat(key, ": expected a string, got ", Echo(value)));
+      return Fail(ErrorCode::kFieldType,
+                  StrCat(key, ": expected a string, got ", Shown(key, value)));
     }
     const json::string& s = value.get_string();
     *out = std::string_view(s.data(), s.size());
@@ -141,7 +179,7 @@ class FieldReader {
     if (!printable) {
       return Fail(ErrorCode::kInvalidId,
                   StrCat(key, ": expected 1 to ", kIdBytesMax,
-                         " printable characters without spaces, got ", Echo(*value)));
+                         " printable characters without spaces, got ", Shown(key, *value)));
     }
     *out = std::string(text);
     return true;
@@ -156,7 +194,7 @@ class FieldReader {
     if (text.empty() || text.size() > kTextBytesMax || text.find('\0') != std::string_view::npos) {
       return Fail(ErrorCode::kInvalidText,
                   StrCat(key, ": expected 1 to ", kTextBytesMax, " bytes of text without NUL, got ",
-                         Echo(*value)));
+                         Shown(key, *value)));
     }
     *out = std::string(text);
     return true;
@@ -169,8 +207,8 @@ class FieldReader {
     if (!String(key, *value, &text)) return false;
     std::optional<std::string> parsed = ParseHexId(text, digits);
     if (!parsed) {
-      return Fail(code,
-                  StrCat(key, ": expected 0x and ", digits, " hex digits, got ", Echo(*value)));
+      return Fail(
+          code, StrCat(key, ": expected 0x and ", digits, " hex digits, got ", Shown(key, *value)));
     }
     *out = std::move(parsed);
     return true;
@@ -187,7 +225,7 @@ class FieldReader {
                   StrCat(key,
                          ": expected an RFC 3339 time with a zone, at most microseconds, "
                          "between 2000 and 2200, got ",
-                         Echo(*value)));
+                         Shown(key, *value)));
     }
     *out = parsed;
     return true;
@@ -200,7 +238,7 @@ class FieldReader {
     if (value->is_int64()) {
       if (value->get_int64() < 1) {
         return Fail(ErrorCode::kAmountOutOfRange,
-                    StrCat(key, ": must be at least 1 micro-USDT, got ", Echo(*value)));
+                    StrCat(key, ": must be at least 1 micro-USDT, got ", Shown(key, *value)));
       }
       *out = Micros(value->get_int64());
       return true;
@@ -209,11 +247,11 @@ class FieldReader {
         (value->is_double() && std::isfinite(value->get_double()) &&
          std::trunc(value->get_double()) == value->get_double() && value->get_double() > 9.2e18)) {
       return Fail(ErrorCode::kAmountOutOfRange,
-                  StrCat(key, ": must be at most 2^63-1 micro-USDT, got ", Echo(*value)));
+                  StrCat(key, ": must be at most 2^63-1 micro-USDT, got ", Shown(key, *value)));
     }
-    return Fail(
-        ErrorCode::kAmountNotInteger,
-        StrCat(key, ": expected a JSON integer of micro-USDT (6 decimals), got ", Echo(*value)));
+    return Fail(ErrorCode::kAmountNotInteger,
+                StrCat(key, ": expected a JSON integer of micro-USDT (6 decimals), got ",
+                       Shown(key, *value)));
   }
 
   bool BetNumber(std::optional<int32_t>* out) {
@@ -221,12 +259,13 @@ class FieldReader {
     if (value == nullptr) return true;
     if (!value->is_int64() && !value->is_uint64()) {
       return Fail(ErrorCode::kFieldType,
-                  StrCat("betNumber: expected a JSON integer, got ", Echo(*value)));
+                  StrCat("betNumber: expected a JSON integer, got ", Shown("betNumber", *value)));
     }
     if (!value->is_int64() || value->get_int64() < kBetNumberMin ||
         value->get_int64() > kBetNumberMax) {
-      return Fail(ErrorCode::kInvalidBetNumber, StrCat("betNumber: must be ", kBetNumberMin, " to ",
-                                                       kBetNumberMax, ", got ", Echo(*value)));
+      return Fail(ErrorCode::kInvalidBetNumber,
+                  StrCat("betNumber: must be ", kBetNumberMin, " to ", kBetNumberMax, ", got ",
+                         Shown("betNumber", *value)));
     }
     *out = static_cast<int32_t>(value->get_int64());
     return true;
@@ -241,7 +280,7 @@ class FieldReader {
     if (!String(key, *value, &text)) return false;
     std::optional<Enum> parsed = parse(text);
     if (!parsed) {
-      return Fail(code, StrCat(key, ": expected ", expected, ", got ", Echo(*value)));
+      return Fail(code, StrCat(key, ": expected ", expected, ", got ", Shown(key, *value)));
     }
     *out = parsed;
     return true;
@@ -249,6 +288,7 @@ class FieldReader {
 
  private:
   const json::object& object_;
+  std::string_view line_;
   std::optional<Rejection> rejection_;
 };
 
@@ -377,7 +417,7 @@ DecodeResult DecodeEventLine(std::string_view line, TimeMicros now) {
 
   Event event;
   event.action = *action;
-  FieldReader reader(object);
+  FieldReader reader(object, line);
   std::optional<TimeMicros> created_at;
   std::optional<std::string> event_id;
   bool ok = reader.Time("createdAt", &created_at);

@@ -43,4 +43,17 @@ std::optional<Micros> ParseMicrosOrUsdt(std::string_view text) {
   return Micros(micros);
 }
 
+std::string FormatUsdt(int64_t micros, bool thousands) {
+  const uint64_t magnitude =
+      micros < 0 ? -static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  const std::string whole = std::to_string(magnitude / kMicrosPerUsdt);
+  std::string out = micros < 0 ? "-" : "";
+  for (size_t i = 0; i < whole.size(); ++i) {
+    if (thousands && i > 0 && (whole.size() - i) % 3 == 0) out += ',';
+    out += whole[i];
+  }
+  std::string fraction = std::to_string(magnitude % kMicrosPerUsdt);
+  return out + "." + std::string(kUsdtDecimalsMax - fraction.size(), '0') + fraction;
+}
+
 }  // namespace ledger

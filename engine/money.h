@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace ledger {
@@ -52,6 +53,11 @@ inline constexpr int kUsdtDecimalsMax = 6;
 // ("133350001"); digits, a point and 1 to kUsdtDecimalsMax digits are USDT ("133.350001",
 // "133.35"). nullopt for anything else (a sign, an exponent, more decimals, a value past int64).
 std::optional<Micros> ParseMicrosOrUsdt(std::string_view text);
+
+// An amount in USDT with all six decimals, as a person reads it: "-1234567.890000", or with
+// `thousands` "-1,234,567.890000". Exact (integers only); the inverse of ParseMicrosOrUsdt for the
+// plain form.
+std::string FormatUsdt(int64_t micros, bool thousands = false);
 
 }  // namespace ledger
 

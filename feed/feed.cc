@@ -117,7 +117,8 @@ absl::Status RunFeed(pg::Database* store, const FeedOptions& options, const Feed
       if (!options.follow || stopping()) return absl::OkStatus();
       // Poll the log either way: a notification only cuts the wait short.
       LEDGER_RETURN_IF_ERROR(store->log().WaitForAppend(options.poll_ms).status());
-      backoff.Reset();  // A whole round since the last outage: the next one gets every attempt.
+      // A whole round since the last outage: the next one gets every attempt.
+      backoff.Reset(options.on_retry);
     }
   };
   bool positioned = false;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,14 +38,22 @@ bool IsTokenChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
 }
 
+// What a clustered JetStream answers while it elects a stream or meta leader, or while a restarted
+// node catches up: the same request succeeds a moment later.
+bool IsTransientJetStreamError(jsErrCode code) {
+  return code == JSClusterIncompleteErr || code == JSClusterNotAssignedErr ||
+         code == JSClusterNotAvailErr || code == JSClusterNotLeaderErr ||
+         code == JSStreamOfflineErr;
+}
+
 absl::Status NatsError(natsStatus s, const std::string& what,
                        jsErrCode code = static_cast<jsErrCode>(0)) {
   std::string text = StrCat(what, ": ", natsStatus_GetText(s));
   if (code != 0) text += StrCat(" (JetStream error ", static_cast<int>(code), ")");
-  // Connection-level failures are worth retrying; the rest are not.
+  // Connection-level failures and a cluster between leaders are worth retrying; the rest are not.
   if (s == NATS_CONNECTION_CLOSED || s == NATS_NO_SERVER || s == NATS_TIMEOUT ||
       s == NATS_CONNECTION_DISCONNECTED || s == NATS_STALE_CONNECTION || s == NATS_NO_RESPONDERS ||
-      s == NATS_IO_ERROR) {
+      s == NATS_IO_ERROR || IsTransientJetStreamError(code)) {
     return absl::UnavailableError(text);
   }
   return absl::FailedPreconditionError(text);
@@ -80,6 +89,9 @@ class JetStreamPublisher {
   JetStreamPublisher(pg::Database* store, const PublishOptions& options, PublishSummary* summary)
       : store_(store), options_(options), summary_(summary) {}
   ~JetStreamPublisher() { Disconnect(); }
+
+  // Called after each round of PublishFrom that settled everything it sent.
+  void set_on_round(std::function<void()> fn) { on_round_ = std::move(fn); }
 
   absl::Status Connect() {
     Disconnect();
@@ -197,6 +209,7 @@ class JetStreamPublisher {
       }
       if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
       LEDGER_RETURN_IF_ERROR(Settle());
+      if (on_round_) on_round_();
       if (!options_.follow || Stopping()) return absl::OkStatus();
       LEDGER_ASSIGN_OR_RETURN(bool notified, store_->log().WaitForAppend(kPublishPollMs));
       (void)notified;  // Poll either way: a notification only cuts the wait short.
@@ -271,6 +284,7 @@ class JetStreamPublisher {
   AckState acks_;
   int64_t position_ = 0;
   int64_t in_flight_ = 0;
+  std::function<void()> on_round_;
 };
 
 }  // namespace
@@ -324,6 +338,9 @@ absl::Status Publish(pg::Database* store, const PublishOptions& options, Publish
   LEDGER_RETURN_IF_ERROR(ValidatePublishOptions(options));
   JetStreamPublisher publisher(store, options, summary);
   Backoff backoff(options.retries_max);
+  // A round settled: an outage before it is over, and the next one gets every attempt (a cluster
+  // may lose its stream leader more than once in a long run).
+  publisher.set_on_round([&] { backoff.Reset(options.on_retry); });
   bool first = true;
   for (;;) {
     absl::Status status = publisher.Connect();

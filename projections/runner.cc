@@ -88,7 +88,7 @@ absl::Status CatchUpRunner::Follow(const std::atomic<bool>& stop, const RetryObs
     absl::Status status = RunOnce().status();
     if (status.ok() && !stop.load()) status = store_->log().WaitForAppend(kFollowPollMs).status();
     if (status.ok()) {
-      backoff.Reset();
+      backoff.Reset(on_retry);
       continue;
     }
     if (!IsTransient(status)) return status;

@@ -1,7 +1,10 @@
 // Audit reports: the full timeline of a market or a wallet (every event with its position, hash,
-// times and the state it produced), the seed's market statistics, and for a resolved market the
-// parimutuel settlement with its conservation check. Rendered as JSON, CSV (the timeline) or one
-// self-contained HTML page with the pool-over-time chart drawn from the PoolSnapshot history.
+// times, amount and the state it produced), the seed's market statistics, and for a resolved market
+// the parimutuel settlement with its conservation check; for a wallet, its totals per market.
+// Every format starts with the same header (where the report comes from: generated at, version,
+// database, head seq and hash, digest and verify results, range) and the findings an auditor reads
+// first. Rendered as JSON, CSV (the timeline) or one self-contained HTML page
+// (docs/auditors-guide.md: the pool chart, a paged timeline, a print stylesheet).
 #ifndef LEDGER_REPLAY_AUDIT_H_
 #define LEDGER_REPLAY_AUDIT_H_
 
@@ -13,6 +16,7 @@
 #include "engine/chain_guard.h"
 #include "engine/pg/database.h"
 #include "projections/projector.h"
+#include "replay/digest.h"
 
 namespace ledger {
 
@@ -21,7 +25,82 @@ struct TimelineEntry {
   std::string hash;
   Event event;
   TimeMicros recorded_at = 0;
-  std::string state_after;  // "ACTIVE yes=... no=..." for a market, the bet's status for a wallet.
+  std::string
+      state_after;  // "ACTIVE yesPool=... noPool=..." for a market, "bet <STATUS>" for a wallet.
+  // The amount the action moves or concerns, in micro-USDT: a placement's or a confirmation's (and
+  // a flag's) stake, a clawback as a negative amount, a refund the clawback it returns; none for
+  // market and wallet actions.
+  std::optional<int64_t> amount;
+  int64_t yes_pool = 0;  // The market's pools after the event.
+  int64_t no_pool = 0;
+};
+
+// An audit's range. From and until are positions, or times compared with when each event happened
+// (createdAt). The timeline lists the events inside it; the state (statistics, settlement) is as
+// of its end: the events up to `until_seq`, or those that happened by `until_time` (an event-time
+// cut, replay/replay.h: what needs a later event is held back). The whole log is read and its chain
+// checked either way.
+struct AuditRange {
+  std::optional<int64_t> from_seq;
+  std::optional<int64_t> until_seq;
+  std::optional<TimeMicros> from_time;
+  std::optional<TimeMicros> until_time;
+
+  bool whole_log() const { return !from_seq && !until_seq && !from_time && !until_time; }
+  std::string Describe()
+      const;  // "the whole log", "seq 10 to 500", "events that happened from ...".
+};
+
+struct AuditOptions {
+  AuditRange range;
+  ProjectorOptions projector;
+  std::optional<LogDigest> digest;  // Checked against the row at its position.
+  std::string digest_signature;     // What verify says of its signature: "valid", "unsigned", ...
+  TimeMicros now = 0;    // Generated at; the age of an unrefunded clawback. 0: the clock's now.
+  std::string database;  // As the header names it (no password).
+};
+
+// Where the report comes from, at the head of every format.
+struct ReportHeader {
+  TimeMicros generated_at = 0;
+  std::string ledger_version;
+  std::string database;
+  int64_t head_seq = 0;   // The log's last row, read and chain-checked.
+  std::string head_hash;  // Its full hash.
+  int64_t state_seq = 0;  // The last position folded into the report's state.
+  std::string range;      // AuditRange::Describe.
+  std::string digest;     // "not checked", "matches at seq N", or what is wrong.
+  bool digest_ok = true;  // False when a digest was given and does not match.
+  std::string verify;     // The chain, and this subject's projected rows against the tables.
+  bool verify_ok = true;
+};
+
+struct UnrefundedClawback {
+  std::string bet_id;
+  std::string wallet;
+  int64_t seq = 0;
+  int64_t amount = 0;
+  int64_t age_seconds = 0;  // From the clawback's createdAt to the report's time.
+};
+
+// What an auditor reads first.
+struct AuditFindings {
+  std::vector<UnrefundedClawback> unrefunded;
+  int64_t flags = 0;        // FLAGGED events in the range.
+  int64_t flagged_now = 0;  // Wallets with an active flag (in this market, or this wallet's).
+  int64_t held_back = 0;    // Events an event-time cut held back.
+};
+
+// A wallet's money in one market: what it staked, what came back, and its settlement.
+struct WalletMarketTotals {
+  std::string market_id;
+  std::string status;
+  int64_t bets = 0;
+  int64_t staked = 0;  // Confirmed stakes (PENDING bets hold no money in the pool).
+  int64_t clawed_back = 0;
+  int64_t refunded = 0;
+  std::optional<int64_t> payout;  // A resolved market's parimutuel payout to this wallet.
+  int64_t net = 0;                // payout + refunded - staked.
 };
 
 struct MarketStats {
@@ -59,14 +138,18 @@ struct Settlement {
 };
 
 struct SnapshotPoint {
-  std::string at;
+  TimeMicros at = 0;
   int64_t yes_pool = 0;
   int64_t no_pool = 0;
 };
 
 struct AuditReport {
   std::string subject;  // "market <id>" or "wallet <address>"
-  int64_t head_seq = 0;
+  ReportHeader header;
+  AuditFindings findings;
+  std::vector<WalletMarketTotals> wallet_totals;  // A wallet's report only.
+  std::optional<TimeMicros> market_end;           // A market's endDate, for the chart.
+  std::optional<TimeMicros> market_resolved;      // When it was resolved, for the chart.
   std::vector<TimelineEntry> timeline;
   std::vector<MarketStats> markets;
   std::optional<Settlement> settlement;
@@ -79,7 +162,7 @@ struct AuditReport {
 // Exactly one of `market_id` and `wallet` is set. kNotFound when the market does not exist.
 absl::StatusOr<AuditReport> Audit(pg::Database* store, const std::optional<std::string>& market_id,
                                   const std::optional<std::string>& wallet,
-                                  ProjectorOptions options = {}, ChainTrust* trust = nullptr);
+                                  const AuditOptions& options = {}, ChainTrust* trust = nullptr);
 
 std::string AuditJson(const AuditReport& report);
 std::string AuditCsv(const AuditReport& report);

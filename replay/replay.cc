@@ -17,8 +17,50 @@ std::optional<ReplayPoint> ReplayPoint::Parse(const std::string& text) {
   return std::nullopt;
 }
 
+bool FoldByEventTime(Projector& projector, const LoggedEvent& row, TimeMicros until,
+                     EventTimeCut* cut) {
+  if (row.event.created_at > until) {
+    ++cut->after_cut;
+    return false;
+  }
+  // Projector::Apply changes nothing when the event breaks a rule.
+  if (absl::Status applied = projector.Apply(row); !applied.ok()) {
+    ++cut->held_back_total;
+    if (cut->held_back.size() < kHeldBackListedMax) {
+      cut->held_back.push_back({row.seq, std::string(applied.message())});
+    }
+    return false;
+  }
+  ++cut->folded;
+  cut->last_recorded_seq = row.seq;
+  return true;
+}
+
+namespace {
+
+absl::StatusOr<Projector> ReplayByEventTime(pg::Database* store, TimeMicros until,
+                                            ProjectorOptions options, ChainTrust* trust,
+                                            EventTimeCut* cut) {
+  Projector projector = Projector::ForFullFold(options);
+  ChainGuard guard(0, kGenesisHash, trust);
+  LEDGER_RETURN_IF_ERROR(store->log().Stream(0, [&](const LoggedEvent& row) {
+    LEDGER_RETURN_IF_ERROR(guard.Check(row));
+    FoldByEventTime(projector, row, until, cut);
+    return absl::OkStatus();
+  }));
+  return projector;
+}
+
+}  // namespace
+
 absl::StatusOr<Projector> ReplayUntil(pg::Database* store, const ReplayPoint& point,
-                                      ProjectorOptions options, ChainTrust* trust) {
+                                      ProjectorOptions options, ChainTrust* trust,
+                                      EventTimeCut* cut) {
+  if (point.event_time) {
+    EventTimeCut unused;
+    return ReplayByEventTime(store, *point.event_time, options, trust,
+                             cut != nullptr ? cut : &unused);
+  }
   Projector projector = Projector::ForFullFold(options);
   ChainGuard guard(0, kGenesisHash, trust);
   absl::Status status = store->log().Stream(0, [&](const LoggedEvent& row) {

@@ -11,6 +11,7 @@
 #ifndef LEDGER_REPLAY_VERIFY_H_
 #define LEDGER_REPLAY_VERIFY_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,11 +27,12 @@ namespace ledger {
 
 struct Drift {
   std::string table;
-  std::string key;
+  std::string key;   // The row's primary key (Market: its UUID).
   std::string kind;  // MISSING_ROW, UNEXPECTED_ROW, DIFFERENT_VALUE
   std::string column;
-  std::optional<std::string> expected;
-  std::optional<std::string> found;
+  std::optional<std::string> expected;  // What the log gives.
+  std::optional<std::string> found;     // What the table holds.
+  std::string name;  // What a person calls the row when the key is not it: a Market's marketId.
 };
 
 // Stop listing past this many breaks or drifts (default of `verify --findings-max`): the first ones
@@ -58,6 +60,11 @@ struct VerifyReport {
   std::vector<ChainBreak> breaks;
   std::optional<std::string> digest_problem;
   std::vector<Drift> drift;
+  // False when the chain is broken: every expected value is then derived from a log that is not
+  // what the ledger wrote, so a difference may as well be the table holding the true value. The
+  // differences are still listed (forensics: a table projected before the damage may keep the
+  // original), never as the table being wrong.
+  bool drift_judged = true;
   std::vector<ProjectionBehind> behind;
   // Every finding counted, listed or not, by "<where> <KIND>": "chain ALTERED_ROW",
   // "chain RULE_BROKEN", "Bet MISSING_ROW", "Bet DIFFERENT_VALUE" (rows, not columns), ... breaks
@@ -78,14 +85,24 @@ struct VerifyReport {
   }
 };
 
+// Which rows a comparison covers (a market's or a wallet's, for an audit), judged on the row's
+// columns (EmptyTable(p).columns) on both sides: expected and live.
+using RowFilter = std::function<bool(Projection, const Row&)>;
+
 // Compares the projector's tables with the live ones and appends the differences to `drift`, at
 // most `findings_max` of them. `counts` (optional) gains every difference, listed or not. Tables
-// whose `skip` entry is true are not compared.
+// whose `skip` entry is true are not compared; with `keep`, only the rows it keeps.
 absl::Status CompareWithLive(pg::Database* store, const Projector& projector,
                              std::vector<Drift>* drift,
                              std::map<std::string, int64_t>* counts = nullptr,
                              size_t findings_max = kVerifyFindingsMax,
-                             std::array<bool, kProjectionCount> skip = {});
+                             std::array<bool, kProjectionCount> skip = {},
+                             const RowFilter& keep = nullptr);
+
+// The projections whose checkpoint is not `head_seq` (their tables cannot be compared with a fold
+// to `head_seq`), and which tables to skip for that. Adds them to report->behind and counts.
+absl::StatusOr<std::array<bool, kProjectionCount>> FindBehind(pg::Database* store, int64_t head_seq,
+                                                              VerifyReport* report);
 
 // Lists at most `findings_max` breaks and as many drifts (every one is counted).
 absl::StatusOr<VerifyReport> Verify(pg::Database* store, const std::optional<LogDigest>& digest,

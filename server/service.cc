@@ -10,8 +10,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "boost/json.hpp"
+#include "engine/chain_guard.h"
+#include "engine/conn_string.h"
 #include "engine/event_codec.h"
 #include "engine/ledger_state.h"
+#include "engine/retry.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
@@ -128,11 +131,24 @@ Response Unavailable(std::string_view code, std::string_view message) {
   return res;
 }
 
-// An error of the database behind a read: 503 when it is away (retry), 500 otherwise.
+// An error of the database behind a read: 503 when it is away (retry), 500 otherwise; a row that
+// breaks the hash chain is 500 BROKEN_CHAIN naming its position and kind (never served).
 Response ReadError(const absl::Status& status) {
   if (IsTransient(status))
     return Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable");
+  if (IsBrokenChain(status)) {
+    return JsonError(Status::internal_server_error, "BROKEN_CHAIN",
+                     StrCat(status.message(), " (docs/runbook-tampering.md)"));
+  }
   return JsonError(Status::internal_server_error, "INTERNAL", std::string(status.message()));
+}
+
+// A row read from the log, before the service answers with it: its own hash and its position
+// (ChainGuard::Unanchored; a page's rows are also linked to each other). The fold the other reads
+// come from was checked as it was built.
+absl::StatusOr<LoggedEvent> Checked(absl::StatusOr<LoggedEvent> row) {
+  if (row.ok()) LEDGER_RETURN_IF_ERROR(ChainGuard::Unanchored(row->seq - 1, nullptr).Check(*row));
+  return row;
 }
 
 // `limit` and `after` of a list route; an error response when either is not a number in range.
@@ -451,11 +467,11 @@ void Api::OpenFeed(const Request& req, const Target& t, const RequestContext& ct
 
 Response Api::GetEvents(const Target& t) {
   if (std::optional<std::string> event_id = t.Param("eventId")) {
-    absl::StatusOr<LoggedEvent> row = readers_->With([&](pg::Database* db) {
+    absl::StatusOr<LoggedEvent> row = Checked(readers_->With([&](pg::Database* db) {
       // Event ids are UUIDs, stored lower case (docs/event-format.md).
       return db->log().FindByIdentity(
           StrCat("event:", absl::AsciiStrToLower(absl::string_view(*event_id))));
-    });
+    }));
     if (absl::IsNotFound(row.status())) return NotFound("no event has this eventId");
     if (!row.ok()) return ReadError(row.status());
     return JsonResponse(Status::ok, EncodeLoggedEventJson(*row));
@@ -464,8 +480,10 @@ Response Api::GetEvents(const Target& t) {
   if (std::optional<Response> bad = ParsePage(t, &page)) return *std::move(bad);
   std::vector<std::string> rows;
   int64_t last = 0;
+  ChainGuard guard = ChainGuard::Unanchored(page.after, nullptr);
   absl::Status status = readers_->With([&](pg::Database* db) {
     return db->log().Scan(page.after, [&](const LoggedEvent& row) {
+      LEDGER_RETURN_IF_ERROR(guard.Check(row));
       rows.push_back(EncodeLoggedEventJson(row));
       last = row.seq;
       return static_cast<int64_t>(rows.size()) < page.limit ? absl::OkStatus()
@@ -487,7 +505,7 @@ Response Api::GetEvent(const std::string& seq_text) {
         StrCat("a position is an integer from 1, not \"", seq_text.substr(0, 40), "\""));
   }
   absl::StatusOr<LoggedEvent> row =
-      readers_->With([&](pg::Database* db) { return db->log().Read(seq); });
+      Checked(readers_->With([&](pg::Database* db) { return db->log().Read(seq); }));
   if (absl::IsNotFound(row.status())) return NotFound(StrCat("no event at seq ", seq));
   if (!row.ok()) return ReadError(row.status());
   return JsonResponse(Status::ok, EncodeLoggedEventJson(*row));
@@ -661,7 +679,10 @@ void FollowProjections(const std::string& conn, const std::atomic<bool>& stop,
     if (db.ok()) {
       CatchUpRunner runner(db->get(), ProjectorOptions{});
       runner.set_progress(folded);
-      status = runner.Follow(stop);
+      // Each retry and the end of each outage, logged as every follower logs them.
+      status = runner.Follow(stop, [](const RetryNotice& notice) {
+        std::cerr << "ledger serve: projections: " << MaskPassword(DescribeRetry(notice)) << "\n";
+      });
     }
     if (!status.ok()) std::cerr << "ledger serve: projections: " << status << "\n";
     for (int i = 0; i < 10 && !stop.load(); ++i) {

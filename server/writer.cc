@@ -198,6 +198,10 @@ void Writer::Count(const std::vector<LineResult>& results) {
 }
 
 void Writer::Recover() {
+  const auto outage_start = std::chrono::steady_clock::now();
+  std::cerr << "ledger serve: the database is unavailable: not ready; re-deriving the state from "
+               "the log every "
+            << kRecoverIntervalMs << " ms until it can\n";
   // Requests queued meanwhile are answered now: they would otherwise wait for an outage to end.
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
@@ -215,8 +219,11 @@ void Writer::Recover() {
       if (status.ok()) head_seq_ = appender_->head_seq();
     }
     if (status.ok()) {
-      std::cerr << "ledger serve: state re-derived from the log, head " << head_seq_.load()
-                << "; ready\n";
+      std::cerr << "ledger serve: reconnected: the outage lasted "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - outage_start)
+                       .count()
+                << " ms; state re-derived from the log, head " << head_seq_.load() << "; ready\n";
       ready_ = true;
       return;
     }

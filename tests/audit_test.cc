@@ -11,7 +11,12 @@
 #include "engine/appender.h"
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
+#include "engine/time_format.h"
+#include "engine/version.h"
+#include "projections/runner.h"
+#include "replay/digest.h"
 #include "replay/reconcile.h"
+#include "replay/replay.h"
 #include "sample/stream_generator.h"
 #include "tests/test_cluster.h"
 
@@ -60,6 +65,19 @@ ReconcileReport RunReconcile(pg::Database* store, const std::string& chain_csv,
       Reconcile(store, chain_csv.empty() ? nullptr : &chain, 4102444800LL * 1000000, trust);
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   return *r;
+}
+
+// A fresh database holding a generated stream of 3000 events over 4 markets.
+std::unique_ptr<pg::Database> GeneratedLedger(std::string* conn) {
+  *conn = FreshDatabase();
+  auto store = Open(*conn);
+  StreamOptions options;
+  options.events = 3000;
+  options.markets = 4;
+  std::ostringstream stream;
+  GenerateStream(options, stream);
+  Append(store.get(), stream.str());
+  return store;
 }
 
 int Count(const ReconcileReport& r, const std::string& kind) {
@@ -111,11 +129,18 @@ BOOST_AUTO_TEST_CASE(settlement_is_parimutuel_floor_rounded_and_conserved) {
   BOOST_TEST(r->timeline[2].hash.size() == 64u);
 
   const std::string csv = AuditCsv(*r);
-  BOOST_TEST(std::count(csv.begin(), csv.end(), '\n') == 11);
+  // The header as '#' lines, then the column names and one line per event.
+  std::istringstream csv_lines(csv);
+  int rows = 0;
+  for (std::string line; std::getline(csv_lines, line);) rows += line.rfind("# ", 0) == 0 ? 0 : 1;
+  BOOST_TEST(rows == 11);
   const std::string html = AuditHtml(*r);
   BOOST_TEST(html.find("<!DOCTYPE html>") == 0u);
   BOOST_TEST(html.find("holds") != std::string::npos);
-  BOOST_TEST(html.find("<script") == std::string::npos);  // Self-contained, static.
+  // Self-contained: nothing loaded from elsewhere.
+  BOOST_TEST(html.find(" src=") == std::string::npos);
+  BOOST_TEST(html.find("http://") == html.find("http://www.w3.org/2000/svg"));
+  BOOST_TEST(html.find("https://") == std::string::npos);
   BOOST_TEST(AuditJson(*r).find("\"breakage\":1") != std::string::npos);
 
   absl::StatusOr<AuditReport> wallet = Audit(store.get(), std::nullopt, Wallet(2));
@@ -126,14 +151,8 @@ BOOST_AUTO_TEST_CASE(settlement_is_parimutuel_floor_rounded_and_conserved) {
 }
 
 BOOST_AUTO_TEST_CASE(html_report_charts_the_pool_history) {
-  const std::string conn = FreshDatabase();
-  auto store = Open(conn);
-  StreamOptions options;
-  options.events = 3000;
-  options.markets = 4;
-  std::ostringstream stream;
-  GenerateStream(options, stream);
-  Append(store.get(), stream.str());
+  std::string conn;
+  auto store = GeneratedLedger(&conn);
   // The generator resolves the last third of the markets: market-0003 here.
   absl::StatusOr<AuditReport> r = Audit(store.get(), std::string("market-0003"), std::nullopt);
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
@@ -142,7 +161,151 @@ BOOST_AUTO_TEST_CASE(html_report_charts_the_pool_history) {
   BOOST_TEST(r->settlement->conserved);
   const std::string html = AuditHtml(*r);
   BOOST_TEST(html.find("<svg") != std::string::npos);
-  BOOST_TEST(html.find("<polyline") != std::string::npos);
+  BOOST_TEST(html.find("<path fill='none' stroke='#1a7f37'") != std::string::npos);  // YES.
+  BOOST_TEST(html.find("time (UTC)") != std::string::npos);                          // Axes.
+  BOOST_TEST(html.find("pool, USDT") != std::string::npos);
+  BOOST_TEST(html.find(">YES pool</text>") != std::string::npos);  // Legend.
+  BOOST_TEST(html.find(">resolved</text>") != std::string::npos);  // Marker.
+}
+
+BOOST_AUTO_TEST_CASE(every_format_starts_with_where_the_report_comes_from_and_the_findings) {
+  // Proves: the header (generated at, version, database, head seq and full hash, digest and verify
+  // results, range) in JSON, CSV and HTML; USDT with separators and six decimals in HTML, integers
+  // of micro-USDT in JSON; the unrefunded clawback with its age; a wallet's totals and settlement;
+  // a digest that does not match and a tampered projected row are reported, not hidden.
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  Append(store.get(), Market() + Bet("a", 1, "YES", 1234567890123) + Bet("b", 2, "YES", 20000000) +
+                          Bet("c", 3, "NO", 7000000) + Clawback("b", 5000000) +
+                          R"({"action":"MARKET_RESOLVED","marketId":"m1","winner":"YES"})"
+                          "\n");
+  CatchUpRunner runner(store.get(), ProjectorOptions{});
+  BOOST_REQUIRE(runner.RunOnce().ok());
+  absl::StatusOr<LogDigest> digest = TakeDigest(store.get(), NowMicros());
+  BOOST_REQUIRE(digest.ok());
+  AuditOptions options;
+  options.digest = *digest;
+  options.database = "the test cluster";
+  absl::StatusOr<AuditReport> first = Audit(store.get(), std::string("m1"), std::nullopt, options);
+  BOOST_REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+  TimeMicros clawed_at = 0;
+  for (const TimelineEntry& t : first->timeline) {
+    if (t.event.action == Action::kClawedBack) clawed_at = t.event.created_at;
+  }
+  options.now = clawed_at + (86400 + 3600 + 60) * int64_t{1000000};  // 1 day, 1 hour, 1 minute.
+  absl::StatusOr<AuditReport> r = Audit(store.get(), std::string("m1"), std::nullopt, options);
+  BOOST_REQUIRE(r.ok());
+  const ReportHeader& h = r->header;
+  BOOST_TEST(h.generated_at == options.now);
+  BOOST_TEST(h.ledger_version == kLedgerVersion);
+  BOOST_TEST(h.head_seq == digest->seq);
+  BOOST_TEST(h.head_hash == ToHex(digest->hash));
+  BOOST_TEST(h.digest == "matches at seq " + std::to_string(digest->seq));
+  BOOST_TEST(h.verify_ok, h.verify);
+  BOOST_TEST(h.verify.find("match the tables") != std::string::npos, h.verify);
+  BOOST_TEST(h.range == "the whole log");
+  BOOST_REQUIRE_EQUAL(r->findings.unrefunded.size(), 1u);
+  BOOST_TEST(r->findings.unrefunded[0].bet_id == "b");
+  BOOST_TEST(r->findings.unrefunded[0].age_seconds == 86400 + 3600 + 60);
+  BOOST_TEST(r->findings.unrefunded[0].amount == 5000000);
+
+  const boost::json::object json = boost::json::parse(AuditJson(*r)).as_object();
+  const boost::json::object& header = json.at("header").as_object();
+  for (const char* key : {"generatedAt", "ledgerVersion", "database", "headSeq", "headHash",
+                          "stateSeq", "range", "digest", "digestOk", "verify", "verifyOk"}) {
+    BOOST_TEST(header.contains(key), key);
+  }
+  BOOST_TEST(header.at("headHash").as_string() == ToHex(digest->hash));
+  BOOST_TEST(header.at("database").as_string() == "the test cluster");
+  BOOST_TEST(json.at("markets").at(0).at("yesPool").as_int64() == 1234567890123 + 15000000);
+  const std::string csv = AuditCsv(*r);
+  BOOST_TEST(csv.find("# headHash: " + ToHex(digest->hash) + "\n") != std::string::npos);
+  BOOST_TEST(csv.find("# generatedAt: " + FormatRfc3339(options.now) + "\n") != std::string::npos);
+  const std::string html = AuditHtml(*r);
+  for (const std::string& expected :
+       {ToHex(digest->hash), std::string("1,234,582.890123"),  // The YES pool, in USDT.
+        std::string("1d 01h 01m"), std::string("matches at seq "), std::string("0.1.0"),
+        std::string("the test cluster"), std::string("1 clawbacks not refunded, 5.000000 USDT")}) {
+    BOOST_TEST(html.find(expected) != std::string::npos, expected);
+  }
+  BOOST_TEST(html.find(">1234567890123<") == std::string::npos, "a raw micro-USDT amount");
+
+  // The wallet of bet b: staked 20, 5 clawed back and not refunded, paid its share of the pool.
+  absl::StatusOr<AuditReport> w = Audit(store.get(), std::nullopt, Wallet(2), options);
+  BOOST_REQUIRE(w.ok());
+  BOOST_REQUIRE_EQUAL(w->wallet_totals.size(), 1u);
+  const WalletMarketTotals& t = w->wallet_totals[0];
+  const Settlement& s = *r->settlement;
+  const auto paid = std::find_if(s.payouts.begin(), s.payouts.end(),
+                                 [](const Payout& p) { return p.bet_id == "b"; });
+  BOOST_REQUIRE(paid != s.payouts.end());
+  BOOST_TEST(t.staked == 20000000);
+  BOOST_TEST(t.clawed_back == 5000000);
+  BOOST_TEST(t.refunded == 0);
+  BOOST_TEST(*t.payout == paid->payout);
+  BOOST_TEST(t.net == paid->payout - 20000000);
+  BOOST_TEST(AuditHtml(*w).find("Totals per market") != std::string::npos);
+
+  // A digest whose hash was edited, and a projected row changed behind the ledger's back.
+  options.digest->hash[0] ^= 1;
+  auto sql = pg::SqlSession::Open(conn);
+  BOOST_REQUIRE(sql.ok());
+  BOOST_REQUIRE((*sql)->Exec(R"(UPDATE "Bet" SET amount = amount + 1 WHERE id = 'a')").ok());
+  r = Audit(store.get(), std::string("m1"), std::nullopt, options);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(!r->header.digest_ok);
+  BOOST_TEST(r->header.digest.find("DOES NOT MATCH") == 0u, r->header.digest);
+  BOOST_TEST(!r->header.verify_ok);
+  BOOST_TEST(r->header.verify.find("1 projected rows of market m1 differ") != std::string::npos,
+             r->header.verify);
+}
+
+BOOST_AUTO_TEST_CASE(audit_ranges_cut_the_timeline_and_state_by_position_and_by_event_time) {
+  // Proves: --from/--until as positions list exactly the market's events in the range, with the
+  // statistics of the fold up to --until; as times, the events that happened in it, with the state
+  // of an event-time replay to --until.
+  std::string conn;
+  auto store = GeneratedLedger(&conn);
+  const std::string market = "market-0001";
+  AuditOptions options;
+  options.range.from_seq = 500;
+  options.range.until_seq = 1500;
+  absl::StatusOr<AuditReport> r = Audit(store.get(), market, std::nullopt, options);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  const int64_t in_range = std::stoll(testing::Scalar(
+      conn,
+      R"(SELECT count(*) FROM "BetHistory" WHERE "marketId" = 'market-0001' AND seq BETWEEN 500 AND 1500)"));
+  BOOST_TEST(static_cast<int64_t>(r->timeline.size()) == in_range);
+  BOOST_TEST(in_range > 0);
+  for (const TimelineEntry& t : r->timeline) BOOST_TEST((t.seq >= 500 && t.seq <= 1500), t.seq);
+  BOOST_TEST(r->header.state_seq == 1500);
+  BOOST_TEST(r->header.head_seq == 3000);
+  BOOST_TEST(r->header.range == "positions from seq 500 until seq 1500");
+  absl::StatusOr<Projector> at = ReplayUntil(store.get(), ReplayPoint::AtSeq(1500));
+  BOOST_REQUIRE(at.ok());
+  const MarketState& m = *at->state().FindMarket(market);
+  BOOST_TEST(r->markets[0].yes_pool == m.yes_pool.value());
+  BOOST_TEST(r->markets[0].no_pool == m.no_pool.value());
+
+  absl::StatusOr<LoggedEvent> from_row = store->log().Read(400);
+  absl::StatusOr<LoggedEvent> until_row = store->log().Read(2200);
+  BOOST_REQUIRE(from_row.ok() && until_row.ok());
+  AuditOptions by_time;
+  by_time.range.from_time = from_row->event.created_at;
+  by_time.range.until_time = until_row->event.created_at;
+  r = Audit(store.get(), market, std::nullopt, by_time);
+  BOOST_REQUIRE(r.ok());
+  BOOST_REQUIRE(!r->timeline.empty());
+  for (const TimelineEntry& t : r->timeline) {
+    BOOST_TEST((t.event.created_at >= *by_time.range.from_time &&
+                t.event.created_at <= *by_time.range.until_time));
+  }
+  absl::StatusOr<Projector> happened =
+      ReplayUntil(store.get(), ReplayPoint::AtEventTime(*by_time.range.until_time));
+  BOOST_REQUIRE(happened.ok());
+  BOOST_TEST(r->markets[0].yes_pool == happened->state().FindMarket(market)->yes_pool.value());
+  BOOST_TEST(r->header.state_seq == happened->head_seq());
+  BOOST_TEST(r->header.verify.find("not compared") != std::string::npos, r->header.verify);
 }
 
 BOOST_AUTO_TEST_CASE(html_escapes_what_producers_wrote) {

@@ -1,6 +1,7 @@
 // Specification of trust following the hash chain: every command that derives state or output from
-// the log (replay, audit, rebuild, project, reconcile, feed, publish, and append through its fold)
-// checks the chain of what it reads and refuses a damaged log with exit 3, naming the first bad
+// the log (replay, audit, rebuild, project, reconcile, feed, publish, rules, markets, serve at
+// start and in the rows it answers with, and append through its fold) checks the chain of what it
+// reads and refuses a damaged log with exit 3 (the service: 500 BROKEN_CHAIN), naming the first bad
 // position and its kind, and derives nothing (publish: nothing at or past the break); with
 // --allow-broken-chain the readers read on, for forensics, and mark their output untrusted.
 #include <boost/json.hpp>
@@ -12,6 +13,7 @@
 #include "tests/ledger_process.h"
 #include "tests/nats_server.h"
 #include "tests/process.h"
+#include "tests/serve_process.h"
 #include "tests/test_cluster.h"
 
 namespace ledger {
@@ -72,6 +74,17 @@ const std::vector<std::vector<std::string>>& Readers() {
   return *all;
 }
 
+// Commands that fold the log to decide what to write (no --allow-broken-chain: they never write
+// on a damaged log), run as they would be against a damaged log.
+const std::vector<std::vector<std::string>>& Deciders() {
+  static const std::vector<std::vector<std::string>>* all =
+      new std::vector<std::vector<std::string>>{
+          {"rules", "run", "--dry-run"},
+          {"markets", "close-expired", "--dry-run"},
+          {"serve", "--listen", "127.0.0.1:0", "--no-projections"}};
+  return *all;
+}
+
 BOOST_AUTO_TEST_SUITE(broken_chain)
 
 BOOST_AUTO_TEST_CASE(every_reader_refuses_each_kind_of_damage_and_names_it) {
@@ -79,7 +92,9 @@ BOOST_AUTO_TEST_CASE(every_reader_refuses_each_kind_of_damage_and_names_it) {
     TempDir dir;
     const std::string conn = DamagedLog(t, dir);
     const std::string expected = "broken at seq " + std::to_string(t.seq) + ": " + t.kind;
-    for (const std::vector<std::string>& reader : Readers()) {
+    std::vector<std::vector<std::string>> commands = Readers();
+    commands.insert(commands.end(), Deciders().begin(), Deciders().end());
+    for (const std::vector<std::string>& reader : commands) {
       BOOST_TEST(testing::Run(LedgerSpec(conn, reader, dir, "r")) == 3,
                  reader[0] << " on " << t.kind);
       const std::string err = ReadFile(dir / "r.err");
@@ -96,6 +111,33 @@ BOOST_AUTO_TEST_CASE(every_reader_refuses_each_kind_of_damage_and_names_it) {
     BOOST_TEST(ReadFile(dir / "again.err").find(expected) != std::string::npos,
                ReadFile(dir / "again.err"));
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_running_service_never_serves_a_row_damaged_after_it_started) {
+  // The service folded a clean log; then a superuser alters row 51. Reading it, or a page holding
+  // it, is 500 BROKEN_CHAIN naming seq 51 and ALTERED_ROW; the rows around it are still served.
+  TempDir dir;
+  const std::string conn = DamagedLog({"none", 0, "SELECT 1"}, dir);
+  testing::ServeProcess serve(conn, dir, {"--no-projections"});
+  testing::HttpClient client(serve.port());
+  BOOST_REQUIRE_EQUAL(client.Get("/v1/events/51").status, 200);
+  auto sql = pg::SqlSession::Open(conn);
+  BOOST_REQUIRE(sql.ok());
+  BOOST_REQUIRE(
+      (*sql)
+          ->Exec(std::string("SET session_replication_role = replica; ") + Tamperings()[0].sql)
+          .ok());
+  for (const std::string target : {"/v1/events/51", "/v1/events?after=40&limit=50"}) {
+    const testing::HttpReply r = client.Get(target);
+    BOOST_TEST(r.status == 500, target << ": " << r.body);
+    const boost::json::object body = r.Json().as_object();
+    BOOST_TEST(body.at("error").as_string() == "BROKEN_CHAIN", target);
+    BOOST_TEST(std::string(body.at("message").as_string()).find("broken at seq 51: ALTERED_ROW") !=
+                   std::string::npos,
+               r.body);
+  }
+  BOOST_TEST(client.Get("/v1/events/50").status == 200);
+  BOOST_TEST(client.Get("/v1/events?after=51&limit=20").status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(publish_sends_nothing_at_or_past_a_break_and_names_it) {

@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(values_are_checked_against_the_flags_type_and_bounds) {
   CheckUsageError(RunLedger({"generate", "--events", "12x"}, dir), "generate",
                   "--events must be an integer");
   CheckUsageError(RunLedger({"project", "--retries", "-1"}, dir), "project",
-                  "--retries must be an integer from 0 to 12, got -1");
+                  "--retries must be an integer from 0 to 1000000 or unlimited, got -1");
   CheckUsageError(RunLedger({"publish", "--nats", "nats://127.0.0.1:1", "--replicas", "6"}, dir),
                   "publish", "--replicas must be an integer from 1 to 5, got 6");
   CheckUsageError(RunLedger({"feed", "--from", "0"}, dir), "feed", "--from must be an integer");

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 #include <string>
@@ -16,6 +17,7 @@
 #include "engine/pg/database.h"
 #include "engine/pg/sql_session.h"
 #include "engine/str_cat.h"
+#include "engine/time_format.h"
 #include "projections/runner.h"
 #include "replay/verify.h"
 #include "sample/stream_generator.h"
@@ -123,6 +125,86 @@ BOOST_AUTO_TEST_CASE(replay_at_every_position_equals_the_projections_after_that_
   BOOST_TEST(next->recorded_at > row->recorded_at);
   // A replay does not touch the live tables.
   BOOST_TEST(Scalar(conn, "SELECT min(seq) FROM projection_checkpoint") == "300");
+}
+
+// Every row of every projection but PoolSnapshot (its rows follow the intervals folded), sorted.
+std::vector<std::string> StateRows(const Projector& state) {
+  std::vector<std::string> rows;
+  for (Projection p : {Projection::kMarket, Projection::kBet, Projection::kFlaggedWallet}) {
+    state.ForEachRow(p, [&](const Row& row) {
+      std::string text = std::string(ProjectionName(p));
+      for (const std::optional<std::string>& field : row) text += "|" + field.value_or("NULL");
+      rows.push_back(std::move(text));
+    });
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+BOOST_AUTO_TEST_CASE(replay_by_event_time_cuts_by_when_events_happened_not_when_recorded) {
+  // Proves: on a log whose events happened in log order, --event-time T gives the same state as
+  // the prefix of events that happened by T, although every row was recorded long after T (the
+  // README's loaded-later log, where --until T gives the empty state). Then, on a hand-made log
+  // with a late arrival and a confirmation stamped before its placement, the late event is folded,
+  // the placement after the cut is not, and the confirmation that needs it is held back, listed.
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  const std::vector<std::string> lines = StreamLines(400, 21);
+  std::string all;
+  for (const std::string& line : lines) all += line + "\n";
+  AppendInline(store.get(), all);
+  for (const int64_t k : {int64_t{1}, int64_t{137}, int64_t{399}}) {
+    absl::StatusOr<LoggedEvent> row = store->log().Read(k);
+    BOOST_REQUIRE(row.ok());
+    EventTimeCut cut;
+    absl::StatusOr<Projector> by_event = ReplayUntil(
+        store.get(), ReplayPoint::AtEventTime(row->event.created_at), {}, nullptr, &cut);
+    BOOST_REQUIRE(by_event.ok());
+    absl::StatusOr<Projector> prefix = ReplayUntil(store.get(), ReplayPoint::AtSeq(cut.folded));
+    BOOST_REQUIRE(prefix.ok());
+    BOOST_TEST(cut.folded >= k);
+    BOOST_TEST(cut.folded + cut.after_cut == 400);
+    BOOST_TEST(cut.held_back_total == 0);
+    BOOST_TEST((StateRows(*by_event) == StateRows(*prefix)), "cut at seq " << k);
+    absl::StatusOr<Projector> by_recorded =
+        ReplayUntil(store.get(), ReplayPoint::AtTime(row->event.created_at));
+    BOOST_REQUIRE(by_recorded.ok());
+    BOOST_TEST(by_recorded->head_seq() == 0, "recorded long after it happened");
+  }
+
+  const std::string late = FreshDatabase();
+  auto late_store = Open(late);
+  const std::string wallet =
+      R"("wallet":"0x00000000000000000000000000000000000000b1","choice":"YES")";
+  AppendInline(
+      late_store.get(),
+      R"({"action":"MARKET_CREATED","createdAt":"2026-01-15T00:00:00Z","marketId":"m",)"
+      R"("question":"Q?","endDate":"2099-01-01T00:00:00Z",)"
+      R"("contractAddress":"0x00000000000000000000000000000000000000c1",)"
+      R"("gnosisSafeAddress":"0x00000000000000000000000000000000000000a1"})"
+      "\n"
+      R"({"action":"PLACED","createdAt":"2026-01-15T00:10:00Z","betId":"b1","marketId":"m",)" +
+          wallet + R"(,"amount":100000000,"betNumber":1})" + "\n" +
+          R"({"action":"PLACED","createdAt":"2026-01-15T00:40:00Z","betId":"b2","marketId":"m",)" +
+          wallet + R"(,"amount":200000000,"betNumber":2})" + "\n" +
+          R"({"action":"CONFIRMED","createdAt":"2026-01-15T00:20:00Z","betId":"b2"})" + "\n" +
+          R"({"action":"PLACED","createdAt":"2026-01-15T00:05:00Z","betId":"b3","marketId":"m",)" +
+          wallet + R"(,"amount":300000000,"betNumber":3})" + "\n");
+  EventTimeCut cut;
+  absl::StatusOr<Projector> state =
+      ReplayUntil(late_store.get(), ReplayPoint::AtEventTime(*ParseRfc3339("2026-01-15T00:30:00Z")),
+                  {}, nullptr, &cut);
+  BOOST_REQUIRE(state.ok());
+  BOOST_TEST(cut.folded == 3);  // The market, b1, and b3 (arrived late, happened early).
+  BOOST_TEST(cut.after_cut == 1);
+  BOOST_REQUIRE_EQUAL(cut.held_back_total, 1);
+  BOOST_REQUIRE_EQUAL(cut.held_back.size(), 1u);
+  BOOST_TEST(cut.held_back[0].seq == 4);
+  BOOST_TEST(state->head_seq() == 5);
+  std::vector<std::string> bets;
+  state->ForEachRow(Projection::kBet, [&](const Row& row) { bets.push_back(*row[0]); });
+  std::sort(bets.begin(), bets.end());
+  BOOST_TEST((bets == std::vector<std::string>{"b1", "b3"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_clean_log_verifies_clean) {
@@ -270,6 +352,45 @@ BOOST_AUTO_TEST_CASE(verify_reports_projection_drift_by_table_key_and_column) {
   BOOST_TEST(pool);
   BOOST_TEST(missing);
   BOOST_TEST(unexpected);
+  BOOST_TEST(r.drift_judged);
+  for (const Drift& d : r.drift) {
+    // A Market row is keyed by a UUID; its drift also names the market as people call it.
+    BOOST_TEST(d.name == (d.table == "Market" ? "eden-haus-hackathon" : ""), d.table);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(verify_on_a_tampered_log_never_calls_a_correct_table_wrong) {
+  // Proves: after a superuser divides a placement's amount by ten in the log (triggers bypassed),
+  // the Bet table still holds the amount the bet was placed with. verify names the altered row,
+  // and lists the differences the forged row causes as unjudged, the table's value as what the
+  // table holds (the original), never as drift that calls the table wrong.
+  Ledger l = MakeLedger(500);
+  const std::string bet = Scalar(l.conn, R"(SELECT "betId" FROM "BetHistory" WHERE action = 'PLACED'
+                                            ORDER BY seq OFFSET 5 LIMIT 1)");
+  const std::string original =
+      Scalar(l.conn, "SELECT amount FROM \"Bet\" WHERE id = '" + bet + "'");
+  Tamper(l.conn,
+         "UPDATE \"BetHistory\" SET amount = amount / 10 WHERE action = 'PLACED' AND "
+         "\"betId\" = '" +
+             bet + "'");
+  VerifyReport r = RunVerify(l);
+  BOOST_REQUIRE(!r.breaks.empty());
+  BOOST_TEST(r.breaks[0].kind == "ALTERED_ROW");
+  BOOST_TEST(!r.drift_judged);
+  bool amount_listed = false;
+  for (const Drift& d : r.drift) {
+    if (d.table != "Bet" || d.key != bet || d.column != "amount") continue;
+    amount_listed = true;
+    BOOST_TEST(*d.found == original);
+    BOOST_TEST(std::stoll(*d.expected) == std::stoll(original) / 10);
+  }
+  BOOST_TEST(amount_listed, "the forged amount's difference is listed for forensics");
+  // Once the log is restored, the same tables are judged again, and match.
+  Tamper(l.conn, "UPDATE \"BetHistory\" SET amount = " + original +
+                     " WHERE action = 'PLACED' AND \"betId\" = '" + bet + "'");
+  r = RunVerify(l);
+  BOOST_TEST(r.clean());
+  BOOST_TEST(r.drift_judged);
 }
 
 BOOST_AUTO_TEST_CASE(a_projection_behind_the_log_is_reported_behind_never_as_drift) {

@@ -62,12 +62,22 @@ std::vector<std::vector<std::string>> ReadingCommands(const std::string& wallet)
   return {
       {"history", "--wallet", wallet, "--format", "json"},
       {"replay", "--until", "250", "--format", "json"},
-      {"audit", "--market", "market-0001", "--format", "json"},
+      {"audit", "--market", "market-0001", "--format", "json", "--now", "2026-06-01T00:00:00Z"},
       {"reconcile", "--now", "2026-06-01T00:00:00Z"},  // Ages as of a fixed time.
       {"feed", "--from", "1"},
       {"stats", "--market", "market-0001", "--format", "json"},
       {"rules", "run", "--dry-run", "--now", "2026-06-01T00:00:00Z", "--format", "json"},
   };
+}
+
+// A command's output without the database it names (an audit report's header says where it was
+// taken: the standby's socket, not the primary's); anything else unchanged.
+std::string WithoutDatabase(const std::string& out) {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(out, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("header")) return out;
+  v.as_object()["header"].as_object().erase("database");
+  return boost::json::serialize(v);
 }
 
 // verify's JSON without what depends on the run (timings) or on where it ran (standby).
@@ -116,7 +126,8 @@ BOOST_AUTO_TEST_CASE(readers_on_a_caught_up_standby_agree_with_the_primary_and_s
     const int primary_exit = Ledger(primary, args, dir, p);
     BOOST_TEST_CONTEXT(args[0] << " " << (args.size() > 1 ? args[1] : "")) {
       BOOST_TEST(Ledger(replica, args, dir, s) == primary_exit);
-      BOOST_TEST(ReadFile(dir / (s + ".out")) == ReadFile(dir / (p + ".out")));
+      BOOST_TEST(WithoutDatabase(ReadFile(dir / (s + ".out"))) ==
+                 WithoutDatabase(ReadFile(dir / (p + ".out"))));
       BOOST_TEST(!ReadFile(dir / (s + ".out")).empty());
       BOOST_TEST(ReadFile(dir / (p + ".err")).find("hot standby") == std::string::npos);
       BOOST_TEST(ReadFile(dir / (s + ".err"))

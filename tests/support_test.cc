@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -87,6 +88,21 @@ BOOST_AUTO_TEST_CASE(amounts_in_micro_usdt_or_decimal_usdt_convert_exactly) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(amounts_format_as_usdt_exactly_with_or_without_separators) {
+  BOOST_TEST(FormatUsdt(378105589982, true) == "378,105.589982");
+  BOOST_TEST(FormatUsdt(378105589982) == "378105.589982");
+  BOOST_TEST(FormatUsdt(1, true) == "0.000001");
+  BOOST_TEST(FormatUsdt(0, true) == "0.000000");
+  BOOST_TEST(FormatUsdt(-999999999, true) == "-999.999999");
+  BOOST_TEST(FormatUsdt(-1000000000, true) == "-1,000.000000");
+  BOOST_TEST(FormatUsdt(Micros::kMax, true) == "9,223,372,036,854.775807");
+  BOOST_TEST(FormatUsdt(std::numeric_limits<int64_t>::min(), true) == "-9,223,372,036,854.775808");
+  // The plain form reads back to the same amount, across the digit counts where separators change.
+  for (int64_t m = 1; m > 0 && m < Micros::kMax / 7; m = m * 7 + 3) {
+    BOOST_TEST(ParseMicrosOrUsdt(FormatUsdt(m))->value() == m);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(utf8_prefix_never_cuts_a_character) {
   // Proves that a prefix of valid UTF-8 taken at every length stays valid and as long as it can be:
   // 1-, 2-, 3- and 4-byte characters, cut before, inside and after each.
@@ -136,6 +152,29 @@ BOOST_AUTO_TEST_CASE(backoff_doubles_to_its_cap_and_stops_after_its_attempts) {
   BOOST_TEST(!backoff.Wait(cause, observe, &stop));  // A stop request is not waited out.
   BOOST_TEST(IsTransient(absl::UnknownError("commit outcome unknown")));
   BOOST_TEST(!IsTransient(absl::FailedPreconditionError("read-only")));
+}
+
+BOOST_AUTO_TEST_CASE(unlimited_retries_outlast_the_default_and_the_end_of_an_outage_is_told) {
+  // With 1 ms waits (the schedule is the point), an unlimited backoff keeps going past the default
+  // attempts; a Reset after a success tells the observer once that the outage is over, with its
+  // attempts and a duration at least the waits it slept; a Reset with no outage tells nothing.
+  Backoff backoff(kRetriesUnlimited, 1, 2);
+  std::vector<RetryNotice> notices;
+  auto observe = [&notices](const RetryNotice& n) { notices.push_back(n); };
+  const absl::Status cause = absl::UnavailableError("gone");
+  for (int i = 0; i < 5 * kOutageRetriesMax; ++i) BOOST_REQUIRE(backoff.Wait(cause, observe));
+  BOOST_TEST(notices.back().attempt == 5 * kOutageRetriesMax);
+  BOOST_TEST(DescribeRetry(notices.back()).find("retry 60 unlimited in 2 ms") != std::string::npos,
+             DescribeRetry(notices.back()));
+  backoff.Reset(observe);
+  BOOST_REQUIRE_EQUAL(notices.size(), static_cast<size_t>(5 * kOutageRetriesMax + 1));
+  const RetryNotice& over = notices.back();
+  BOOST_TEST(over.recovered);
+  BOOST_TEST(over.attempt == 5 * kOutageRetriesMax);
+  BOOST_TEST(over.outage_ms >= 2 * (5 * kOutageRetriesMax - 1));
+  BOOST_TEST(DescribeRetry(over).find("reconnected: the outage lasted ") == 0u);
+  backoff.Reset(observe);
+  BOOST_TEST(notices.size() == static_cast<size_t>(5 * kOutageRetriesMax + 1));
 }
 
 // One market and three wallets hold thirty bets (ten per wallet per market): a stream asked for
