@@ -24,11 +24,13 @@ namespace json = boost::json;
 // flood the error output.
 constexpr size_t kEchoBytesMax = 80;
 
-std::string Echo(const json::value& value) {
-  std::string text = json::serialize(value);
-  if (text.size() > kEchoBytesMax) text = std::string(Utf8Prefix(text, kEchoBytesMax)) + "...";
-  return text;
+// `text` cut to kEchoBytesMax bytes on a character boundary, "..." marking a cut.
+std::string Clip(std::string_view text) {
+  if (text.size() <= kEchoBytesMax) return std::string(text);
+  return std::string(Utf8Prefix(text, kEchoBytesMax)) + "...";
 }
+
+std::string Echo(const json::value& value) { return Clip(json::serialize(value)); }
 
 Rejection Reject(ErrorCode code, std::string message) {
   return Rejection{code, std::move(message)};
@@ -146,10 +148,7 @@ class FieldReader {
   // else as JSON; cut on a character boundary.
   std::string Shown(std::string_view key, const json::value& value) const {
     if (value.is_number()) {
-      if (std::optional<std::string_view> raw = TopLevelValueText(line_, key)) {
-        return std::string(Utf8Prefix(*raw, kEchoBytesMax)) +
-               (raw->size() > kEchoBytesMax ? "..." : "");
-      }
+      if (std::optional<std::string_view> raw = TopLevelValueText(line_, key)) return Clip(*raw);
     }
     return Echo(value);
   }

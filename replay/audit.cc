@@ -467,6 +467,8 @@ json::array WalletTotalsJson(const AuditReport& r) {
 
 }  // namespace
 
+bool IsMarketReport(const AuditReport& report) { return report.subject.rfind("market ", 0) == 0; }
+
 std::string AuditJson(const AuditReport& r) {
   json::array timeline;
   for (const TimelineEntry& t : r.timeline) {
@@ -501,7 +503,7 @@ std::string AuditJson(const AuditReport& r) {
                    {"findings", FindingsJson(r)},
                    {"timeline", timeline},
                    {"markets", markets}};
-  if (!r.wallet_totals.empty() || r.subject.rfind("wallet ", 0) == 0) {
+  if (!IsMarketReport(r)) {
     out["walletTotals"] = WalletTotalsJson(r);
   }
   if (r.settlement) {
@@ -796,7 +798,7 @@ std::string HtmlData(const AuditReport& r) {
   absl::flat_hash_map<std::string, size_t> bet_index;
   std::vector<std::string> parties;  // Wallets (a market's report) or markets (a wallet's).
   absl::flat_hash_map<std::string, size_t> party_index;
-  const bool by_market = r.wallet_totals.empty() && r.subject.rfind("market ", 0) == 0;
+  const bool by_market = IsMarketReport(r);
   std::string bet_rows;
   auto bet_of = [&](const std::string& id, const std::string& party) {
     auto [it, added] = bet_index.try_emplace(id, bets.size());
@@ -964,7 +966,7 @@ std::string AuditHtml(const AuditReport& r) {
                    s.conserved ? "holds" : "DOES NOT HOLD", "</p>",
                    PagedTable("payouts", {"bet", "wallet", "stake", "payout"}));
   }
-  const bool by_market = r.wallet_totals.empty() && r.subject.rfind("market ", 0) == 0;
+  const bool by_market = IsMarketReport(r);
   html += StrCat(
       "<h2>Timeline</h2><noscript><p>The timeline is shown with JavaScript; the JSON and "
       "CSV formats carry it.</p></noscript>",

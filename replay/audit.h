@@ -164,6 +164,9 @@ absl::StatusOr<AuditReport> Audit(pg::Database* store, const std::optional<std::
                                   const std::optional<std::string>& wallet,
                                   const AuditOptions& options = {}, ChainTrust* trust = nullptr);
 
+// True for a market's report, false for a wallet's.
+bool IsMarketReport(const AuditReport& report);
+
 std::string AuditJson(const AuditReport& report);
 std::string AuditCsv(const AuditReport& report);
 std::string AuditHtml(const AuditReport& report);

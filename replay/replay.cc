@@ -36,34 +36,19 @@ bool FoldByEventTime(Projector& projector, const LoggedEvent& row, TimeMicros un
   return true;
 }
 
-namespace {
-
-absl::StatusOr<Projector> ReplayByEventTime(pg::Database* store, TimeMicros until,
-                                            ProjectorOptions options, ChainTrust* trust,
-                                            EventTimeCut* cut) {
-  Projector projector = Projector::ForFullFold(options);
-  ChainGuard guard(0, kGenesisHash, trust);
-  LEDGER_RETURN_IF_ERROR(store->log().Stream(0, [&](const LoggedEvent& row) {
-    LEDGER_RETURN_IF_ERROR(guard.Check(row));
-    FoldByEventTime(projector, row, until, cut);
-    return absl::OkStatus();
-  }));
-  return projector;
-}
-
-}  // namespace
-
 absl::StatusOr<Projector> ReplayUntil(pg::Database* store, const ReplayPoint& point,
                                       ProjectorOptions options, ChainTrust* trust,
                                       EventTimeCut* cut) {
-  if (point.event_time) {
-    EventTimeCut unused;
-    return ReplayByEventTime(store, *point.event_time, options, trust,
-                             cut != nullptr ? cut : &unused);
-  }
+  EventTimeCut unused;
+  if (cut == nullptr) cut = &unused;
   Projector projector = Projector::ForFullFold(options);
   ChainGuard guard(0, kGenesisHash, trust);
   absl::Status status = store->log().Stream(0, [&](const LoggedEvent& row) {
+    if (point.event_time) {  // Every row is read: an event that happened early may arrive late.
+      LEDGER_RETURN_IF_ERROR(guard.Check(row));
+      FoldByEventTime(projector, row, *point.event_time, cut);
+      return absl::OkStatus();
+    }
     if ((point.seq && row.seq > *point.seq) || (point.time && row.recorded_at > *point.time)) {
       return absl::CancelledError("reached the replay point");
     }
