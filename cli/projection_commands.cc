@@ -27,6 +27,12 @@ int RunProject(const Args& args) {
   if (!store.ok()) return Fail(store.status());
   ChainTrust trust = ChainTrustFlag(args);
   CatchUpRunner runner(store->get(), *options, &trust);
+  // Past a damaged row every break is to be found and reported, so a fold read on past damage
+  // starts at position 0.
+  runner.set_use_snapshot(!args.Has("no-snapshot") && !args.Has("allow-broken-chain"));
+  runner.set_on_snapshot_skipped([](std::string_view why) {
+    std::cerr << "ledger project: fold snapshot not used (" << why << "); folding from seq 0\n";
+  });
   if (args.Has("follow")) {
     absl::Status s = runner.Follow(StopOnSignals(), retry.report, retry.retries_max);
     ReportUntrusted(trust);  // The warning, at the end of a follow.
@@ -42,6 +48,7 @@ int RunProject(const Args& args) {
   }
   std::cout << boost::json::serialize(
                    boost::json::object{{"applied", *applied},
+                                       {"foldFromSeq", runner.fold_started_at()},
                                        {"checkpoints", cps},
                                        {"snapshotsTrimmed", runner.snapshots_trimmed()},
                                        {"untrusted", ReportUntrusted(trust)}})
@@ -94,12 +101,13 @@ int RunRebuild(const Args& args) {
 std::vector<Command> ProjectionCommands() {
   return {
       {"project",
-       "project [--follow] [--snapshot-retention 30d] [--retries N]",
+       "project [--follow] [--snapshot-retention 30d] [--retries N] [--no-snapshot]",
        "bring Bet, Market, FlaggedWallet, PoolSnapshot up to the log; --follow keeps them up to\n"
        "date until SIGINT/SIGTERM (riding out outages); --snapshot-retention keeps only recent\n"
-       "PoolSnapshot rows",
+       "PoolSnapshot rows; the fold starts from the newest fold snapshot at or before the\n"
+       "checkpoints unless --no-snapshot (or --allow-broken-chain)",
        {kDbFlag, Switch("follow"), kSnapshotIntervalFlag, kSnapshotRetentionFlag,
-        kAllowBrokenChainFlag, kRetriesFlag},
+        kAllowBrokenChainFlag, kRetriesFlag, Switch("no-snapshot")},
        0,
        RunProject},
       {"rebuild",

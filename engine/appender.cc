@@ -37,11 +37,7 @@ absl::Status Appender::CatchUp() {
 absl::Status Appender::LoadSnapshot() {
   absl::StatusOr<bool> loaded = store_->snapshots().LoadLatest(
       [this](int64_t seq, const Sha256& hash, int format, ByteReader& in) {
-        if (format != static_cast<int>(kFoldSnapshotFormat)) {
-          return absl::DataLossError(
-              StrCat("fold snapshot format ", format, ", this binary reads ", kFoldSnapshotFormat));
-        }
-        return DecodeFoldSnapshot(in, seq, hash, &sequencer_);
+        return DecodeStoredFoldSnapshot(in, seq, hash, format, &sequencer_);
       });
   if (loaded.ok()) {
     snapshot_seq_ = sequencer_.head_seq();

@@ -42,4 +42,13 @@ absl::Status DecodeFoldSnapshot(ByteReader& in, int64_t seq, const Sha256& hash,
   return absl::OkStatus();
 }
 
+absl::Status DecodeStoredFoldSnapshot(ByteReader& in, int64_t seq, const Sha256& hash, int format,
+                                      Sequencer* out) {
+  if (format != static_cast<int>(kFoldSnapshotFormat)) {
+    return absl::DataLossError(
+        StrCat("fold snapshot format ", format, ", this binary reads ", kFoldSnapshotFormat));
+  }
+  return DecodeFoldSnapshot(in, seq, hash, out);
+}
+
 }  // namespace ledger

@@ -18,7 +18,8 @@
 
 namespace ledger {
 
-inline constexpr uint32_t kFoldSnapshotFormat = 1;
+// 2: log time and each market's pools_moved_at (a projector starts from a snapshot too).
+inline constexpr uint32_t kFoldSnapshotFormat = 2;
 // A fold that replayed at least this many rows past its snapshot saves a new one (`ledger append`,
 // `ledger serve` when it stops): about a second of folding saved at the next start, for a write of
 // a few MB per 100k events.
@@ -33,6 +34,10 @@ absl::Status DecodeFoldSnapshot(std::string_view bytes, int64_t seq, const Sha25
                                 Sequencer* out);
 // The same, reading the bytes from `in` as they come (pg::SnapshotStore::LoadLatest).
 absl::Status DecodeFoldSnapshot(ByteReader& in, int64_t seq, const Sha256& hash, Sequencer* out);
+// The same for a snapshot stored with `format` (its row's column): kDataLoss, naming both formats,
+// when that is not this binary's, before reading any byte.
+absl::Status DecodeStoredFoldSnapshot(ByteReader& in, int64_t seq, const Sha256& hash, int format,
+                                      Sequencer* out);
 
 }  // namespace ledger
 

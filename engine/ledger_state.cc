@@ -285,7 +285,14 @@ void LedgerState::JournalBetAction(BetState& bet) {
   });
 }
 
+void LedgerState::AdvanceLogTime(TimeMicros created_at) {
+  if (created_at <= log_time_) return;
+  Journal([this, old = log_time_] { log_time_ = old; });
+  log_time_ = created_at;
+}
+
 void LedgerState::Apply(const Event& e) {
+  AdvanceLogTime(e.created_at);
   switch (e.action) {
     case Action::kMarketCreated: {
       Journal([this, id = *e.market_id] {
@@ -392,6 +399,7 @@ std::optional<Rejection> LedgerState::TryApply(
     }
     BetState& bet = (*bet_store_)[*it].bet;
     before_apply(&bet);
+    AdvanceLogTime(e.created_at);
     const uint32_t wallet_index = known_wallet ? wallet->second : InternWallet(*e.wallet);
     FillPlaced(e, market->second, wallet_index, bet);
     return std::nullopt;
@@ -404,6 +412,7 @@ std::optional<Rejection> LedgerState::TryApply(
     BetState& bet = (*bet_store_)[*it].bet;
     if (std::optional<Rejection> bad = ValidateBetAction(e, bet)) return bad;
     before_apply(&bet);
+    AdvanceLogTime(e.created_at);
     ApplyBetAction(e, bet);
     return std::nullopt;
   }
@@ -436,6 +445,13 @@ void LedgerState::SetStatus(BetState& bet, BetStatus status) {
 }
 
 void LedgerState::ApplyBetAction(const Event& e, BetState& bet) {
+  const BetStatus before = bet.status;
+  ApplyBetActionFields(e, bet);
+  // Journaled with the market by JournalBetAction.
+  if (MovesPools(e.action, before, bet.status)) MutableMarket(bet)->pools_moved_at = log_time_;
+}
+
+void LedgerState::ApplyBetActionFields(const Event& e, BetState& bet) {
   ++bet.stream_version;
   switch (e.action) {
     case Action::kConfirmed: {

@@ -78,7 +78,19 @@ struct MarketState {
   // the distinct wallets among them.
   int32_t confirmed_bets = 0;
   int32_t confirmed_wallets = 0;
+  // Log time (LedgerState::log_time) when an event last moved the pools or the CONFIRMED count
+  // (MovesPools), -1 if none has: which PoolSnapshot interval holds the market's last change, so
+  // that a projector can start from a saved fold (projections/projector.h).
+  TimeMicros pools_moved_at = -1;
 };
+
+// Whether a bet action that took a bet from `before` to `after` changes what a PoolSnapshot row of
+// its market holds: CONFIRMED and CLAWED_BACK move the pools, and any move into or out of CONFIRMED
+// changes the count of confirmed bets. The one rule the fold and the projector share.
+inline bool MovesPools(Action action, BetStatus before, BetStatus after) {
+  return action == Action::kConfirmed || action == Action::kClawedBack ||
+         (before == BetStatus::kConfirmed) != (after == BetStatus::kConfirmed);
+}
 
 // One bet, compact: a fold of 10^7 events holds millions of these. The market and the wallet are
 // indexes into the state's interned ids (LedgerState::MarketIdOf, WalletOf); hashes are raw bytes.
@@ -169,6 +181,10 @@ class LedgerState {
 
   const absl::flat_hash_map<std::string, WalletFlagState>& wallets() const { return wallets_; }
 
+  // Log time: the largest createdAt of the events applied so far (0 before the first). Events may
+  // arrive with a createdAt behind it; log time never goes back.
+  TimeMicros log_time() const { return log_time_; }
+
   const MarketState* FindMarket(std::string_view market_id) const;
   const BetState* FindBet(std::string_view bet_id) const;
   // Starts loading the memory that folding `e` will look up first (its bet's and its wallet's
@@ -237,6 +253,9 @@ class LedgerState {
   void FillPlaced(const Event& event, uint32_t market, uint32_t wallet, BetState& bet);
   std::optional<Rejection> ValidateBetAction(const Event& event, const BetState& bet) const;
   void ApplyBetAction(const Event& event, BetState& bet);
+  void ApplyBetActionFields(const Event& event, BetState& bet);
+  // Moves log time forward to `created_at`, if it is ahead.
+  void AdvanceLogTime(TimeMicros created_at);
   // Moves `bet` to `status`, keeping its market's confirmed_bets and confirmed_wallets.
   void SetStatus(BetState& bet, BetStatus status);
 
@@ -267,6 +286,7 @@ class LedgerState {
   // CONFIRMED bets per (market << 32 | wallet), for MarketState::confirmed_wallets; a pair leaves
   // when its count drops to zero.
   FoldMap<uint64_t, int32_t> confirmed_by_wallet_;
+  TimeMicros log_time_ = 0;
   int undo_depth_ = 0;  // BeginUndoable calls not yet ended by Undo or KeepChanges.
   std::vector<std::function<void()>> journal_;
 };

@@ -1,6 +1,7 @@
 // LedgerState::Save and Load: the fold's tables in the snapshot layout (engine/byte_codec.h).
-// Sections in order: markets (creation order), wallets (interning order), bets (placement order),
-// flagged wallets (by address). Every enum is checked on load, every index against its table.
+// Sections in order: log time, markets (creation order), wallets (interning order), bets (placement
+// order), flagged wallets (by address). Every enum is checked on load, every index against its
+// table.
 #include <algorithm>
 #include <cstring>
 
@@ -25,6 +26,7 @@ bool ToEnum(uint8_t raw, E last, E* out) {
 }  // namespace
 
 void LedgerState::Save(ByteWriter& out) const {
+  SaveTime(out, log_time_);
   out.U32(static_cast<uint32_t>(markets_.size()));
   for (size_t i = 0; i < markets_.size(); ++i) {
     const MarketState& m = markets_[i];
@@ -41,6 +43,7 @@ void LedgerState::Save(ByteWriter& out) const {
     SaveTime(out, m.created_at);
     SaveTime(out, m.updated_at);
     out.I32(m.stream_version);
+    SaveTime(out, m.pools_moved_at);
   }
   out.U32(static_cast<uint32_t>(wallets_by_index_.size()));
   for (absl::string_view w : wallets_by_index_) out.String(std::string_view(w.data(), w.size()));
@@ -89,6 +92,8 @@ bool LedgerState::Load(ByteReader& in) {
 }
 
 bool LedgerState::LoadMarketsAndWallets(ByteReader& in) {
+  log_time_ = in.I64();
+  if (log_time_ < 0) return false;
   const uint32_t count = in.U32();
   for (uint32_t i = 0; i < count && in.ok(); ++i) {
     std::string id(in.String());
@@ -111,7 +116,9 @@ bool LedgerState::LoadMarketsAndWallets(ByteReader& in) {
     m.created_at = in.I64();
     m.updated_at = in.I64();
     m.stream_version = in.I32();
+    m.pools_moved_at = in.I64();
     if (m.yes_pool.value() < 0 || m.no_pool.value() < 0) return false;
+    if (m.pools_moved_at < -1 || m.pools_moved_at > log_time_) return false;
   }
   const uint32_t wallets = in.U32();
   for (uint32_t i = 0; i < wallets && in.ok(); ++i) {

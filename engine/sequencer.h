@@ -93,6 +93,9 @@ class Sequencer {
   int64_t head_seq() const { return head_seq_; }
   const Sha256& head_hash() const { return head_hash_; }
   const LedgerState& state() const { return state_; }
+  // Moves the fold out (a projector resumed from a fold snapshot takes it); this sequencer is left
+  // with an empty one and must not be used again.
+  LedgerState ReleaseState() && { return std::move(state_); }
 
  private:
   // Identities are kept as 128-bit digests, not the keys and payloads themselves. Truncated

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "engine/check.h"
 #include "engine/sequencer.h"
 #include "engine/str_cat.h"
 #include "engine/time_format.h"
@@ -88,10 +89,6 @@ const std::array<TableRows, kProjectionCount>& Tables() {
   return kTables;
 }
 
-int32_t ConfirmedDelta(BetStatus before, BetStatus after) {
-  return (after == BetStatus::kConfirmed ? 1 : 0) - (before == BetStatus::kConfirmed ? 1 : 0);
-}
-
 }  // namespace
 
 std::string_view ProjectionName(Projection p) { return kNames[static_cast<size_t>(p)]; }
@@ -118,40 +115,61 @@ void Projector::Touch(Projection p, int64_t seq, std::string_view key) {
   if (seq > checkpoints_[static_cast<size_t>(p)]) changed_[static_cast<size_t>(p)].emplace(key);
 }
 
-void Projector::FlushSnapshots(int64_t before_interval, int64_t seq) {
-  // Every dirty market changed in an interval before `before_interval`: that interval has ended in
-  // log time, and the state now is the state as of its last event.
+Projector Projector::Resume(ProjectorOptions options,
+                            std::array<int64_t, kProjectionCount> checkpoints, LedgerState state,
+                            int64_t head_seq) {
+  for (const int64_t checkpoint : checkpoints) {
+    LEDGER_CHECK(checkpoint >= head_seq, "a projector resumed at seq ", head_seq,
+                 " for a projection checkpointed at ", checkpoint);
+  }
+  Projector p(options, checkpoints);
+  p.state_ = std::move(state);
+  p.head_seq_ = head_seq;
+  if (head_seq > 0) p.interval_ = p.IntervalOf(p.state_.log_time());
+  uint32_t index = 0;
+  p.state_.ForEachMarket([&p, &index](const std::string&, const MarketState& m) {
+    if (m.pools_moved_at >= 0 && p.IntervalOf(m.pools_moved_at) == p.interval_) {
+      p.dirty_markets_.push_back(index);
+    }
+    ++index;
+  });
+  return p;
+}
+
+void Projector::FlushSnapshots(int64_t seq) {
+  // Every dirty market moved in interval_, which has just ended in log time: the state now is the
+  // state as of its last event.
   for (const uint32_t market : dirty_markets_) {
-    SnapshotMarket& sm = snapshot_markets_[market];
-    if (sm.dirty_interval >= before_interval) continue;
     const MarketState& m = state_.MarketAt(market);
-    const SnapshotPoint point{market, sm.dirty_interval, m.yes_pool, m.no_pool, sm.confirmed_bets};
+    const SnapshotPoint point{market, interval_, m.yes_pool, m.no_pool, m.confirmed_bets};
     if (seq > checkpoints_[static_cast<size_t>(Projection::kPoolSnapshot)]) {
       snapshot_rows_changed_.push_back(SnapshotRow(point));
     }
     if (options_.keep_all_snapshots) snapshot_points_.push_back(point);
-    sm.dirty_interval = -1;
   }
-  std::erase_if(dirty_markets_,
-                [this](uint32_t market) { return snapshot_markets_[market].dirty_interval < 0; });
+  dirty_markets_.clear();
 }
 
 absl::Status Projector::Apply(const LoggedEvent& row) {
   const Event& e = row.event;
   const BetState* bet_ptr = nullptr;
   BetStatus status_before = BetStatus::kPending;
+  bool dirty_before = false;
   std::optional<Rejection> bad = state_.TryApply(e, [&](const BetState* bet) {
     // Intervals follow log time (the largest createdAt so far), so an event whose createdAt goes
     // backwards lands in the current interval, never in one already written. Flushing happens
     // before the event changes anything: a flushed row holds the state as of its interval's end.
-    watermark_ = std::max(watermark_, e.created_at);
-    const int64_t interval = watermark_ / options_.snapshot_interval;
+    const int64_t interval = IntervalOf(std::max(state_.log_time(), e.created_at));
     if (interval > interval_) {
-      FlushSnapshots(interval, row.seq);
+      FlushSnapshots(row.seq);
       interval_ = interval;
     }
     bet_ptr = bet;
-    if (bet != nullptr && e.action != Action::kPlaced) status_before = bet->status;
+    if (bet != nullptr && e.action != Action::kPlaced) {
+      status_before = bet->status;
+      const TimeMicros moved = state_.MarketAt(bet->market).pools_moved_at;
+      dirty_before = moved >= 0 && IntervalOf(moved) == interval_;
+    }
   });
   if (bad) {
     return absl::DataLossError(StrCat("log row at seq ", row.seq, " breaks a rule: ",
@@ -173,15 +191,11 @@ absl::Status Projector::Apply(const LoggedEvent& row) {
   Touch(Projection::kBet, row.seq, *e.bet_id);
   if (e.action == Action::kFlagged)
     Touch(Projection::kFlaggedWallet, row.seq, state_.WalletOf(bet));
-  const int32_t confirmed = ConfirmedDelta(status_before, bet.status);
-  const bool pools_changed = e.action == Action::kConfirmed || e.action == Action::kClawedBack;
-  if (pools_changed) Touch(Projection::kMarket, row.seq, market_id);
-  if (pools_changed || confirmed != 0) {
-    if (snapshot_markets_.size() <= bet.market) snapshot_markets_.resize(bet.market + 1);
-    SnapshotMarket& sm = snapshot_markets_[bet.market];
-    sm.confirmed_bets += confirmed;
-    if (sm.dirty_interval < 0) dirty_markets_.push_back(bet.market);
-    sm.dirty_interval = interval_;
+  if (e.action == Action::kConfirmed || e.action == Action::kClawedBack) {
+    Touch(Projection::kMarket, row.seq, market_id);
+  }
+  if (MovesPools(e.action, status_before, bet.status) && !dirty_before) {
+    dirty_markets_.push_back(bet.market);
   }
   return absl::OkStatus();
 }

@@ -49,7 +49,8 @@ struct ProjectorOptions {
   TimeMicros snapshot_retention = 0;
 };
 
-// Rows per projection table, in the order tables must be written (Market before Bet: foreign key).
+// Rows per projection table, in the order they are written: Market, Bet, FlaggedWallet,
+// PoolSnapshot (the seed's order; no table references another since schema/010).
 using ProjectionRows = std::array<TableRows, kProjectionCount>;
 
 class Projector {
@@ -60,6 +61,14 @@ class Projector {
   // A Projector for a fold of the whole log whose output is read with ForEachRow (rebuild, replay,
   // verify, audit): it tracks no changes and keeps every PoolSnapshot row.
   static Projector ForFullFold(ProjectorOptions options);
+
+  // A Projector that continues a fold of the log's first `head_seq` rows (a fold snapshot's, say:
+  // engine/fold_snapshot.h) as if it had folded them itself: what it writes for every later row is
+  // what a Projector fed the log from position 0 writes. REQUIRES: every checkpoint >= head_seq
+  // (the changes of rows up to head_seq are not known here).
+  static Projector Resume(ProjectorOptions options,
+                          std::array<int64_t, kProjectionCount> checkpoints, LedgerState state,
+                          int64_t head_seq);
 
   // Replaces the checkpoints: changes are tracked from now on for rows past them. A rebuild folds
   // with every checkpoint at "infinity" (tracking nothing: ForEachRow covers it) and then tracks
@@ -92,12 +101,10 @@ class Projector {
     Micros no_pool;
     int32_t confirmed_bets;
   };
-  struct SnapshotMarket {
-    int32_t confirmed_bets = 0;
-    int64_t dirty_interval = -1;  // The interval in which the market last changed, -1 if clean.
-  };
 
-  void FlushSnapshots(int64_t before_interval, int64_t seq);
+  // The interval a log time falls in.
+  int64_t IntervalOf(TimeMicros t) const { return t / options_.snapshot_interval; }
+  void FlushSnapshots(int64_t seq);
   Row SnapshotRow(const SnapshotPoint& point) const;
   void Touch(Projection p, int64_t seq, std::string_view key);
 
@@ -105,11 +112,13 @@ class Projector {
   std::array<int64_t, kProjectionCount> checkpoints_;
   LedgerState state_;
   int64_t head_seq_ = 0;
-  // Log time: the largest createdAt so far. Intervals advance with it, never backwards.
-  TimeMicros watermark_ = 0;
+  // The interval of the fold's log time (LedgerState::log_time), -1 before the first row.
+  // Intervals advance with log time, never backwards.
   int64_t interval_ = -1;
-  std::vector<SnapshotMarket> snapshot_markets_;  // By LedgerState market index.
-  std::vector<uint32_t> dirty_markets_;           // Markets with dirty_interval >= 0.
+  // Markets whose pools moved in interval_ (MarketState::pools_moved_at): the PoolSnapshot rows
+  // written when it ends. A function of the fold, so a projector resumed from a saved fold has
+  // them too (Resume).
+  std::vector<uint32_t> dirty_markets_;
   // Millions for a long log (4M at 10M events): in huge-page chunks, like the fold's bets.
   ChunkedStore<SnapshotPoint> snapshot_points_;
   std::vector<std::vector<std::optional<std::string>>> snapshot_rows_changed_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "engine/fold_snapshot.h"
 #include "engine/hash_chain.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
@@ -54,12 +55,43 @@ absl::Status CatchUpRunner::Flush() {
   return absl::OkStatus();
 }
 
+absl::Status CatchUpRunner::StartFold(const std::array<int64_t, kProjectionCount>& checkpoints) {
+  projector_.reset();
+  int64_t start = 0;
+  Sha256 start_hash = kGenesisHash;
+  const int64_t lowest = *std::min_element(checkpoints.begin(), checkpoints.end());
+  if (use_snapshot_ && lowest > 0) {
+    Sequencer fold;
+    absl::StatusOr<bool> loaded = store_->snapshots().LoadLatest(
+        [&fold](int64_t seq, const Sha256& hash, int format, ByteReader& in) {
+          return DecodeStoredFoldSnapshot(in, seq, hash, format, &fold);
+        },
+        lowest);
+    if (loaded.ok() && *loaded) {
+      start = fold.head_seq();
+      start_hash = fold.head_hash();
+      projector_.emplace(
+          Projector::Resume(options_, checkpoints, std::move(fold).ReleaseState(), start));
+    } else if (!loaded.ok()) {
+      // An outage is an outage (retried); anything else only costs the full fold.
+      if (IsTransient(loaded.status()) || absl::IsUnknown(loaded.status())) return loaded.status();
+      if (on_snapshot_skipped_) {
+        const absl::string_view why = loaded.status().message();
+        on_snapshot_skipped_(std::string_view(why.data(), why.size()));
+      }
+    }
+  }
+  if (!projector_) projector_.emplace(options_, checkpoints);
+  guard_.emplace(start, start_hash, trust_);
+  fold_started_at_ = start;
+  if (progress_ != nullptr) progress_->store(start, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
   if (!projector_) {
     LEDGER_ASSIGN_OR_RETURN(auto checkpoints, LoadCheckpoints(store_));
-    projector_.emplace(options_, checkpoints);
-    guard_.emplace(0, kGenesisHash, trust_);  // The projector folds the log from its start.
-    if (progress_ != nullptr) progress_->store(0, std::memory_order_relaxed);
+    LEDGER_RETURN_IF_ERROR(StartFold(checkpoints));
   }
   int64_t applied = 0;
   LEDGER_RETURN_IF_ERROR(store_->log().Scan(projector_->head_seq(), [&](const LoggedEvent& row) {
@@ -139,7 +171,8 @@ absl::Status Rebuild(pg::Database* store, ProjectorOptions options,
   state.events = projector.head_seq();
   if (progress) progress(state);
 
-  // Market first: Bet references it. Rows stream from the fold into COPY, never all in memory.
+  // In table order (Market first, as the seed's clients expect to find a bet's market). Rows
+  // stream from the fold into COPY, never all in memory.
   std::sort(selected.begin(), selected.end());
   std::vector<TableSource> tables;
   for (Projection p : selected) {

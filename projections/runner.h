@@ -15,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -68,7 +69,20 @@ class CatchUpRunner {
   // /metrics); must outlive the runner.
   void set_progress(std::atomic<int64_t>* folded) { progress_ = folded; }
 
+  // Whether a fold starts from the newest fold snapshot at or before every checkpoint
+  // (engine/fold_snapshot.h) instead of position 0: the default. The rows before the snapshot are
+  // then not chain-checked again by this runner (`ledger verify` checks the whole chain). Told,
+  // when set, why a snapshot was not used (then the fold begins at position 0: only slower).
+  void set_use_snapshot(bool use) { use_snapshot_ = use; }
+  void set_on_snapshot_skipped(std::function<void(std::string_view why)> f) {
+    on_snapshot_skipped_ = std::move(f);
+  }
+  // Where the current fold began: the fold snapshot's position, or 0.
+  int64_t fold_started_at() const { return fold_started_at_; }
+
  private:
+  // A new projector for `checkpoints`, from a fold snapshot when one is usable.
+  absl::Status StartFold(const std::array<int64_t, kProjectionCount>& checkpoints);
   absl::Status Flush();
   // Inside the open projection transaction: deletes the snapshots older than the retention horizon.
   absl::Status Trim();
@@ -78,9 +92,12 @@ class CatchUpRunner {
   ProjectorOptions options_;
   ChainTrust* trust_;
   std::optional<Projector> projector_;
-  std::optional<ChainGuard> guard_;  // Follows the rows the projector folds (from position 0).
+  std::optional<ChainGuard> guard_;  // Follows the rows the projector folds.
   int64_t pending_ = 0;
   std::atomic<int64_t>* progress_ = nullptr;
+  bool use_snapshot_ = true;
+  std::function<void(std::string_view)> on_snapshot_skipped_;
+  int64_t fold_started_at_ = 0;
 };
 
 // AppendObserver for `append --inline`.

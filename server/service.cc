@@ -171,6 +171,45 @@ std::optional<Response> ParsePage(const Target& t, Page* page) {
   return std::nullopt;
 }
 
+// The look-up filters of GET /v1/events (bet, market, wallet, action=A,B, since and before: event
+// times, RFC 3339); an error response when one is malformed.
+std::optional<Response> ParseLogFilter(const Target& t, pg::LogFilter* filter) {
+  filter->bet_id = t.Param("bet");
+  filter->market_id = t.Param("market");
+  filter->wallet = t.Param("wallet");
+  for (const std::optional<std::string>* v :
+       {&filter->bet_id, &filter->market_id, &filter->wallet}) {
+    if (*v && (*v)->empty()) {
+      return JsonError(Status::bad_request, "BAD_PARAMETER", "bet, market and wallet take a value");
+    }
+  }
+  if (std::optional<std::string> actions = t.Param("action")) {
+    std::string bad;
+    std::optional<std::set<Action>> parsed = ParseActionList(*actions, &bad);
+    if (!parsed) {
+      return JsonError(Status::bad_request, "BAD_PARAMETER",
+                       StrCat("unknown action \"", bad.substr(0, 40), "\""));
+    }
+    filter->actions.assign(parsed->begin(), parsed->end());
+  }
+  for (const auto& [name, out] :
+       {std::pair<const char*, std::optional<TimeMicros>*>{"since", &filter->from},
+        {"before", &filter->until}}) {
+    std::optional<std::string> v = t.Param(name);
+    if (!v) continue;
+    *out = ParseRfc3339(*v);
+    if (!*out) {
+      return JsonError(Status::bad_request, "BAD_PARAMETER",
+                       StrCat(name, " must be an RFC 3339 time, not \"", v->substr(0, 40), "\""));
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsFiltered(const pg::LogFilter& f) {
+  return f.bet_id || f.market_id || f.wallet || !f.actions.empty() || f.from || f.until;
+}
+
 // The routes of docs/api.md. A segment "*" matches any one path segment.
 struct Route {
   std::vector<std::string_view> pattern;
@@ -478,18 +517,36 @@ Response Api::GetEvents(const Target& t) {
   }
   Page page;
   if (std::optional<Response> bad = ParsePage(t, &page)) return *std::move(bad);
+  pg::LogFilter filter;
+  if (std::optional<Response> bad = ParseLogFilter(t, &filter)) return *std::move(bad);
   std::vector<std::string> rows;
   int64_t last = 0;
-  ChainGuard guard = ChainGuard::Unanchored(page.after, nullptr);
-  absl::Status status = readers_->With([&](pg::Database* db) {
-    return db->log().Scan(page.after, [&](const LoggedEvent& row) {
-      LEDGER_RETURN_IF_ERROR(guard.Check(row));
-      rows.push_back(EncodeLoggedEventJson(row));
-      last = row.seq;
-      return static_cast<int64_t>(rows.size()) < page.limit ? absl::OkStatus()
-                                                            : absl::CancelledError("page full");
+  absl::Status status;
+  if (IsFiltered(filter)) {
+    // The rows are not contiguous: each is checked on its own (its hash over its content and the
+    // prevHash it names), as a single row is.
+    status = readers_->With([&](pg::Database* db) -> absl::Status {
+      LEDGER_ASSIGN_OR_RETURN(std::vector<LoggedEvent> found,
+                              db->log().Find(filter, page.after, page.limit));
+      for (LoggedEvent& row : found) {
+        LEDGER_ASSIGN_OR_RETURN(LoggedEvent checked, Checked(std::move(row)));
+        rows.push_back(EncodeLoggedEventJson(checked));
+        last = checked.seq;
+      }
+      return absl::OkStatus();
     });
-  });
+  } else {
+    ChainGuard guard = ChainGuard::Unanchored(page.after, nullptr);
+    status = readers_->With([&](pg::Database* db) {
+      return db->log().Scan(page.after, [&](const LoggedEvent& row) {
+        LEDGER_RETURN_IF_ERROR(guard.Check(row));
+        rows.push_back(EncodeLoggedEventJson(row));
+        last = row.seq;
+        return static_cast<int64_t>(rows.size()) < page.limit ? absl::OkStatus()
+                                                              : absl::CancelledError("page full");
+      });
+    });
+  }
   if (!status.ok() && !absl::IsCancelled(status)) return ReadError(status);
   const std::string next =
       static_cast<int64_t>(rows.size()) == page.limit ? std::to_string(last) : "null";
@@ -671,7 +728,7 @@ Response Api::Preflight(const Route& route) const {
 // Keeps the four projections current on a connection of their own, as `project --follow` does,
 // until `stop`; after an outage longer than the runner's retries, starts over. `*folded` says how
 // far its fold has come (CatchUpRunner::set_progress).
-void FollowProjections(const std::string& conn, const std::atomic<bool>& stop,
+void FollowProjections(const std::string& conn, bool use_snapshot, const std::atomic<bool>& stop,
                        std::atomic<int64_t>* folded) {
   while (!stop.load()) {
     absl::StatusOr<std::unique_ptr<pg::Database>> db = pg::Database::Open(conn);
@@ -679,6 +736,11 @@ void FollowProjections(const std::string& conn, const std::atomic<bool>& stop,
     if (db.ok()) {
       CatchUpRunner runner(db->get(), ProjectorOptions{});
       runner.set_progress(folded);
+      runner.set_use_snapshot(use_snapshot);
+      runner.set_on_snapshot_skipped([](std::string_view why) {
+        std::cerr << "ledger serve: projections: fold snapshot not used (" << why
+                  << "); folding from seq 0\n";
+      });
       // Each retry and the end of each outage, logged as every follower logs them.
       status = runner.Follow(stop, [](const RetryNotice& notice) {
         std::cerr << "ledger serve: projections: " << MaskPassword(DescribeRetry(notice)) << "\n";
@@ -752,8 +814,9 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   std::thread projections;
   const bool projecting = options.project && !options.read_only;
   if (projecting) {
-    projections =
-        std::thread([&] { FollowProjections(options.conn, stop_projections, &projection_folded); });
+    projections = std::thread([&] {
+      FollowProjections(options.conn, options.use_snapshot, stop_projections, &projection_folded);
+    });
   }
   boost::asio::io_context io(options.io_threads);
   std::unique_ptr<Api> api;

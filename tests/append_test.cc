@@ -139,13 +139,13 @@ BOOST_AUTO_TEST_CASE(migrate_refuses_a_database_newer_than_the_binary) {
 
 BOOST_AUTO_TEST_CASE(seed_tables_keep_their_columns_and_the_planned_indexes) {
   const std::string conn = FreshDatabase();
-  // The index plan (schema/008, docs/indexes.md): the seed's indexes that a query reads, and the
-  // two composites; the four the plan dropped are gone.
+  // The index plan (schema/008 and 009, docs/indexes.md): the seed's indexes that a query reads,
+  // and the two composites; what the plan dropped is gone.
   const std::string kept =
       "idx_bet_createdat,idx_bet_marketid_status,idx_bet_wallet,idx_bethistory_action,"
-      "idx_bethistory_betid,idx_bethistory_createdat,idx_bethistory_marketid,"
-      "idx_bethistory_wallet,idx_flaggedwallet_isactive,idx_flaggedwallet_marketid,"
-      "idx_market_status,idx_poolsnapshot_createdat,idx_poolsnapshot_marketid_createdat";
+      "idx_bethistory_createdat,idx_bethistory_marketid,idx_bethistory_wallet,"
+      "idx_flaggedwallet_isactive,idx_flaggedwallet_marketid,idx_market_status,"
+      "idx_poolsnapshot_createdat,idx_poolsnapshot_marketid_createdat";
   BOOST_TEST(Scalar(conn,
                     "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
                     "WHERE schemaname = 'public' AND indexname LIKE 'idx_%'") == kept);
@@ -157,10 +157,15 @@ BOOST_AUTO_TEST_CASE(seed_tables_keep_their_columns_and_the_planned_indexes) {
                     "'clawbackAmount','clawbackTxHash','createdAt')") ==
              "action:text,betId:text,clawbackAmount:bigint,clawbackTxHash:text,"
              "createdAt:timestamp without time zone,id:text,marketId:text,reason:text,wallet:text");
-  // No foreign key from the log to its projections.
+  // No foreign key from the log to its projections, nor between projections (schema/010).
   BOOST_TEST(Scalar(conn,
-                    "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
-                    "conrelid = '\"BetHistory\"'::regclass") == "0");
+                    "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
+                    "('\"BetHistory\"'::regclass, '\"Bet\"'::regclass, '\"Market\"'::regclass, "
+                    "'\"FlaggedWallet\"'::regclass, '\"PoolSnapshot\"'::regclass)") == "0");
+  // The seed's UNIQUE constraint on a market's bets is kept: its clients upsert on it.
+  BOOST_TEST(Scalar(conn,
+                    "SELECT count(*) FROM pg_constraint WHERE contype = 'u' AND "
+                    "conrelid = '\"Bet\"'::regclass") == "1");
 }
 
 BOOST_AUTO_TEST_CASE(append_counts_accepted_duplicates_and_rejected_exactly_once) {

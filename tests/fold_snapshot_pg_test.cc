@@ -10,6 +10,7 @@
 #include "engine/fold_snapshot.h"
 #include "engine/pg/database.h"
 #include "engine/str_cat.h"
+#include "projections/runner.h"
 #include "tests/ledger_process.h"
 #include "tests/test_cluster.h"
 
@@ -148,6 +149,45 @@ BOOST_AUTO_TEST_CASE(the_newest_two_snapshots_are_kept) {
   BOOST_TEST(Scalar(conn, "SELECT count(DISTINCT seq) FROM fold_snapshot_part") == "2");
   BOOST_TEST(Scalar(conn, "SELECT max(seq) FROM fold_snapshot") ==
              Scalar(conn, "SELECT max(seq) FROM \"BetHistory\""));
+}
+
+// A projector starts from the newest fold snapshot at or before its checkpoints (never one past
+// them: the changes of the rows in between are not in a fold), and what it writes is what a fold
+// from position 0 writes: the tables after it equal a rebuild's.
+BOOST_AUTO_TEST_CASE(a_projector_starts_from_the_snapshot_at_or_before_its_checkpoints) {
+  const std::string conn = FreshDatabase();
+  const auto [first, second] = Halves(6000);
+  std::unique_ptr<pg::Database> db = OpenStore(conn);
+  auto project = [&db](bool use_snapshot) -> std::string {
+    CatchUpRunner runner(db.get(), ProjectorOptions{});
+    runner.set_use_snapshot(use_snapshot);
+    std::vector<std::string> skipped;
+    runner.set_on_snapshot_skipped([&skipped](std::string_view why) { skipped.emplace_back(why); });
+    absl::StatusOr<int64_t> applied = runner.RunOnce();
+    BOOST_REQUIRE_MESSAGE(applied.ok(), applied.status().ToString());
+    BOOST_TEST(skipped.empty());
+    return StrCat("from ", runner.fold_started_at(), ", applied ", *applied);
+  };
+  auto head = [&conn] { return std::stoll(Scalar(conn, "SELECT max(seq) FROM \"BetHistory\"")); };
+
+  Append(conn, first, true, /*save_snapshot=*/true);
+  const int64_t s1 = head();
+  BOOST_TEST(project(true) == StrCat("from ", 0, ", applied ", s1));  // No checkpoint yet.
+  Append(conn, second, true, /*save_snapshot=*/true);
+  const int64_t s2 = head();
+  BOOST_REQUIRE(s2 > s1);
+  // The newest snapshot (s2) is past the checkpoints (s1): the one at s1 is used.
+  BOOST_TEST(project(true) == StrCat("from ", s1, ", applied ", s2 - s1));
+  const std::string projected = testing::DumpProjections(conn);
+  BOOST_TEST(std::stoll(Scalar(conn, "SELECT count(*) FROM \"PoolSnapshot\"")) > 20);
+
+  BOOST_REQUIRE(Rebuild(db.get(), ProjectorOptions{}, {}).ok());
+  BOOST_TEST((testing::DumpProjections(conn) == projected));
+
+  // At the head: from the snapshot there, nothing to apply; without snapshots, from position 0.
+  BOOST_TEST(project(true) == StrCat("from ", s2, ", applied ", 0));
+  BOOST_TEST(project(false) == StrCat("from ", 0, ", applied ", s2));
+  BOOST_TEST((testing::DumpProjections(conn) == projected));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -165,6 +165,45 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> LogStore::WalletBet
   }
 }
 
+absl::StatusOr<std::vector<LoggedEvent>> LogStore::Find(const LogFilter& filter, int64_t after_seq,
+                                                        int64_t limit) {
+  // One statement whatever the filter: an absent condition is an empty parameter, and PostgreSQL
+  // plans an unnamed statement with its values, so `NULLIF('', '') IS NULL OR ...` folds away and
+  // each look-up gets the index its conditions call for (docs/indexes.md).
+  static const std::string query =
+      StrCat("SELECT ", LogSelectList(),
+             " FROM \"BetHistory\" WHERE seq > $1"
+             " AND (NULLIF($2, '') IS NULL OR \"streamId\" = 'bet:' || $2)"
+             " AND (NULLIF($3, '') IS NULL OR \"marketId\" = $3)"
+             " AND (NULLIF($4, '') IS NULL OR wallet = $4)"
+             " AND (NULLIF($5, '{}') IS NULL OR action = ANY($5::text[]))"
+             " AND (NULLIF($6, '') IS NULL OR \"createdAt\" >= $6::timestamp)"
+             " AND (NULLIF($7, '') IS NULL OR \"createdAt\" < $7::timestamp)"
+             " ORDER BY seq LIMIT $8");
+  std::string actions = "{";
+  for (Action a : filter.actions) actions += StrCat(actions.size() > 1 ? "," : "", ActionName(a));
+  actions += "}";
+  auto time = [](const std::optional<TimeMicros>& t) {
+    return t ? FormatPgTimestamp(*t) : std::string();
+  };
+  try {
+    std::vector<LoggedEvent> rows;
+    LEDGER_RETURN_IF_ERROR(conn_->InReadTransaction([&](pqxx::transaction_base& tx) {
+      pqxx::result r = tx.exec_params(query, after_seq, filter.bet_id.value_or(""),
+                                      filter.market_id.value_or(""), filter.wallet.value_or(""),
+                                      actions, time(filter.from), time(filter.until), limit);
+      for (const pqxx::row& row : r) {
+        LEDGER_ASSIGN_OR_RETURN(LoggedEvent e, ParseLogRow(ResultFields(row)));
+        rows.push_back(std::move(e));
+      }
+      return absl::OkStatus();
+    }));
+    return rows;
+  } catch (const std::exception& e) {
+    return conn_->Error(e, "look up log rows");
+  }
+}
+
 absl::StatusOr<absl::flat_hash_map<int64_t, Sha256>> LogStore::Hashes(
     const std::vector<int64_t>& seqs) {
   std::string array = "{";

@@ -19,6 +19,7 @@
 #define LEDGER_ENGINE_PG_LOG_STORE_H_
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -40,6 +41,18 @@ inline constexpr int64_t kScanPageRows = 20000;
 // more slowly than COPY text; past a few dozen rows the round trips COPY costs are the smaller
 // part.
 inline constexpr size_t kOneTripRowsMax = 64;
+
+// Which rows a look-up selects (GET /v1/events with filters; docs/indexes.md names the index of
+// schema/009 that serves each): every given condition holds. Times are event times (createdAt),
+// `from` inclusive, `until` exclusive.
+struct LogFilter {
+  std::optional<std::string> bet_id;  // The bet's stream, "bet:<betId>".
+  std::optional<std::string> market_id;
+  std::optional<std::string> wallet;
+  std::vector<Action> actions;  // Empty: every action.
+  std::optional<TimeMicros> from;
+  std::optional<TimeMicros> until;
+};
 
 class LogStore {
  public:
@@ -69,6 +82,10 @@ class LogStore {
   absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> WalletBets(const std::string& wallet,
                                                                           int64_t after_seq,
                                                                           int64_t limit);
+
+  // The rows `filter` selects past position `after_seq`, by position, at most `limit` (one query).
+  absl::StatusOr<std::vector<LoggedEvent>> Find(const LogFilter& filter, int64_t after_seq,
+                                                int64_t limit);
 
   // The hashes of the rows at `seqs` (one indexed query), inside the open transaction when there is
   // one; a position with no row is absent from the result.

@@ -220,35 +220,19 @@ absl::Status ProjectionStore::FillShadowTables(const std::vector<TableSource>& t
 
 absl::Status ProjectionStore::SwapShadowTables(const std::vector<TableSource>& tables) {
   LEDGER_RETURN_IF_ERROR(RequireProjectionTransaction("SwapShadowTables"));
-  bool has_bet = false;
-  for (const TableSource& t : tables) has_bet = has_bet || t.table == "Bet";
   try {
     pqxx::work& tx = *conn_->tx;
     std::string truncate;
     for (const TableSource& t : tables) {
       tx.exec0(StrCat("LOCK TABLE ", QuoteIdentifier(t.table), " IN ACCESS EXCLUSIVE MODE"));
-      // Market is referenced by Bet: without Bet in the same TRUNCATE it is merged instead.
-      if (t.table == "Market" && !has_bet) continue;
       truncate += StrCat(truncate.empty() ? "" : ", ", QuoteIdentifier(t.table));
     }
+    // No table references another (schema/010), so any of them can be truncated alone.
     if (!truncate.empty()) tx.exec0(StrCat("TRUNCATE ", truncate));
     for (const TableSource& t : tables) {
-      const std::string shadow = QuoteIdentifier(StrCat("ledger_shadow_", t.table));
       const std::string columns = QuotedList(t.columns);
-      const std::string insert = StrCat("INSERT INTO ", QuoteIdentifier(t.table), " (", columns,
-                                        ") SELECT ", columns, " FROM ", shadow);
-      if (t.table != "Market" || has_bet) {
-        tx.exec0(insert);
-        continue;
-      }
-      std::string updates;
-      for (size_t i = 1; i < t.columns.size(); ++i) {
-        updates += StrCat(i > 1 ? ", " : "", QuoteIdentifier(t.columns[i]), " = EXCLUDED.",
-                          QuoteIdentifier(t.columns[i]));
-      }
-      tx.exec0(StrCat(insert, " ON CONFLICT (id) DO UPDATE SET ", updates));
-      tx.exec0(StrCat("DELETE FROM \"Market\" m WHERE NOT EXISTS (SELECT 1 FROM ", shadow,
-                      " s WHERE s.id = m.id)"));
+      tx.exec0(StrCat("INSERT INTO ", QuoteIdentifier(t.table), " (", columns, ") SELECT ", columns,
+                      " FROM ", QuoteIdentifier(StrCat("ledger_shadow_", t.table))));
     }
     for (const TableSource& t : tables) {
       tx.exec0(StrCat("DROP TABLE ", QuoteIdentifier(StrCat("ledger_shadow_", t.table))));

@@ -130,7 +130,7 @@ absl::StatusOr<bool> ReadParts(PGconn* conn, const std::string& seq_text, int64_
 // One REPEATABLE READ transaction, so that the parts are those of the row checked. The bytes are
 // checked (length, SHA-256) as they pass to the decoder; when the decoder fails, the rest is read
 // too, so that damage is reported as damage rather than as whatever the decoder tripped on.
-absl::StatusOr<bool> SnapshotStore::LoadLatest(const SnapshotDecoder& decode) {
+absl::StatusOr<bool> SnapshotStore::LoadLatest(const SnapshotDecoder& decode, int64_t at_most) {
   LEDGER_RETURN_IF_ERROR(conn_->Require(false, "reading a fold snapshot"));
   LEDGER_ASSIGN_OR_RETURN(RawConn conn, Connect(*conn_));
   LEDGER_RETURN_IF_ERROR(
@@ -139,8 +139,9 @@ absl::StatusOr<bool> SnapshotStore::LoadLatest(const SnapshotDecoder& decode) {
       RawResult head,
       Exec(conn.get(),
            "SELECT s.seq, s.hash, s.format, s.bytes, s.checksum, h.hash FROM fold_snapshot s "
-           "LEFT JOIN \"BetHistory\" h ON h.seq = s.seq ORDER BY s.seq DESC LIMIT 1",
-           {}));
+           "LEFT JOIN \"BetHistory\" h ON h.seq = s.seq WHERE s.seq <= $1 "
+           "ORDER BY s.seq DESC LIMIT 1",
+           {std::to_string(at_most)}));
   if (PQntuples(head.get()) == 0) return false;
   auto text = [&head](int column) { return std::string(PQgetvalue(head.get(), 0, column)); };
   const std::string seq_text = text(0);

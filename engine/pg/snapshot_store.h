@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -41,7 +42,10 @@ class SnapshotStore {
   // bytes are not those it was stored with (length or SHA-256 checksum, known only once all are
   // read: discard what `decode` built on any error); else `decode`'s own error. Outside a
   // transaction.
-  absl::StatusOr<bool> LoadLatest(const SnapshotDecoder& decode);
+  // With `at_most`, the newest at or before that position (a projector needs a fold no further
+  // than its checkpoints).
+  absl::StatusOr<bool> LoadLatest(const SnapshotDecoder& decode,
+                                  int64_t at_most = std::numeric_limits<int64_t>::max());
   // The newest snapshot's position, 0 when there is none.
   absl::StatusOr<int64_t> LatestSeq();
   // Stores a snapshot in its own transaction (replacing one at the same position) and deletes all

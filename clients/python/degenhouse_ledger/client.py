@@ -83,10 +83,18 @@ class LedgerClient:
                 return
             after = page["next"]
 
-    def events(self, after=0):
-        """The log from position `after` on, page by page, up to its current head."""
+    def events(self, after=0, bet=None, market=None, wallet=None, actions=None, since=None,
+               before=None):
+        """The log from position `after` on, page by page, up to its current head; with filters,
+        only the rows matching every one given (an audit's look-ups): a bet's events, a market's,
+        a wallet's, some actions (a list), event times `since` <= createdAt < `before` (RFC 3339
+        strings)."""
+        filters = {"bet": bet, "market": market, "wallet": wallet, "since": since,
+                   "before": before, "action": ",".join(actions) if actions else None}
+        query = urllib.parse.urlencode({k: v for k, v in filters.items() if v is not None})
         while True:
-            page = self._get(f"/v1/events?after={int(after)}&limit=1000")
+            page = self._get(f"/v1/events?after={int(after)}&limit=1000"
+                             + (f"&{query}" if query else ""))
             yield from page["events"]
             if page["next"] is None:
                 return

@@ -76,6 +76,14 @@ def main(url):
     check([b["betId"] for b in ledger.wallet_bets(WALLET_A)] == ["py-1"], "wallet's bets")
     check(ledger.head()["seq"] == 8, f"head: {ledger.head()}")
     check([e["seq"] for e in ledger.events()] == list(range(1, 9)), "the log, paged")
+    check([e["action"] for e in ledger.events(bet="py-2")] ==
+          ["PLACED", "CONFIRMED", "FLAGGED", "CLAWED_BACK", "REFUNDED"], "a bet's events")
+    check([e["betId"] for e in ledger.events(actions=["CLAWED_BACK", "REFUNDED"])] ==
+          ["py-2", "py-2"], "events of two actions")
+    check([e["action"] for e in ledger.events(since="2026-01-16T00:04:00Z")] == ["REFUNDED"],
+          "events since a time")
+    check([e["action"] for e in ledger.events(market="py-market", before="2026-01-16T00:01:00Z")]
+          == ["MARKET_CREATED", "PLACED", "PLACED"], "a market's events before a time")
     try:
         ledger.bet("nobody")
         check(False, "an unknown bet is an error")

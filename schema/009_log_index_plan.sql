@@ -1,0 +1,11 @@
+-- 009: the log's index plan (issue #17, second step; docs/indexes.md lists each query on the log, the
+-- index that serves it and what the alternatives measured). The constraints that make the log what
+-- it is stay: the primary key, UNIQUE positions, identities (exactly-once) and stream versions, and
+-- so do the single-column indexes on marketId, wallet, action and createdAt, which the audit's
+-- look-ups read (GET /v1/events?market=&wallet=&action=&since=&before=).
+--
+-- A bet's events are its stream, "streamId" = 'bet:' || "betId", in "streamVersion" order: the
+-- UNIQUE ("streamId", "streamVersion") index serves that look-up (GET /v1/events?bet= and the seqs
+-- of GET /v1/bets/* use it), so a second index by "betId", a random key, only costs every append a
+-- leaf write (32 bytes an event of index). Dropping an index takes a moment whatever the log's size.
+DROP INDEX IF EXISTS idx_bethistory_betId;

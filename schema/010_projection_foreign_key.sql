@@ -1,0 +1,11 @@
+-- 010: no foreign key inside the projections (issue #17). "Bet"."marketId" referenced "Market": a
+-- per-row look-up of the market on every insert into "Bet" (a trigger and a query each; the
+-- benchmark issue measured it at 2.54x a COPY with the primary key alone), for a guarantee the fold
+-- already gives: a bet's placement is accepted only for a market the log created, and the
+-- projector writes Market before Bet in each transaction. The seed's SQL, Prisma and SQLAlchemy
+-- clients keep working: their relations are declared in their models (Prisma's @relation,
+-- SQLAlchemy's ForeignKey) and joins do not need the constraint. What changes is a manual
+-- `DELETE FROM "Market"` by a superuser: it no longer cascades to the market's bets. Projections
+-- are derived tables written only by the projector; after any manual change `ledger verify`
+-- reports the drift and `ledger rebuild` restores them from the log (docs/decisions.md).
+ALTER TABLE "Bet" DROP CONSTRAINT IF EXISTS "Bet_marketId_fkey";
