@@ -167,31 +167,39 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> LogStore::WalletBet
 
 absl::StatusOr<std::vector<LoggedEvent>> LogStore::Find(const LogFilter& filter, int64_t after_seq,
                                                         int64_t limit) {
-  // One statement whatever the filter: an absent condition is an empty parameter, and PostgreSQL
-  // plans an unnamed statement with its values, so `NULLIF('', '') IS NULL OR ...` folds away and
-  // each look-up gets the index its conditions call for (docs/indexes.md).
+  // One statement whatever the filter: an absent condition is a NULL parameter, and PostgreSQL
+  // plans an unnamed statement with its values, so `$2 IS NULL OR ...` folds away and each
+  // look-up gets the index its conditions call for (docs/indexes.md; scripts/bench-indexes runs
+  // EXPLAIN of this statement).
   static const std::string query =
       StrCat("SELECT ", LogSelectList(),
              " FROM \"BetHistory\" WHERE seq > $1"
-             " AND (NULLIF($2, '') IS NULL OR \"streamId\" = 'bet:' || $2)"
-             " AND (NULLIF($3, '') IS NULL OR \"marketId\" = $3)"
-             " AND (NULLIF($4, '') IS NULL OR wallet = $4)"
-             " AND (NULLIF($5, '{}') IS NULL OR action = ANY($5::text[]))"
-             " AND (NULLIF($6, '') IS NULL OR \"createdAt\" >= $6::timestamp)"
-             " AND (NULLIF($7, '') IS NULL OR \"createdAt\" < $7::timestamp)"
+             " AND ($2::text IS NULL OR \"streamId\" = 'bet:' || $2::text)"
+             " AND ($3::text IS NULL OR \"marketId\" = $3::text)"
+             " AND ($4::text IS NULL OR wallet = $4::text)"
+             " AND ($5::text[] IS NULL OR action = ANY($5::text[]))"
+             " AND ($6::timestamp IS NULL OR \"createdAt\" >= $6::timestamp)"
+             " AND ($7::timestamp IS NULL OR \"createdAt\" < $7::timestamp)"
              " ORDER BY seq LIMIT $8");
-  std::string actions = "{";
-  for (Action a : filter.actions) actions += StrCat(actions.size() > 1 ? "," : "", ActionName(a));
-  actions += "}";
-  auto time = [](const std::optional<TimeMicros>& t) {
-    return t ? FormatPgTimestamp(*t) : std::string();
-  };
+  std::optional<std::string> actions;
+  if (!filter.actions.empty()) {
+    actions = "{";
+    for (Action a : filter.actions)
+      *actions += StrCat(actions->size() > 1 ? "," : "", ActionName(a));
+    *actions += "}";
+  }
+  const std::optional<std::string> from =
+      filter.from ? std::optional(FormatPgTimestamp(*filter.from)) : std::nullopt;
+  const std::optional<std::string> until =
+      filter.until ? std::optional(FormatPgTimestamp(*filter.until)) : std::nullopt;
+  // libpqxx 6 sends a null `const char*` as SQL NULL.
+  auto param = [](const std::optional<std::string>& v) { return v ? v->c_str() : nullptr; };
   try {
     std::vector<LoggedEvent> rows;
     LEDGER_RETURN_IF_ERROR(conn_->InReadTransaction([&](pqxx::transaction_base& tx) {
-      pqxx::result r = tx.exec_params(query, after_seq, filter.bet_id.value_or(""),
-                                      filter.market_id.value_or(""), filter.wallet.value_or(""),
-                                      actions, time(filter.from), time(filter.until), limit);
+      pqxx::result r =
+          tx.exec_params(query, after_seq, param(filter.bet_id), param(filter.market_id),
+                         param(filter.wallet), param(actions), param(from), param(until), limit);
       for (const pqxx::row& row : r) {
         LEDGER_ASSIGN_OR_RETURN(LoggedEvent e, ParseLogRow(ResultFields(row)));
         rows.push_back(std::move(e));
