@@ -685,8 +685,9 @@ std::string Api::Metrics() const {
       }
     }
   }
-  // After a restart the projections refold the log before they project new rows, while their
-  // checkpoints may already be at the head: the lag counts the refold too.
+  // After a restart the projections fold the log (from a fold snapshot at or before their
+  // checkpoints, or from position 1) before they project new rows, while their checkpoints may
+  // already be at the head: the lag counts that fold too.
   int64_t folded = head;
   if (projection_folded_ != nullptr) {
     folded = projection_folded_->load(std::memory_order_relaxed);
