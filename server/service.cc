@@ -171,6 +171,21 @@ std::optional<Response> ParsePage(const Target& t, Page* page) {
   return std::nullopt;
 }
 
+// The `action=A,B` parameter of /v1/events and /v1/feed into `*out` (left empty when absent); an
+// error response naming the first unknown action.
+std::optional<Response> ParseActionParam(const Target& t, std::set<Action>* out) {
+  std::optional<std::string> actions = t.Param("action");
+  if (!actions) return std::nullopt;
+  std::string bad;
+  std::optional<std::set<Action>> parsed = ParseActionList(*actions, &bad);
+  if (!parsed) {
+    return JsonError(Status::bad_request, "BAD_PARAMETER",
+                     StrCat("unknown action \"", bad.substr(0, 40), "\""));
+  }
+  *out = *std::move(parsed);
+  return std::nullopt;
+}
+
 // The look-up filters of GET /v1/events (bet, market, wallet, action=A,B, since and before: event
 // times, RFC 3339); an error response when one is malformed.
 std::optional<Response> ParseLogFilter(const Target& t, pg::LogFilter* filter) {
@@ -183,15 +198,9 @@ std::optional<Response> ParseLogFilter(const Target& t, pg::LogFilter* filter) {
       return JsonError(Status::bad_request, "BAD_PARAMETER", "bet, market and wallet take a value");
     }
   }
-  if (std::optional<std::string> actions = t.Param("action")) {
-    std::string bad;
-    std::optional<std::set<Action>> parsed = ParseActionList(*actions, &bad);
-    if (!parsed) {
-      return JsonError(Status::bad_request, "BAD_PARAMETER",
-                       StrCat("unknown action \"", bad.substr(0, 40), "\""));
-    }
-    filter->actions.assign(parsed->begin(), parsed->end());
-  }
+  std::set<Action> actions;
+  if (std::optional<Response> bad = ParseActionParam(t, &actions)) return bad;
+  filter->actions.assign(actions.begin(), actions.end());
   for (const auto& [name, out] :
        {std::pair<const char*, std::optional<TimeMicros>*>{"since", &filter->from},
         {"before", &filter->until}}) {
@@ -485,14 +494,8 @@ void Api::OpenFeed(const Request& req, const Target& t, const RequestContext& ct
   }
   FeedFilter filter;
   filter.market_id = t.Param("market");
-  if (std::optional<std::string> actions = t.Param("action")) {
-    std::string bad;
-    std::optional<std::set<Action>> parsed = ParseActionList(*actions, &bad);
-    if (!parsed) {
-      return reply(JsonError(Status::bad_request, "BAD_PARAMETER",
-                             StrCat("unknown action \"", bad.substr(0, 40), "\"")));
-    }
-    filter.actions = *std::move(parsed);
+  if (std::optional<Response> bad = ParseActionParam(t, &filter.actions)) {
+    return reply(*std::move(bad));
   }
   Response head{Status::ok, 11};
   head.set(http::field::content_type, "text/event-stream");
