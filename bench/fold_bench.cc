@@ -22,7 +22,7 @@ namespace {
 // The benchmark issue's workload: 1M events over 1000 markets and 100k wallets. Large enough that
 // the fold's hash maps leave the caches, as they do in production.
 constexpr int64_t kEvents = 1000000;
-constexpr int64_t kCorpusBatch = 5000;  // Events a batch, as `ledger append --batch-size`.
+constexpr size_t kCorpusBatch = 5000;  // Events a batch, as `ledger append --batch-size`.
 
 struct Corpus {
   std::vector<std::string> lines;
@@ -43,10 +43,9 @@ const Corpus& GetCorpus() {
     // before its event is offered (there is nothing to look up, so Unresolved's keys are new), in
     // batches as the appender's.
     Sequencer sequencer;
-    int64_t in_batch = 0;
     for (std::string line; std::getline(in, line);) {
+      if (c->lines.size() % kCorpusBatch == 0) sequencer.BeginBatch();
       c->lines.push_back(line);
-      if (in_batch++ % kCorpusBatch == 0) sequencer.BeginBatch();
       Event event = std::get<Event>(DecodeEventLine(line, 0));
       sequencer.Unresolved({sequencer.state().IdentityKey(event)});
       Sequencer::Offered o = sequencer.Offer(std::move(event), 1768435200000000);
