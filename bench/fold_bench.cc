@@ -67,6 +67,17 @@ void BM_Sha256OfCanonicalRows(benchmark::State& state) {  // The baseline.
 }
 BENCHMARK(BM_Sha256OfCanonicalRows)->Unit(benchmark::kMillisecond);
 
+// The chain link alone (verify's hash of each row over its predecessor's), to set beside the
+// baseline: verify's row work is about this plus the projector's fold.
+void BM_ChainHashOfRows(benchmark::State& state) {
+  const Corpus& c = GetCorpus();
+  for (auto _ : state) {
+    for (const LoggedEvent& row : c.rows) benchmark::DoNotOptimize(ChainHash(row.prev_hash, row));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(c.rows.size()));
+}
+BENCHMARK(BM_ChainHashOfRows)->Unit(benchmark::kMillisecond);
+
 void BM_DecodeLines(benchmark::State& state) {
   const Corpus& c = GetCorpus();
   for (auto _ : state) {

@@ -189,7 +189,9 @@ std::string ProgramUsage(const std::vector<Command>& commands) {
   std::string out =
       "usage: ledger [--db URL] COMMAND [ARGS]   (ledger COMMAND --help for its flags)\n\n"
       "Database: --db URL, else $DATABASE_URL, else the embedded cluster under $LEDGER_HOME "
-      "(default\n./.ledger), started on first use and migrated automatically.\n\nCommands:\n";
+      "(default\n./.ledger), started on first use and migrated automatically. Fold snapshots are "
+      "copied to\n$LEDGER_SNAPSHOT_CACHE (a directory, or off; default $LEDGER_HOME/snapshot-cache "
+      "for the\nembedded cluster, none for --db).\n\nCommands:\n";
   for (const Command& c : commands) {
     out += StrCat("  ", c.usage, "\n");
     std::string_view summary = c.summary;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -68,6 +69,7 @@ absl::StatusOr<std::unique_ptr<pg::Database>> OpenAt(const Args& args, const std
                                                      bool embedded) {
   absl::StatusOr<std::unique_ptr<pg::Database>> store = pg::Database::Open(conn);
   if (!store.ok()) return store;
+  (*store)->snapshots().set_cache_dir(SnapshotCacheDir(embedded));
   LEDGER_RETURN_IF_ERROR(CheckStandby(**store, args, conn));
   if (!embedded) return store;
   pg::MigrateReport report;
@@ -132,6 +134,16 @@ absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded) {
   if (absl::Status s = db.Start(); !s.ok()) return s;
   *embedded = true;
   return db.ConnectionString();
+}
+
+std::string SnapshotCacheDir(bool embedded) {
+  std::error_code error;
+  if (const char* env = std::getenv("LEDGER_SNAPSHOT_CACHE"); env != nullptr && *env != '\0') {
+    if (std::string_view(env) == kSnapshotCacheOff) return "";
+    return std::filesystem::absolute(env, error).string();
+  }
+  if (!embedded) return "";
+  return std::filesystem::absolute(pg::EmbeddedDb::DefaultHome(), error) / "snapshot-cache";
 }
 
 absl::StatusOr<std::unique_ptr<pg::Database>> OpenStore(const Args& args) {

@@ -50,10 +50,15 @@ boost::json::value ReportUntrusted(const ChainTrust& trust);
 
 // The connection: --db, $DATABASE_URL, or the embedded cluster (started; *embedded set).
 absl::StatusOr<std::string> ResolveDatabase(const Args& args, bool* embedded);
-// A LogStore on that connection; the embedded cluster is migrated on first use. On a hot standby
-// (docs/deployment.md) a command that writes (Args::writes) is refused, kFailedPrecondition naming
-// the primary when the standby shows it; one that reads says on stderr, once, how far the standby
-// has replayed (StandbyJson).
+// Where fold snapshots are cached on this machine (engine/snapshot_cache.h): $LEDGER_SNAPSHOT_CACHE
+// (a directory, or "off" for none), else $LEDGER_HOME/snapshot-cache beside the embedded cluster,
+// else none: for a database elsewhere the operator says where (docs/operations.md).
+inline constexpr std::string_view kSnapshotCacheOff = "off";
+std::string SnapshotCacheDir(bool embedded);
+// A LogStore on that connection, caching fold snapshots in SnapshotCacheDir; the embedded cluster
+// is migrated on first use. On a hot standby (docs/deployment.md) a command that writes
+// (Args::writes) is refused, kFailedPrecondition naming the primary when the standby shows it; one
+// that reads says on stderr, once, how far the standby has replayed (StandbyJson).
 absl::StatusOr<std::unique_ptr<pg::Database>> OpenStore(const Args& args);
 // A SqlSession on the same connection, after the same checks, for the reports.
 absl::StatusOr<std::unique_ptr<pg::SqlSession>> OpenSqlSession(const Args& args);

@@ -72,6 +72,7 @@ int RunServe(const Args& args) {
     return Fail(checked.status());
   }
   options.conn = *conn;
+  options.snapshot_cache_dir = SnapshotCacheDir(embedded);
   absl::Status status = server::RunService(options, StopOnSignals());
   return status.ok() ? kExitOk : Fail(status);
 }

@@ -25,6 +25,10 @@ absl::Status Appender::CatchUp() {
     snapshot_tried_ = true;
     if (options_.use_snapshot && options_.observer == nullptr && sequencer_.head_seq() == 0) {
       LEDGER_RETURN_IF_ERROR(LoadSnapshot());
+    } else if (!options_.use_snapshot) {
+      absl::StatusOr<int64_t> stored = store_->snapshots().LatestSeq();
+      if (!stored.ok() && IsTransient(stored.status())) return stored.status();
+      stored_snapshot_seq_ = stored.value_or(0);  // Unreadable: counted from 0, as before.
     }
   }
   return store_->log().Stream(sequencer_.head_seq(), [this](const LoggedEvent& row) {
@@ -37,6 +41,7 @@ absl::Status Appender::CatchUp() {
 absl::Status Appender::LoadSnapshot() {
   absl::StatusOr<bool> loaded = store_->snapshots().LoadLatest(
       [this](int64_t seq, const Sha256& hash, int format, ByteReader& in) {
+        sequencer_ = Sequencer();  // A second call starts again (pg::SnapshotDecoder).
         return DecodeStoredFoldSnapshot(in, seq, hash, format, &sequencer_);
       });
   if (loaded.ok()) {
@@ -72,6 +77,7 @@ absl::Status Appender::Restart() {
   sequencer_ = Sequencer();
   snapshot_tried_ = false;
   snapshot_seq_ = 0;
+  stored_snapshot_seq_ = 0;
   head_recorded_at_.reset();
   if (options_.observer) LEDGER_RETURN_IF_ERROR(options_.observer->Reset(store_));
   return CatchUp();

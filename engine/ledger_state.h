@@ -145,6 +145,11 @@ struct WalletFlagState {
   int32_t stream_version = 0;  // WALLET_UNFLAGGED events so far.
 };
 
+// Bets a snapshot load reads ahead of inserting them into the fold's indexes (LedgerState::Load):
+// enough prefetches in flight to hide a cache miss each, few enough that their slots are still
+// cached when the inserts come.
+inline constexpr uint32_t kLoadBetsBlock = 16;
+
 class LedgerState {
  public:
   // Whether `event` may be applied now; the reason when it may not. `event` need not be derived.
@@ -246,6 +251,7 @@ class LedgerState {
   void JournalBetAction(BetState& bet);
   bool LoadMarketsAndWallets(ByteReader& in);
   bool LoadBets(ByteReader& in);
+  bool LoadBet(ByteReader& in, BetStatus* status);
   bool LoadFlags(ByteReader& in);
   std::optional<Rejection> ValidateMarketAction(const Event& event) const;
   std::optional<Rejection> ValidatePlaced(const Event& event, const MarketState* market,

@@ -3,6 +3,7 @@
 // order), flagged wallets (by address). Every enum is checked on load, every index against its
 // table.
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "engine/ledger_state.h"
@@ -129,51 +130,75 @@ bool LedgerState::LoadMarketsAndWallets(ByteReader& in) {
   return in.ok();
 }
 
+// Bets are loaded in blocks: each block's bets are read into the store first, prefetching the
+// slots of the three tables that index them (a 1M-event fold's tables are far larger than the
+// caches, so each insert is a cache miss), then inserted, by then mostly from the cache.
 bool LedgerState::LoadBets(ByteReader& in) {
   const uint32_t count = in.U32();
   if (!in.ok()) return false;
   bets_.reserve(count);
   bet_numbers_.reserve(count);
-  for (uint32_t i = 0; i < count && in.ok(); ++i) {
-    const std::string_view id = in.String();
-    if (!in.ok()) return false;
-    const uint32_t index = AddBet(arena_->Intern(id));
-    if (!bets_.insert(index).second) return false;  // The id twice.
-    BetState& b = (*bet_store_)[index].bet;
-    b.market = in.U32();
-    b.wallet = in.U32();
-    b.amount = Micros(in.I64());
-    b.created_at = in.I64();
-    b.clawback_amount = Micros(in.I64());
-    b.bet_number = in.I32();
-    b.stream_version = in.I32();
-    BetStatus status;
-    if (!ToEnum(in.U8(), Choice::kNo, &b.choice) ||
-        !ToEnum(in.U8(), BetStatus::kClawedBack, &status)) {
-      return false;
+  std::array<BetStatus, kLoadBetsBlock> statuses;
+  for (uint32_t done = 0; done < count;) {
+    const uint32_t first = static_cast<uint32_t>(bet_store_->size());
+    const uint32_t block = std::min<uint32_t>(kLoadBetsBlock, count - done);
+    for (uint32_t i = 0; i < block; ++i) {
+      if (!LoadBet(in, &statuses[i])) return false;
     }
-    const uint8_t flags = in.U8();
-    if (!in.ok() || flags > 3 || b.market >= markets_.size() ||
-        b.wallet >= wallets_by_index_.size() || b.amount.value() <= 0 ||
-        !bet_numbers_.insert({b.market, b.wallet, b.bet_number}).second) {
-      return false;
+    for (uint32_t i = 0; i < block; ++i) {
+      const uint32_t index = first + i;
+      BetState& b = (*bet_store_)[index].bet;
+      if (!bets_.insert(index).second) return false;  // The id twice.
+      if (!bet_numbers_.insert({b.market, b.wallet, b.bet_number}).second) return false;
+      SetStatus(b, statuses[i]);  // From PENDING: counts the CONFIRMED ones.
     }
-    b.has_tx_hash = (flags & 1) != 0;
-    b.refunded = (flags & 2) != 0;
-    if (b.has_tx_hash) {
-      const std::string_view bytes = in.Bytes(b.tx_hash.size());
-      if (!in.ok()) return false;
-      std::memcpy(b.tx_hash.data(), bytes.data(), b.tx_hash.size());
-    }
-    if (b.refunded) {
-      Sha256& refund = refund_tx_hashes_[&b];
-      const std::string_view bytes = in.Bytes(refund.size());
-      if (!in.ok()) return false;
-      std::memcpy(refund.data(), bytes.data(), refund.size());
-    }
-    SetStatus(b, status);  // From PENDING: counts the CONFIRMED ones.
+    done += block;
   }
   return in.ok();
+}
+
+// Reads one bet into the store (its status in `*status`, not yet applied) and starts loading the
+// index slots LoadBets will insert it into.
+bool LedgerState::LoadBet(ByteReader& in, BetStatus* status) {
+  const std::string_view id = in.String();
+  if (!in.ok()) return false;
+  const uint32_t index = AddBet(arena_->Intern(id));
+  BetState& b = (*bet_store_)[index].bet;
+  b.market = in.U32();
+  b.wallet = in.U32();
+  b.amount = Micros(in.I64());
+  b.created_at = in.I64();
+  b.clawback_amount = Micros(in.I64());
+  b.bet_number = in.I32();
+  b.stream_version = in.I32();
+  if (!ToEnum(in.U8(), Choice::kNo, &b.choice) ||
+      !ToEnum(in.U8(), BetStatus::kClawedBack, status)) {
+    return false;
+  }
+  const uint8_t flags = in.U8();
+  if (!in.ok() || flags > 3 || b.market >= markets_.size() ||
+      b.wallet >= wallets_by_index_.size() || b.amount.value() <= 0) {
+    return false;
+  }
+  bets_.prefetch(index);
+  bet_numbers_.prefetch({b.market, b.wallet, b.bet_number});
+  if (*status == BetStatus::kConfirmed) {
+    confirmed_by_wallet_.prefetch((uint64_t{b.market} << 32) | b.wallet);
+  }
+  b.has_tx_hash = (flags & 1) != 0;
+  b.refunded = (flags & 2) != 0;
+  if (b.has_tx_hash) {
+    const std::string_view bytes = in.Bytes(b.tx_hash.size());
+    if (!in.ok()) return false;
+    std::memcpy(b.tx_hash.data(), bytes.data(), b.tx_hash.size());
+  }
+  if (b.refunded) {
+    Sha256& refund = refund_tx_hashes_[&b];
+    const std::string_view bytes = in.Bytes(refund.size());
+    if (!in.ok()) return false;
+    std::memcpy(refund.data(), bytes.data(), refund.size());
+  }
+  return true;
 }
 
 bool LedgerState::LoadFlags(ByteReader& in) {

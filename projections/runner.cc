@@ -64,6 +64,7 @@ absl::Status CatchUpRunner::StartFold(const std::array<int64_t, kProjectionCount
     Sequencer fold;
     absl::StatusOr<bool> loaded = store_->snapshots().LoadLatest(
         [&fold](int64_t seq, const Sha256& hash, int format, ByteReader& in) {
+          fold = Sequencer();  // A second call starts again (pg::SnapshotDecoder).
           return DecodeStoredFoldSnapshot(in, seq, hash, format, &fold);
         },
         lowest);

@@ -732,15 +732,16 @@ Response Api::Preflight(const Route& route) const {
 // Keeps the four projections current on a connection of their own, as `project --follow` does,
 // until `stop`; after an outage longer than the runner's retries, starts over. `*folded` says how
 // far its fold has come (CatchUpRunner::set_progress).
-void FollowProjections(const std::string& conn, bool use_snapshot, const std::atomic<bool>& stop,
+void FollowProjections(const ServiceOptions& options, const std::atomic<bool>& stop,
                        std::atomic<int64_t>* folded) {
   while (!stop.load()) {
-    absl::StatusOr<std::unique_ptr<pg::Database>> db = pg::Database::Open(conn);
+    absl::StatusOr<std::unique_ptr<pg::Database>> db = pg::Database::Open(options.conn);
     absl::Status status = db.status();
     if (db.ok()) {
+      (*db)->snapshots().set_cache_dir(options.snapshot_cache_dir);
       CatchUpRunner runner(db->get(), ProjectorOptions{});
       runner.set_progress(folded);
-      runner.set_use_snapshot(use_snapshot);
+      runner.set_use_snapshot(options.use_snapshot);
       runner.set_on_snapshot_skipped([](std::string_view why) {
         std::cerr << "ledger serve: projections: fold snapshot not used (" << why
                   << "); folding from seq 0\n";
@@ -809,6 +810,7 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   writer_options.conn = options.conn;
   writer_options.queue_events_max = options.queue_events_max;
   writer_options.use_snapshot = options.use_snapshot;
+  writer_options.snapshot_cache_dir = options.snapshot_cache_dir;
   writer_options.read_only = options.read_only;
   LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Start(writer_options));
   ReaderPool readers;
@@ -818,9 +820,8 @@ absl::Status RunService(const ServiceOptions& options, const std::atomic<bool>& 
   std::thread projections;
   const bool projecting = options.project && !options.read_only;
   if (projecting) {
-    projections = std::thread([&] {
-      FollowProjections(options.conn, options.use_snapshot, stop_projections, &projection_folded);
-    });
+    projections =
+        std::thread([&] { FollowProjections(options, stop_projections, &projection_folded); });
   }
   boost::asio::io_context io(options.io_threads);
   std::unique_ptr<Api> api;

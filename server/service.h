@@ -58,6 +58,9 @@ struct ServiceOptions {
   // the primary's) and no fold snapshots.
   bool read_only = false;
   bool use_snapshot = true;  // Start from the newest fold snapshot (engine/fold_snapshot.h).
+  // Local copies of fold snapshots, for the writer and the projections (engine/snapshot_cache.h);
+  // empty: none.
+  std::string snapshot_cache_dir;
   size_t feed_buffer_bytes = kFeedBufferBytesDefault;
   int feed_heartbeat_ms = kFeedHeartbeatMsDefault;
 };

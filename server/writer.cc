@@ -17,6 +17,7 @@ Writer::Writer(WriterOptions options) : options_(std::move(options)) {}
 absl::StatusOr<std::unique_ptr<Writer>> Writer::Start(WriterOptions options) {
   std::unique_ptr<Writer> writer(new Writer(std::move(options)));
   LEDGER_ASSIGN_OR_RETURN(writer->db_, pg::Database::Open(writer->options_.conn));
+  writer->db_->snapshots().set_cache_dir(writer->options_.snapshot_cache_dir);
   AppendOptions append;
   append.retries_max = kBatchRetriesMax;
   append.use_snapshot = writer->options_.use_snapshot;
@@ -71,7 +72,7 @@ void Writer::Stop() {
 void Writer::MaybeSaveSnapshot(int64_t every) {
   // From the last attempt too: a save that fails (no privilege on fold_snapshot, say) is tried
   // again `every` events later, not after every batch.
-  const int64_t since = std::max(appender_->snapshot_seq(), snapshot_attempt_seq_);
+  const int64_t since = std::max(appender_->newest_snapshot_seq(), snapshot_attempt_seq_);
   if (options_.read_only || !ready_ || appender_->head_seq() - since < every) return;
   snapshot_attempt_seq_ = appender_->head_seq();
   const auto started = std::chrono::steady_clock::now();

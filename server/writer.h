@@ -59,7 +59,8 @@ inline constexpr int64_t kServeSnapshotEveryEvents = 1000000;
 struct WriterOptions {
   std::string conn;
   size_t queue_events_max = kQueueEventsMaxDefault;
-  bool use_snapshot = true;  // Start from the newest fold snapshot.
+  bool use_snapshot = true;        // Start from the newest fold snapshot.
+  std::string snapshot_cache_dir;  // Local copies of fold snapshots; empty: none.
   // `serve --read-only` (on a hot standby, say): takes no requests (Submit says kReadOnly), saves
   // no fold snapshot, and folds what the primary commits every kFollowPollMs instead.
   bool read_only = false;

@@ -2,7 +2,9 @@
 // saved: the real binary, a real PostgreSQL, a real service over a socket.
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -86,6 +88,58 @@ BOOST_AUTO_TEST_CASE(fold_snapshot_then_append_and_serve_start_from_it) {
   const std::string warning = ReadFile(dir / "b2.err");
   BOOST_TEST(warning.find("fold snapshot not used") != std::string::npos, warning);
   BOOST_TEST(warning.find("checksum") != std::string::npos, warning);
+}
+
+// The local copy of a snapshot (engine/snapshot_cache.h) is kept where $LEDGER_SNAPSHOT_CACHE says,
+// only there, and "off" keeps none. The copy is the stored bytes, so with the database's own bytes
+// damaged a process that has the copy still starts from the snapshot (its bytes hash to the
+// checksum the database stored), and one without it folds the whole log, as above.
+BOOST_AUTO_TEST_CASE(the_local_snapshot_copy_is_kept_where_ledger_snapshot_cache_says) {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  const std::string conn = FreshDatabase();
+  const std::string cache = dir / "cache";
+  const std::map<std::string, std::string> cached = {{"LEDGER_SNAPSHOT_CACHE", cache}};
+  const std::map<std::string, std::string> off = {{"LEDGER_SNAPSHOT_CACHE", "off"}};
+  auto run = [&](testing::ProcessSpec spec, const std::map<std::string, std::string>& env) {
+    spec.env = env;
+    return testing::Run(spec);
+  };
+  Generate(dir / "a.jsonl", {"--events", "3000", "--seed", "6"});
+  BOOST_REQUIRE_EQUAL(run(AppendSpec(conn, dir / "a.jsonl", dir, "a"), off), 0);
+  const int64_t head = Summary(dir / "a.out").at("lastSeq").as_int64();
+  BOOST_REQUIRE_EQUAL(run(testing::LedgerSpec(conn, {"fold-snapshot"}, dir, "s"), off), 0);
+  BOOST_TEST(!fs::exists(cache));
+  BOOST_REQUIRE_EQUAL(run(testing::LedgerSpec(conn, {"fold-snapshot"}, dir, "s1"), cached), 0);
+  BOOST_TEST(!Summary(dir / "s1.out").at("saved").as_bool());  // Read, not saved: still copied.
+  const std::string checksum = Scalar(conn, "SELECT checksum FROM fold_snapshot");
+  const fs::path copy = fs::path(cache) / (checksum + ".fold");
+  BOOST_REQUIRE(fs::exists(copy));
+  BOOST_TEST(std::to_string(fs::file_size(copy)) ==
+             Scalar(conn, "SELECT bytes FROM fold_snapshot"));
+  BOOST_TEST((fs::status(copy).permissions() == (fs::perms::owner_read | fs::perms::owner_write)));
+  BOOST_TEST((fs::status(cache).permissions() == fs::perms::owner_all));
+  BOOST_TEST(std::distance(fs::directory_iterator(cache), fs::directory_iterator()) == 1);
+
+  Scalar(conn,
+         "UPDATE fold_snapshot_part SET data = set_byte(data, 64, (get_byte(data, 64) + 1) % 256)"
+         " WHERE part = 0 RETURNING 1");
+  Generate(dir / "b.jsonl", {"--events", "40", "--seed", "8", "--id-prefix", "p2-"});
+  BOOST_REQUIRE_EQUAL(run(AppendSpec(conn, dir / "b.jsonl", dir, "off"), off), 0);
+  BOOST_TEST(Summary(dir / "off.out").at("accepted").as_int64() == 40);
+  BOOST_TEST(ReadFile(dir / "off.err").find("fold snapshot not used") != std::string::npos);
+  // Without the variable, a database named by --db has no cache either.
+  BOOST_REQUIRE_EQUAL(run(AppendSpec(conn, dir / "b.jsonl", dir, "none"), {}), 0);
+  BOOST_TEST(ReadFile(dir / "none.err").find("fold snapshot not used") != std::string::npos);
+
+  BOOST_REQUIRE_EQUAL(run(AppendSpec(conn, dir / "b.jsonl", dir, "copy"), cached), 0);
+  BOOST_TEST(Summary(dir / "copy.out").at("duplicates").as_int64() == 40);
+  BOOST_TEST(ReadFile(dir / "copy.err").empty(), ReadFile(dir / "copy.err"));
+  testing::ServeProcess serve(conn, dir, {"--no-projections"}, "serve", cached);
+  BOOST_TEST(serve.ready().at("foldedFrom").as_int64() == head);
+  BOOST_TEST(serve.ready().at("headSeq").as_int64() == head + 40);
+  BOOST_TEST(serve.Terminate() == 0);
+  BOOST_TEST(serve.Stderr().find("fold snapshot not used") == std::string::npos, serve.Stderr());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,16 +2,20 @@
 // and writes every row as one that folded the whole log; a snapshot that is damaged or no longer
 // matches the log is not used (the appender says why and folds in full); the newest two are kept.
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/appender.h"
 #include "engine/fold_snapshot.h"
+#include "engine/hash_chain.h"
 #include "engine/pg/database.h"
 #include "engine/str_cat.h"
 #include "projections/runner.h"
 #include "tests/ledger_process.h"
+#include "tests/process.h"
 #include "tests/test_cluster.h"
 
 namespace ledger {
@@ -26,14 +30,16 @@ struct Run {
   std::vector<std::string> results;  // "line status seq code", hashes aside (see below).
   std::vector<std::string> skipped;  // Why a snapshot was not used.
   int64_t snapshot_seq = 0;
+  int64_t newest_snapshot_seq = 0;
   AppendSummary summary;
 };
 
 // Appends `input`; a result line leaves out the hash, which covers recordedAt and so differs
 // between two databases that append the same stream.
 Run Append(const std::string& conn, const std::string& input, bool use_snapshot,
-           bool save_snapshot = false) {
+           bool save_snapshot = false, const std::string& cache_dir = "") {
   std::unique_ptr<pg::Database> db = OpenStore(conn);
+  db->snapshots().set_cache_dir(cache_dir);
   Run run;
   AppendOptions options;
   options.use_snapshot = use_snapshot;
@@ -47,6 +53,7 @@ Run Append(const std::string& conn, const std::string& input, bool use_snapshot,
   std::istringstream in(input);
   BOOST_REQUIRE(appender.Run(in, &run.summary).ok());
   run.snapshot_seq = appender.snapshot_seq();
+  run.newest_snapshot_seq = appender.newest_snapshot_seq();
   if (save_snapshot) BOOST_REQUIRE(appender.SaveSnapshot().ok());
   return run;
 }
@@ -74,9 +81,86 @@ std::pair<std::string, std::string> Halves(int64_t events) {
   return {first, second};
 }
 
+// The bytes of the file at `path`.
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The local copy of the newest snapshot in `dir`, named by the checksum the database holds.
+std::string CachedPath(const std::string& conn, const testing::TempDir& dir) {
+  return dir /
+         (Scalar(conn, "SELECT checksum FROM fold_snapshot ORDER BY seq DESC LIMIT 1") + ".fold");
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(fold_snapshot_pg)
+
+// A saved snapshot is cached locally under its checksum, and a start on the same machine decodes
+// the cached copy: with the database's copy of the bytes gone, the append still starts from the
+// snapshot and answers every line as a full fold does.
+BOOST_AUTO_TEST_CASE(a_start_reads_the_local_copy_of_the_snapshot_it_saved) {
+  const auto [first, second] = Halves(2000);
+  const std::string cached = FreshDatabase();
+  const std::string full = FreshDatabase();
+  testing::TempDir dir;
+  Append(cached, first, /*use_snapshot=*/false, /*save_snapshot=*/true, dir.path());
+  Append(full, first, /*use_snapshot=*/false);
+  const std::string path = CachedPath(cached, dir);
+  BOOST_REQUIRE(std::filesystem::exists(path));
+  BOOST_TEST(ToHex(Sha256Of(FileBytes(path))) ==
+             Scalar(cached, "SELECT checksum FROM fold_snapshot ORDER BY seq DESC LIMIT 1"));
+  BOOST_TEST(((std::filesystem::status(path).permissions() & std::filesystem::perms::others_read) ==
+              std::filesystem::perms::none));
+
+  BOOST_TEST(std::stoll(Scalar(cached,
+                               "WITH d AS (DELETE FROM fold_snapshot_part RETURNING 1) "
+                               "SELECT count(*) FROM d")) > 0);
+  const Run from_cache =
+      Append(cached, second, /*use_snapshot=*/true, /*save_snapshot=*/false, dir.path());
+  const Run folded = Append(full, second, /*use_snapshot=*/false);
+  BOOST_TEST(from_cache.skipped.empty());
+  BOOST_TEST(from_cache.snapshot_seq ==
+             std::stoll(Scalar(cached, "SELECT max(seq) FROM fold_snapshot")));
+  BOOST_TEST(from_cache.results == folded.results, boost::test_tools::per_element());
+  BOOST_TEST(LogContent(cached) == LogContent(full));
+}
+
+// A local copy is a claim, checked: one whose bytes are not those the database stored (a byte
+// changed, cut short, or absent) is not decoded as the fold; the database's bytes are, and they
+// replace it, so the next start reads a good copy.
+BOOST_AUTO_TEST_CASE(a_local_copy_that_is_not_the_stored_bytes_is_replaced_from_the_database) {
+  const auto [first, second] = Halves(2000);
+  const std::string conn = FreshDatabase();
+  testing::TempDir dir;
+  Append(conn, first, /*use_snapshot=*/false, /*save_snapshot=*/true, dir.path());
+  const std::string path = CachedPath(conn, dir);
+  const std::string good = FileBytes(path);
+  BOOST_REQUIRE(good.size() > 200u);
+  const int64_t snapshot_seq = std::stoll(Scalar(conn, "SELECT max(seq) FROM fold_snapshot"));
+
+  std::string flipped = good;
+  flipped[good.size() / 2] = static_cast<char>(flipped[good.size() / 2] ^ 0x10);
+  for (const std::string& damage : {flipped, good.substr(0, good.size() - 1), std::string()}) {
+    std::filesystem::remove(path);
+    if (!damage.empty()) std::ofstream(path, std::ios::binary) << damage;
+    const Run run = Append(conn, "", /*use_snapshot=*/true, /*save_snapshot=*/false, dir.path());
+    BOOST_TEST(run.skipped.empty());
+    BOOST_TEST(run.snapshot_seq == snapshot_seq);
+    BOOST_TEST(FileBytes(path) == good);
+  }
+  // And what is appended after a damaged copy was found is what a full fold appends.
+  const std::string full = FreshDatabase();
+  Append(full, first, /*use_snapshot=*/false);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << flipped;
+  const Run after =
+      Append(conn, second, /*use_snapshot=*/true, /*save_snapshot=*/false, dir.path());
+  const Run folded = Append(full, second, /*use_snapshot=*/false);
+  BOOST_TEST(after.snapshot_seq == snapshot_seq);
+  BOOST_TEST(after.results == folded.results, boost::test_tools::per_element());
+  BOOST_TEST(LogContent(conn) == LogContent(full));
+}
 
 BOOST_AUTO_TEST_CASE(an_append_from_a_snapshot_answers_and_writes_as_a_full_fold_does) {
   const auto [first, second] = Halves(6000);
@@ -135,6 +219,24 @@ BOOST_AUTO_TEST_CASE(a_damaged_or_mismatched_snapshot_is_not_used_and_the_whole_
   BOOST_TEST(mismatched.skipped[0].find("has hash") != std::string::npos, mismatched.skipped[0]);
   BOOST_TEST(mismatched.summary.accepted > 100);  // The full fold appends as ever.
   testing::VerifyChain(conn, std::stoll(Scalar(conn, "SELECT count(*) FROM \"BetHistory\"")));
+}
+
+// A fold of the whole log (use_snapshot off) reads no snapshot but counts the next one from the
+// newest stored: before, every `append --no-snapshot` past kFoldSnapshotTailEvents saved one
+// beside a snapshot a few events old (55 bytes an event of the log each time).
+BOOST_AUTO_TEST_CASE(a_fold_of_the_whole_log_counts_new_snapshots_from_the_newest_stored) {
+  const auto [first, second] = Halves(600);
+  const std::string conn = FreshDatabase();
+  const Run saving = Append(conn, first, /*use_snapshot=*/false, /*save_snapshot=*/true);
+  BOOST_TEST(saving.newest_snapshot_seq == 0);  // None stored when it began.
+  const int64_t stored = std::stoll(Scalar(conn, "SELECT max(seq) FROM fold_snapshot"));
+  BOOST_REQUIRE(stored > 0);
+  const Run full = Append(conn, second, /*use_snapshot=*/false);
+  BOOST_TEST(full.snapshot_seq == 0);
+  BOOST_TEST(full.newest_snapshot_seq == stored);
+  const Run from_snapshot = Append(conn, second, /*use_snapshot=*/true);
+  BOOST_TEST(from_snapshot.snapshot_seq == stored);
+  BOOST_TEST(from_snapshot.newest_snapshot_seq == stored);
 }
 
 BOOST_AUTO_TEST_CASE(the_newest_two_snapshots_are_kept) {

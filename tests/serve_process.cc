@@ -79,10 +79,12 @@ int Connect(int port) {
 }
 
 ServeProcess::ServeProcess(const std::string& conn, const TempDir& dir,
-                           std::vector<std::string> extra, const std::string& tag) {
+                           std::vector<std::string> extra, const std::string& tag,
+                           std::map<std::string, std::string> env) {
   std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
   ProcessSpec spec = LedgerSpec(conn, args, dir, tag);
+  spec.env = std::move(env);
   err_path_ = spec.stderr_path;
   const std::string out_path = spec.stdout_path;
   pid_ = Spawn(spec);

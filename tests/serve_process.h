@@ -23,10 +23,11 @@ namespace ledger::testing {
 
 class ServeProcess {
  public:
-  // Starts `ledger --db conn serve --listen 127.0.0.1:0 extra...` and waits until it is ready;
-  // fails the test (with its stderr) if it exits or takes longer than a minute.
+  // Starts `ledger --db conn serve --listen 127.0.0.1:0 extra...` (with `env` added to its
+  // environment) and waits until it is ready; fails the test (with its stderr) if it exits or takes
+  // longer than a minute.
   ServeProcess(const std::string& conn, const TempDir& dir, std::vector<std::string> extra = {},
-               const std::string& tag = "serve");
+               const std::string& tag = "serve", std::map<std::string, std::string> env = {});
   ~ServeProcess();  // SIGKILL if still running.
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;

@@ -130,6 +130,15 @@ absl::StatusOr<bool> EmbeddedDb::IsRunning() const {
   return absl::InternalError(StrCat("pg_ctl status failed (exit ", code, ") for ", DataDir()));
 }
 
+bool EmbeddedDb::IsServingDatabase() const {
+  try {
+    pqxx::connection conn(ConnectionString());
+    return true;
+  } catch (const std::exception&) {
+    return false;  // Not running, or no database yet: the slow path finds out which.
+  }
+}
+
 absl::Status EmbeddedDb::InitCluster() const {
   const std::string pg_dir = home_ + "/pg";
   // Data checksums: a ledger wants storage corruption detected, not read back as data.
@@ -191,6 +200,8 @@ absl::Status EmbeddedDb::Start() {
   if (!lock.ok()) return absl::InternalError(StrCat("cannot lock ", home_, "/pg.lock"));
   if (!fs::exists(DataDir() + "/PG_VERSION")) {
     if (absl::Status s = InitCluster(); !s.ok()) return s;
+  } else if (IsServingDatabase()) {
+    return absl::OkStatus();
   }
   absl::StatusOr<bool> running = IsRunning();
   if (!running.ok()) return running.status();

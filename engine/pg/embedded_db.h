@@ -69,6 +69,9 @@ class EmbeddedDb {
   std::string DataDir() const;
   // Creates home/pg/run (0700) owned by the server user; checks the socket path's length.
   absl::Status PrepareHome() const;
+  // Whether a connection to the ledger database succeeds now: the cluster is up and set up, which
+  // one connection tells where `pg_ctl status` (through runuser, as root) costs ~50 ms a command.
+  bool IsServingDatabase() const;
   absl::Status InitCluster() const;
   absl::Status CreateDatabase() const;
 

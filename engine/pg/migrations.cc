@@ -69,6 +69,12 @@ absl::Status Migrate(pqxx::connection& conn, const std::vector<MigrationFile>& f
     }
     for (const MigrationFile& file : files) {
       const int version = *VersionOf(file);
+      // Applied before this run began (and its checksum checked above): an applied migration is
+      // never undone, so only the others need the lock. Most runs apply nothing.
+      if (applied.contains(version)) {
+        ++report->already_applied;
+        continue;
+      }
       pqxx::work tx(conn);
       tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLockKey);
       // Re-read under the lock: another process may have applied it since the check above.

@@ -2,7 +2,9 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 #include <vector>
 
@@ -28,6 +30,16 @@ struct PgResultClearer {
 };
 using RawConn = std::unique_ptr<PGconn, PgConnCloser>;
 using RawResult = std::unique_ptr<PGresult, PgResultClearer>;
+
+// What the database says of a snapshot: where it was made, in which format, and its length and
+// SHA-256 (hex) when stored.
+struct StoredSnapshot {
+  int64_t seq;
+  Sha256 hash;
+  int format;
+  size_t bytes;
+  std::string checksum;
+};
 
 // The result of the last command as a status: kUnavailable when the connection is gone.
 absl::Status Failure(PGconn* conn, std::string_view what) {
@@ -125,11 +137,41 @@ absl::StatusOr<bool> ReadParts(PGconn* conn, const std::string& seq_text, int64_
   return PQntuples(r.get()) > 0;
 }
 
+// Runs `decode` over the bytes `refill` pulls, hashing and counting them on the way; `*intact` says
+// whether they were exactly the bytes `stored` describes (when the decoder fails, the rest is read
+// too, so that damage is told apart from whatever the decoder tripped on). `tee`, when given, sees
+// every byte.
+absl::Status DecodeChecked(const std::function<bool(std::string*)>& refill,
+                           const SnapshotDecoder& decode, const StoredSnapshot& stored,
+                           SnapshotCache::Writer* tee, bool* intact) {
+  Sha256Stream checksum;
+  size_t bytes = 0;
+  ByteReader in([&](std::string* out) {
+    const size_t before = out->size();
+    const bool more = refill(out);
+    const std::string_view added = std::string_view(*out).substr(before);
+    checksum.Update(added);
+    if (tee != nullptr) tee->Append(added);
+    bytes += added.size();
+    return more;
+  });
+  absl::Status decoded = decode(stored.seq, stored.hash, stored.format, in);
+  if (!decoded.ok()) in.Drain();  // Read the rest: is it damage?
+  const std::string sum = ToHex(checksum.Finish());
+  *intact = bytes == stored.bytes && sum == stored.checksum;
+  if (!*intact) {
+    return absl::DataLossError(StrCat("the fold snapshot at seq ", stored.seq, " has ", bytes,
+                                      " bytes with checksum ", sum, "; it was stored with ",
+                                      stored.bytes, " bytes and ", stored.checksum));
+  }
+  return decoded;
+}
+
 }  // namespace
 
-// One REPEATABLE READ transaction, so that the parts are those of the row checked. The bytes are
-// checked (length, SHA-256) as they pass to the decoder; when the decoder fails, the rest is read
-// too, so that damage is reported as damage rather than as whatever the decoder tripped on.
+// One REPEATABLE READ transaction, so that the parts are those of the row checked. A local copy
+// is used only when its bytes are the stored ones; one that is not is removed and the database's
+// bytes decoded instead (decode runs again, on a new fold), and cached for the next start.
 absl::StatusOr<bool> SnapshotStore::LoadLatest(const SnapshotDecoder& decode, int64_t at_most) {
   LEDGER_RETURN_IF_ERROR(conn_->Require(false, "reading a fold snapshot"));
   LEDGER_ASSIGN_OR_RETURN(RawConn conn, Connect(*conn_));
@@ -156,30 +198,33 @@ absl::StatusOr<bool> SnapshotStore::LoadLatest(const SnapshotDecoder& decode, in
                                                 ", not ", hash,
                                                 " as when the fold snapshot was made"));
   }
-  Sha256Stream checksum;
-  size_t bytes = 0;
-  int64_t next_part = 0;
+  const StoredSnapshot stored{seq, FromHex(hash).value_or(Sha256{}), std::stoi(text(2)),
+                              static_cast<size_t>(std::stoull(text(3))), text(4)};
+  bool intact = false;
+  if (std::optional<SnapshotCache::Reader> local = cache_.Open(stored.checksum, stored.bytes)) {
+    absl::Status decoded = DecodeChecked([&local](std::string* out) { return local->Read(out); },
+                                         decode, stored, nullptr, &intact);
+    if (intact) {
+      LEDGER_RETURN_IF_ERROR(decoded);
+      return true;
+    }
+    cache_.Remove(stored.checksum);
+  }
   absl::Status read = absl::OkStatus();
+  int64_t next_part = 0;
+  SnapshotCache::Writer tee = cache_.Create(stored.checksum);
   // Parts are read as the decoder needs them. (Reading them on a thread of their own, ahead of the
   // decoder, bought nothing on 2 cores: the server sending them needs the other one.)
-  ByteReader in([&](std::string* out) {
-    const size_t before = out->size();
-    absl::StatusOr<bool> more = ReadParts(conn.get(), seq_text, &next_part, out);
-    if (!more.ok()) read = more.status();
-    checksum.Update(std::string_view(*out).substr(before));
-    bytes += out->size() - before;
-    return more.ok() && *more;
-  });
-  absl::Status decoded = decode(seq, FromHex(hash).value_or(Sha256{}), std::stoi(text(2)), in);
-  if (!decoded.ok()) in.Drain();  // Read the rest: is it damage?
+  absl::Status decoded = DecodeChecked(
+      [&](std::string* out) {
+        absl::StatusOr<bool> more = ReadParts(conn.get(), seq_text, &next_part, out);
+        if (!more.ok()) read = more.status();
+        return more.ok() && *more;
+      },
+      decode, stored, &tee, &intact);
   LEDGER_RETURN_IF_ERROR(read);
-  const std::string sum = ToHex(checksum.Finish());
-  if (bytes != std::stoull(text(3)) || sum != text(4)) {
-    return absl::DataLossError(StrCat("the fold snapshot at seq ", seq, " has ", bytes,
-                                      " bytes with checksum ", sum, "; it was stored with ",
-                                      text(3), " bytes and ", text(4)));
-  }
   LEDGER_RETURN_IF_ERROR(decoded);
+  (void)tee.Commit();  // Best effort: without it the next start reads the database again.
   return true;
 }
 
@@ -199,15 +244,16 @@ absl::Status SnapshotStore::Save(int64_t seq, const Sha256& hash, int format,
   LEDGER_RETURN_IF_ERROR(conn_->Require(false, "saving a fold snapshot"));
   LEDGER_ASSIGN_OR_RETURN(RawConn conn, Connect(*conn_));
   const std::string seq_text = std::to_string(seq);
+  const std::string checksum = ToHex(Sha256Of(bytes));
   LEDGER_RETURN_IF_ERROR(Exec(conn.get(), "BEGIN", {}).status());
   LEDGER_RETURN_IF_ERROR(
       Exec(conn.get(), "DELETE FROM fold_snapshot WHERE seq = $1", {seq_text}).status());
-  LEDGER_RETURN_IF_ERROR(Exec(conn.get(),
-                              "INSERT INTO fold_snapshot (seq, hash, format, bytes, checksum) "
-                              "VALUES ($1, $2, $3, $4, $5)",
-                              {seq_text, ToHex(hash), std::to_string(format),
-                               std::to_string(bytes.size()), ToHex(Sha256Of(bytes))})
-                             .status());
+  LEDGER_RETURN_IF_ERROR(
+      Exec(conn.get(),
+           "INSERT INTO fold_snapshot (seq, hash, format, bytes, checksum) "
+           "VALUES ($1, $2, $3, $4, $5)",
+           {seq_text, ToHex(hash), std::to_string(format), std::to_string(bytes.size()), checksum})
+          .status());
   LEDGER_RETURN_IF_ERROR(CopyParts(conn.get(), seq, bytes));
   LEDGER_RETURN_IF_ERROR(Exec(conn.get(),
                               "DELETE FROM fold_snapshot WHERE seq NOT IN "
@@ -220,6 +266,9 @@ absl::Status SnapshotStore::Save(int64_t seq, const Sha256& hash, int format,
     // next load settles it); say it failed.
     return Failure(conn.get(), StrCat("commit the fold snapshot at seq ", seq));
   }
+  SnapshotCache::Writer local = cache_.Create(checksum);
+  local.Append(bytes);
+  (void)local.Commit();  // Best effort, as in LoadLatest.
   return absl::OkStatus();
 }
 

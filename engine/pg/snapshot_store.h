@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "engine/byte_codec.h"
 #include "engine/event.h"
+#include "engine/snapshot_cache.h"
 
 namespace ledger::pg {
 
@@ -27,7 +28,8 @@ inline constexpr int64_t kSnapshotReadParts = 4096;
 inline constexpr int kSnapshotsKept = 2;
 
 // Reads a snapshot's bytes from `in` as they arrive, given the position, hash and format it was
-// stored with.
+// stored with. May be called a second time, when the first bytes it was given turn out not to be
+// the stored ones (a damaged local copy): it must then start again from a new fold.
 using SnapshotDecoder =
     std::function<absl::Status(int64_t seq, const Sha256& hash, int format, ByteReader& in)>;
 
@@ -36,24 +38,29 @@ class SnapshotStore {
   // REQUIRES: `conn` outlives this store (the Database owns both).
   explicit SnapshotStore(Connection* conn) : conn_(conn) {}
 
+  // Local copies of the snapshots this store saves and loads (engine/snapshot_cache.h); empty
+  // (the default): none, every load reads the database.
+  void set_cache_dir(std::string dir) { cache_ = SnapshotCache(std::move(dir)); }
+
   // Hands the newest snapshot to `decode`, its bytes read part by part as the decoder needs them
-  // (never all in memory at once). False when there is none. kFailedPrecondition when the log's
-  // row at its position is gone or no longer has the hash it was made from; kDataLoss when its
-  // bytes are not those it was stored with (length or SHA-256 checksum, known only once all are
-  // read: discard what `decode` built on any error); else `decode`'s own error. Outside a
-  // transaction.
-  // With `at_most`, the newest at or before that position (a projector needs a fold no further
-  // than its checkpoints).
+  // (never all in memory at once), from the local copy when there is one whose bytes hash to the
+  // stored checksum, else from the database (and then cached). False when there is none.
+  // kFailedPrecondition when the log's row at its position is gone or no longer has the hash it was
+  // made from; kDataLoss when its bytes are not those it was stored with (length or SHA-256
+  // checksum, known only once all are read: discard what `decode` built on any error); else
+  // `decode`'s own error. Outside a transaction. With `at_most`, the newest at or before that
+  // position (a projector needs a fold no further than its checkpoints).
   absl::StatusOr<bool> LoadLatest(const SnapshotDecoder& decode,
                                   int64_t at_most = std::numeric_limits<int64_t>::max());
   // The newest snapshot's position, 0 when there is none.
   absl::StatusOr<int64_t> LatestSeq();
   // Stores a snapshot in its own transaction (replacing one at the same position) and deletes all
-  // but the newest kSnapshotsKept. Outside a transaction.
+  // but the newest kSnapshotsKept; once committed, caches it. Outside a transaction.
   absl::Status Save(int64_t seq, const Sha256& hash, int format, std::string_view bytes);
 
  private:
   Connection* conn_;
+  SnapshotCache cache_{""};
 };
 
 }  // namespace ledger::pg
