@@ -292,7 +292,7 @@ void ReportSnapshotSkipped(std::string_view why) {
 }
 
 void SaveSnapshotOrWarn(Appender& appender) {
-  absl::StatusOr<int64_t> saved = appender.SaveSnapshot();
+  absl::StatusOr<int64_t> saved = appender.SaveSnapshot(kFoldSnapshotTailEvents);
   if (!saved.ok()) {
     std::cerr << "ledger: warning: could not save a fold snapshot: " << saved.status().message()
               << "\n";

@@ -98,8 +98,9 @@ std::string LineResultText(const LineResult& result);
 
 // On stderr: why the fold snapshot was not used (AppendOptions::on_snapshot_skipped).
 void ReportSnapshotSkipped(std::string_view why);
-// Saves a fold snapshot; a failure is a warning on stderr, never the command's failure (the log
-// is committed; the next start folds a little more).
+// Saves a fold snapshot unless one fewer than kFoldSnapshotTailEvents events old is stored; a
+// failure is a warning on stderr, never the command's failure (the log is committed; the next start
+// folds a little more).
 void SaveSnapshotOrWarn(Appender& appender);
 
 // Projector options from --snapshot-interval and --snapshot-retention; nullopt after a message.

@@ -25,10 +25,6 @@ absl::Status Appender::CatchUp() {
     snapshot_tried_ = true;
     if (options_.use_snapshot && options_.observer == nullptr && sequencer_.head_seq() == 0) {
       LEDGER_RETURN_IF_ERROR(LoadSnapshot());
-    } else if (!options_.use_snapshot) {
-      absl::StatusOr<int64_t> stored = store_->snapshots().LatestSeq();
-      if (!stored.ok() && IsTransient(stored.status())) return stored.status();
-      stored_snapshot_seq_ = stored.value_or(0);  // Unreadable: counted from 0, as before.
     }
   }
   return store_->log().Stream(sequencer_.head_seq(), [this](const LoggedEvent& row) {
@@ -58,11 +54,12 @@ absl::Status Appender::LoadSnapshot() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> Appender::SaveSnapshot() {
+absl::StatusOr<int64_t> Appender::SaveSnapshot(int64_t events_past_newest) {
   LEDGER_ASSIGN_OR_RETURN(const int64_t newest, store_->snapshots().LatestSeq());
   if (sequencer_.head_seq() == 0) return int64_t{0};
-  if (newest == sequencer_.head_seq()) {
-    snapshot_seq_ = newest;  // Already saved (by another process, or before a --no-snapshot fold).
+  if (sequencer_.head_seq() - newest < events_past_newest) {
+    // Recent enough (saved by another process, or before a --no-snapshot fold): count from it.
+    snapshot_seq_ = std::max(snapshot_seq_, std::min(newest, sequencer_.head_seq()));
     return int64_t{0};
   }
   const std::string bytes = EncodeFoldSnapshot(sequencer_);
@@ -77,7 +74,6 @@ absl::Status Appender::Restart() {
   sequencer_ = Sequencer();
   snapshot_tried_ = false;
   snapshot_seq_ = 0;
-  stored_snapshot_seq_ = 0;
   head_recorded_at_.reset();
   if (options_.observer) LEDGER_RETURN_IF_ERROR(options_.observer->Reset(store_));
   return CatchUp();

@@ -7,7 +7,6 @@
 #ifndef LEDGER_ENGINE_APPENDER_H_
 #define LEDGER_ENGINE_APPENDER_H_
 
-#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -157,17 +156,14 @@ class Appender {
   // The fold's identity filter and bytes it holds (/metrics, benches).
   const IdentityFilter& identity_filter() const { return sequencer_.identity_filter(); }
 
-  // Saves the fold at its head as a fold snapshot, unless the newest snapshot is already there
-  // (then snapshot_seq() becomes the head); returns the bytes saved (0: none). Outside a batch.
-  absl::StatusOr<int64_t> SaveSnapshot();
-  // The newest fold snapshot this appender knows of: the one it started from or saved, or, for a
-  // fold of the whole log (use_snapshot off), the newest stored when the fold began. The point new
-  // snapshots are counted from: a fold that did not read a snapshot is no reason to save another
-  // beside it.
-  int64_t newest_snapshot_seq() const { return std::max(snapshot_seq_, stored_snapshot_seq_); }
-  // Whether the fold has come at least kFoldSnapshotTailEvents past the newest snapshot: the moment
-  // to save a new one.
-  bool SnapshotDue() const { return head_seq() - newest_snapshot_seq() >= kFoldSnapshotTailEvents; }
+  // Saves the fold at its head as a fold snapshot, unless the newest one stored (this appender's,
+  // another process's, or one a fold of the whole log did not read) is fewer than
+  // `events_past_newest` events behind the head: then snapshot_seq() becomes that one's position.
+  // Returns the bytes saved (0: none). Outside a batch.
+  absl::StatusOr<int64_t> SaveSnapshot(int64_t events_past_newest = 1);
+  // Whether the fold has come at least kFoldSnapshotTailEvents past its snapshot: the moment to
+  // try SaveSnapshot(kFoldSnapshotTailEvents).
+  bool SnapshotDue() const { return head_seq() - snapshot_seq_ >= kFoldSnapshotTailEvents; }
 
  private:
   struct LineRejection {
@@ -236,7 +232,6 @@ class Appender {
   // Whether this sequencer has looked for a snapshot yet, and the one it started from.
   bool snapshot_tried_ = false;
   int64_t snapshot_seq_ = 0;
-  int64_t stored_snapshot_seq_ = 0;  // See newest_snapshot_seq().
   // At or after the recordedAt of the head row (unknown after a snapshot with no rows folded past
   // it, until the first batch): the fast path's clock never runs behind it.
   std::optional<TimeMicros> head_recorded_at_;

@@ -11,8 +11,11 @@
 // else. Files are written to a temporary name and renamed, so a reader never sees half of one.
 //
 //   SnapshotCache cache(dir);
-//   if (std::optional<SnapshotCache::Reader> r = cache.Open(checksum, size)) { ...r->Read(&buf)...
-//   } SnapshotCache::Writer w = cache.Create(checksum);  w.Append(bytes);  w.Commit();
+//   std::optional<SnapshotCache::Reader> r = cache.Open(checksum, size);
+//   while (r && r->Read(&buf)) { ... }
+//   SnapshotCache::Writer w = cache.Create(checksum);
+//   w.Append(bytes);
+//   w.Commit();
 //
 // Thread-compatible; several processes may share a directory.
 #ifndef LEDGER_ENGINE_SNAPSHOT_CACHE_H_

@@ -72,11 +72,11 @@ void Writer::Stop() {
 void Writer::MaybeSaveSnapshot(int64_t every) {
   // From the last attempt too: a save that fails (no privilege on fold_snapshot, say) is tried
   // again `every` events later, not after every batch.
-  const int64_t since = std::max(appender_->newest_snapshot_seq(), snapshot_attempt_seq_);
+  const int64_t since = std::max(appender_->snapshot_seq(), snapshot_attempt_seq_);
   if (options_.read_only || !ready_ || appender_->head_seq() - since < every) return;
   snapshot_attempt_seq_ = appender_->head_seq();
   const auto started = std::chrono::steady_clock::now();
-  absl::StatusOr<int64_t> bytes = appender_->SaveSnapshot();
+  absl::StatusOr<int64_t> bytes = appender_->SaveSnapshot(every);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
@@ -85,7 +85,7 @@ void Writer::MaybeSaveSnapshot(int64_t every) {
               << "\n";
     return;
   }
-  if (*bytes == 0) return;  // The newest snapshot is at the head already.
+  if (*bytes == 0) return;  // One fewer than `every` events old is stored already.
   std::cerr << "ledger serve: fold snapshot saved at seq " << appender_->head_seq() << " ("
             << *bytes << " bytes, " << ms << " ms)\n";
 }
