@@ -46,7 +46,7 @@ absl::Status CatchUpRunner::Trim() {
 }
 
 absl::Status CatchUpRunner::Flush() {
-  LEDGER_RETURN_IF_ERROR(store_->projections().BeginProjection());
+  LEDGER_RETURN_IF_ERROR(store_->projections().BeginProjection(pg::ProjectionCommit::kDerived));
   pg::TransactionGuard tx(store_);
   LEDGER_RETURN_IF_ERROR(WriteChanges(store_, *projector_));
   LEDGER_RETURN_IF_ERROR(Trim());
@@ -106,7 +106,7 @@ absl::StatusOr<int64_t> CatchUpRunner::RunOnce() {
     LEDGER_RETURN_IF_ERROR(Flush());
   } else if (options_.snapshot_retention > 0 &&
              NowMicros() - options_.snapshot_retention - trimmed_to_ >= kRetentionStepMicros) {
-    LEDGER_RETURN_IF_ERROR(store_->projections().BeginProjection());
+    LEDGER_RETURN_IF_ERROR(store_->projections().BeginProjection(pg::ProjectionCommit::kDerived));
     pg::TransactionGuard tx(store_);
     LEDGER_RETURN_IF_ERROR(Trim());
     LEDGER_RETURN_IF_ERROR(tx.Commit());
@@ -144,7 +144,7 @@ absl::Status InlineProjection::Init(pg::Database* store) {
 absl::Status InlineProjection::OnRow(const LoggedEvent& row) { return projector_->Apply(row); }
 
 absl::Status InlineProjection::BeforeCommit(pg::Database* store) {
-  LEDGER_RETURN_IF_ERROR(store->projections().BeginProjection());
+  LEDGER_RETURN_IF_ERROR(store->projections().BeginProjection(pg::ProjectionCommit::kDurable));
   return WriteChanges(store, *projector_);
 }
 
@@ -186,7 +186,7 @@ absl::Status Rebuild(pg::Database* store, ProjectorOptions options,
   const int64_t filled = projector.head_seq();
   projector.SetCheckpoints({filled, filled, filled, filled});
 
-  LEDGER_RETURN_IF_ERROR(store->projections().BeginProjection());
+  LEDGER_RETURN_IF_ERROR(store->projections().BeginProjection(pg::ProjectionCommit::kDurable));
   pg::TransactionGuard tx(store);
   LEDGER_RETURN_IF_ERROR(store->projections().SwapShadowTables(tables));
   // Rows appended while the shadows were filled: apply them in the same transaction.

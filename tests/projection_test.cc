@@ -430,6 +430,61 @@ BOOST_AUTO_TEST_CASE(each_projection_commit_notifies_listeners_and_a_failed_one_
   BOOST_TEST(*inline_commit);
 }
 
+// A catch-up's commits do not wait for the WAL flush; a commit that also holds log rows (inline)
+// and a rebuild's swap do. What each transaction ran under is recorded by a trigger on the log and
+// on the checkpoints, and a pooled connection keeps its default afterwards.
+BOOST_AUTO_TEST_CASE(catch_up_commits_do_not_wait_for_the_wal_flush_and_log_commits_do) {
+  const std::string conn = FreshDatabase();
+  auto store = Open(conn);
+  auto sql = pg::SqlSession::Open(conn);
+  BOOST_REQUIRE(sql.ok());
+  BOOST_REQUIRE((*sql)
+                    ->Exec(R"(
+      CREATE TABLE commit_setting (n bigserial, what text, setting text);
+      CREATE FUNCTION note_setting() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO commit_setting (what, setting)
+          VALUES (TG_ARGV[0], current_setting('synchronous_commit'));
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER note_log AFTER INSERT ON "BetHistory" FOR EACH STATEMENT
+        EXECUTE FUNCTION note_setting('log');
+      CREATE TRIGGER note_checkpoint AFTER INSERT OR UPDATE ON projection_checkpoint
+        FOR EACH STATEMENT EXECUTE FUNCTION note_setting('checkpoint');
+      CREATE TRIGGER note_market AFTER INSERT ON "Market" FOR EACH STATEMENT
+        EXECUTE FUNCTION note_setting('market');)")
+                    .ok());
+  const std::string input = GeneratedStream(600, 3, 0, 0);
+  const size_t half = input.find('\n', input.size() / 2) + 1;
+  auto settings = [&](const std::string& what) {
+    const std::string seen =
+        Scalar(conn,
+               "SELECT coalesce(string_agg(DISTINCT setting, ','), '') FROM commit_setting WHERE "
+               "what = '" +
+                   what + "'");
+    return seen;
+  };
+  auto clear = [&] { BOOST_REQUIRE((*sql)->Exec("TRUNCATE commit_setting").ok()); };
+
+  AppendLines(store.get(), input.substr(0, half), false);
+  BOOST_TEST(settings("log") == "on");
+  clear();
+  CatchUp(store.get());
+  BOOST_TEST(settings("checkpoint") == "off");
+  BOOST_TEST(settings("market") == "off");
+  clear();
+  // The same connection's next transaction is back to the default.
+  BOOST_TEST(Scalar(conn, "SELECT current_setting('synchronous_commit')") == "on");
+
+  AppendLines(store.get(), input.substr(half), /*inline_projection=*/true);
+  BOOST_TEST(settings("log") == "on");
+  BOOST_TEST(settings("checkpoint") == "on");
+  BOOST_TEST(settings("market") == "on");
+  clear();
+  RebuildAll(store.get());  // Its swap copies the rows into the live tables.
+  BOOST_TEST(settings("market") == "on");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace ledger

@@ -6,6 +6,7 @@
 #include <pqxx/tablewriter>
 
 #include "boost/json.hpp"
+#include "engine/check.h"
 #include "engine/pg/connection.h"
 #include "engine/status_macros.h"
 #include "engine/str_cat.h"
@@ -92,11 +93,19 @@ absl::Status ProjectionStore::RequireProjectionTransaction(std::string_view what
   return absl::FailedPreconditionError(StrCat(what, " outside a projection transaction"));
 }
 
-absl::Status ProjectionStore::BeginProjection() {
+absl::Status ProjectionStore::BeginProjection(ProjectionCommit commit) {
+  LEDGER_CHECK(commit == ProjectionCommit::kDurable || conn_->tx == nullptr,
+               "a projection transaction that commits without waiting for the WAL flush inside "
+               "another transaction (it would not wait for that one's rows either)");
   try {
     pqxx::work& tx = conn_->Begin();
     if (!conn_->projection_locked) {
-      tx.exec_params("SELECT pg_advisory_xact_lock($1)", kProjectionLockKey);
+      // set_config(..., true): this transaction only, so a pooled connection keeps its default.
+      tx.exec_params(commit == ProjectionCommit::kDerived
+                         ? "SELECT pg_advisory_xact_lock($1), "
+                           "set_config('synchronous_commit', 'off', true)"
+                         : "SELECT pg_advisory_xact_lock($1)",
+                     kProjectionLockKey);
       conn_->projection_locked = true;
     }
     return absl::OkStatus();

@@ -6,6 +6,7 @@
 #ifndef LEDGER_ENGINE_PG_PROJECTION_STORE_H_
 #define LEDGER_ENGINE_PG_PROJECTION_STORE_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,6 +22,18 @@ namespace ledger::pg {
 
 struct Connection;
 
+// How a projection transaction's COMMIT waits (docs/decisions.md, "Session 16").
+enum class ProjectionCommit : uint8_t {
+  // Waits for the WAL flush, as every transaction does by default.
+  kDurable,
+  // synchronous_commit off for this transaction only: COMMIT returns before its WAL is flushed. A
+  // crash may lose the last such commits whole (rows and checkpoints together, never one without
+  // the other), and the next catch-up writes them again from the log; their WAL follows the log
+  // rows they derive from, so a recovered or promoted cluster never has projections ahead of its
+  // log. What it saves is a WAL flush per catch-up commit, each waited on beside the writer's.
+  kDerived,
+};
+
 class ProjectionStore {
  public:
   // REQUIRES: `conn` outlives this store (the Database owns both).
@@ -28,8 +41,11 @@ class ProjectionStore {
 
   // Starts a projection transaction: BEGIN and take the projection lock, so that one projector at a
   // time writes the projections. Inside an append batch, takes the projection lock in that batch
-  // (always after the log lock, so the two never deadlock).
-  absl::Status BeginProjection();
+  // (always after the log lock, so the two never deadlock). kDerived (a catch-up's own transaction,
+  // which holds derived rows and their checkpoints only) commits without waiting for the WAL
+  // flush, in the same round trip as the lock. REQUIRES: kDerived only when no transaction is open
+  // (a transaction that also holds log rows, as inline, stays kDurable).
+  absl::Status BeginProjection(ProjectionCommit commit);
   // Inserts or updates (by the first column) `rows` inside the open transaction.
   absl::Status Upsert(const TableRows& rows);
   // Sets the checkpoints of `projections` to `seq` inside the open transaction (one statement), and
